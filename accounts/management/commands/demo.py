@@ -1,0 +1,44 @@
+"""``manage.py demo``: an admin log-in, a demo site and demo traffic, printed for `make run`."""
+
+from django.core.management.base import BaseCommand
+
+from accounts.models import User
+from accounts.services import generate_password
+from sites.models import Site
+from sites.services import site_create
+
+DEMO_EMAIL = "admin@footfall.local"
+DEMO_HOSTNAME = "demo.footfall.local"
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo admin and demo site, and print the admin log-in."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+
+    def handle(self, *args, host, port, **options):
+        password = generate_password()
+        user = User.objects.filter(email=DEMO_EMAIL).first()
+        if user is None:
+            user = User.objects.create_superuser(email=DEMO_EMAIL, password=password)
+        else:
+            # A fresh password each run: the previous one was only ever printed.
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        site = Site.objects.filter(hostname=DEMO_HOSTNAME).first()
+        if site is None:
+            site = site_create(
+                display_name="Demo site", hostname=DEMO_HOSTNAME, timezone="Europe/Berlin", owner=user
+            )
+        base = f"http://{host}:{port}"
+        self.stdout.write("")
+        self.stdout.write("=" * 60)
+        self.stdout.write(f"  Footfall:  {base}/")
+        self.stdout.write(f"  Admin:     {base}/admin/")
+        self.stdout.write(f"  Log in as: {DEMO_EMAIL}")
+        self.stdout.write(f"  Password:  {password}")
+        self.stdout.write(f"  Demo site: {site.display_name} ({site.hostname}, idsite {site.pk}, id {site.public_id})")
+        self.stdout.write("=" * 60)
+        self.stdout.write("")

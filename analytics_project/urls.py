@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from analytics_project import health
+
+urlpatterns = [
+    path("api/health", health.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("", include("tracking.urls")),
+    path("", include("sites.urls")),
+]

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make run`: migrate, create the demo (admin log-in printed), start the server and,
+# when REDIS_URL is set, the event consumer and the Celery worker and beat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export DEBUG="${DEBUG:-true}"
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+
+if [ -f scripts/install_geoip.py ]; then
+  "$PY" scripts/install_geoip.py || echo "GeoIP database not installed: locations fall back to time zone and language."
+fi
+"$PY" manage.py migrate --noinput
+"$PY" manage.py collectstatic --noinput >/dev/null
+"$PY" manage.py demo --host "$HOST" --port "$PORT"
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait || true; }
+trap cleanup EXIT INT TERM
+
+if [ -n "${REDIS_URL:-}" ]; then
+  "$PY" manage.py consume_events & pids+=($!)
+  .venv/bin/celery -A analytics_project worker --loglevel=info --concurrency=2 & pids+=($!)
+  .venv/bin/celery -A analytics_project beat --loglevel=info --schedule=data/celerybeat-schedule & pids+=($!)
+fi
+
+echo "Footfall is running on http://$HOST:$PORT/  (Ctrl-C stops it)"
+.venv/bin/gunicorn analytics_project.wsgi:application --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" \
+  --access-logfile - & pids+=($!)
+wait -n

@@ -1,0 +1,137 @@
+"""Sites: what each protocol calls a domain, dashboard, project or idsite.
+
+One row answers to every protocol's identifier:
+- Pirsch domain ``id`` and Swetrix ``pid``: ``public_id`` (a short random string);
+- Matomo ``idsite``: the integer primary key ``id``;
+- Plausible ``domain``: ``hostname`` and any ``SiteDomain`` alias;
+- the Footfall snippet and identity-js: ``public_key`` (``pk_live_…``).
+"""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from accounts.models import Role
+from analytics_project.ids import public_id, random_string
+
+
+def validate_timezone(value: str) -> None:
+    """Accept only IANA time zone names known to the system database."""
+    if value not in available_timezones():
+        raise ValidationError(f"{value!r} is not a valid IANA time zone name.")
+
+
+_TIMEZONES: frozenset[str] | None = None
+
+
+def available_timezones() -> frozenset[str]:
+    global _TIMEZONES
+    if _TIMEZONES is None:
+        _TIMEZONES = frozenset(zoneinfo.available_timezones())
+    return _TIMEZONES
+
+
+def new_public_key() -> str:
+    return "pk_live_" + random_string(32)
+
+
+def new_identification_code() -> str:
+    return random_string(32)
+
+
+class Site(models.Model):
+    class TrackingState(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DISABLED = "disabled", "Disabled"  # Swetrix answers 400
+        OVER_QUOTA = "over_quota", "Over quota"  # Swetrix answers 402
+        INACTIVE = "inactive", "Inactive"  # subscription ended: Swetrix answers 402
+
+    public_id = models.CharField(max_length=20, unique=True, default=public_id, editable=False)
+    public_key = models.CharField(
+        max_length=48, unique=True, default=new_public_key, editable=False
+    )
+    display_name = models.CharField(max_length=200)
+    hostname = models.CharField(max_length=253, unique=True)
+    subdomain = models.CharField(max_length=100, blank=True)
+    identification_code = models.CharField(
+        max_length=64, default=new_identification_code, editable=False
+    )
+    organization = models.ForeignKey(
+        "accounts.Organization", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="sites",
+    )
+    public = models.BooleanField(default=False)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    group_by_title = models.BooleanField(default=False)
+    active_visitors_seconds = models.PositiveIntegerField(default=600)
+    disable_scripts = models.BooleanField(default=False)
+    statistics_start = models.DateTimeField(null=True, blank=True)
+    imported_statistics = models.BooleanField(default=False)
+    custom_domain = models.CharField(max_length=253, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    theme_settings = models.JSONField(default=dict, blank=True)
+    tracking_state = models.CharField(
+        max_length=12, choices=TrackingState.choices, default=TrackingState.ACTIVE
+    )
+    # Tracking options.
+    bot_filter = models.BooleanField(default=True, help_text="Drop known bots and crawlers.")
+    excluded_ips = models.JSONField(
+        default=list, blank=True, help_text="Addresses or CIDRs whose hits are dropped."
+    )
+    respect_dnt = models.BooleanField(default=False, help_text="Honour Do Not Track / GPC.")
+    long_lived_visitor_ids = models.BooleanField(
+        default=False, help_text="Keep visitor ids the site supplies (Matomo uid/_id) across days."
+    )
+    behaviour_collectors = models.BooleanField(
+        default=False, help_text="Load the snippet's behaviour collectors."
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Delete raw events older than this many days."
+    )
+    first_event_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.hostname})"
+
+    @property
+    def idsite(self) -> int:
+        """Matomo's numeric site id."""
+        return self.pk
+
+    @property
+    def pid(self) -> str:
+        """Swetrix's project id."""
+        return self.public_id
+
+
+class SiteDomain(models.Model):
+    """A name under which Plausible's ``domain`` field finds a site (its hostname is one)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class SiteMembership(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "user"], name="uniq_site_member")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.site} ({self.get_role_display()})"

@@ -1,0 +1,37 @@
+"""Reads of sites for pages, APIs and commands."""
+
+from django.db.models import QuerySet
+
+from sites.models import Site
+from sites.permissions import sites_for_user
+
+
+def site_list_for_user(user) -> QuerySet[Site]:
+    """The sites a user may view, ordered by name."""
+    return sites_for_user(user).order_by("display_name")
+
+
+def site_identifiers(site: Site) -> dict:
+    """Every identifier each protocol uses for the site, plus its other fields (JSON-ready)."""
+    return {
+        "id": site.public_id,
+        "hostname": site.hostname,
+        "idsite": site.pk,
+        "pid": site.public_id,
+        "public_key": site.public_key,
+        "display_name": site.display_name,
+        "domains": sorted(site.domains.values_list("domain", flat=True)),
+        "subdomain": site.subdomain,
+        "identification_code": site.identification_code,
+        "public": site.public,
+        "timezone": site.timezone,
+        "group_by_title": site.group_by_title,
+        "active_visitors_seconds": site.active_visitors_seconds,
+        "disable_scripts": site.disable_scripts,
+        "statistics_start": site.statistics_start.isoformat() if site.statistics_start else None,
+        "tracking_state": site.tracking_state,
+        "organization_id": site.organization.public_id if site.organization_id else None,
+        "metadata": site.metadata,
+        "settings": site.settings,
+        "created_at": site.created_at.isoformat(),
+    }

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from sites import views
+
+urlpatterns = [
+    path("", views.site_list, name="site_list"),
+]

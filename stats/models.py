@@ -1,0 +1,1 @@
+"""Daily aggregates rolled up from raw events (built by the statistics work)."""

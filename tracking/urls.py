@@ -1,0 +1,5 @@
+"""Ingestion endpoints of every supported protocol."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
