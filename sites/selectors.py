@@ -35,3 +35,27 @@ def site_identifiers(site: Site) -> dict:
         "settings": site.settings,
         "created_at": site.created_at.isoformat(),
     }
+
+
+def site_config_rows(**lookup) -> list[dict]:
+    """The fields the ingestion hot path caches for the sites matching ``lookup``."""
+    return list(
+        Site.objects.filter(**lookup).values(
+            "id",
+            "public_id",
+            "hostname",
+            "timezone",
+            "tracking_state",
+            "bot_filter",
+            "excluded_ips",
+            "respect_dnt",
+            "long_lived_visitor_ids",
+        )
+    )
+
+
+def site_id_for_domain(domain: str) -> int | None:
+    """The site Plausible's ``domain`` names (its hostname or an alias)."""
+    from sites.models import SiteDomain
+
+    return SiteDomain.objects.filter(domain=domain).values_list("site_id", flat=True).first()

@@ -1,0 +1,109 @@
+"""The shared shapes of the ingestion hot path.
+
+Every protocol adapter turns a request into one or more ``Hit`` objects; the
+pipeline (``tracking.pipeline``) enriches each into an event row or a
+``DropReason``; ``tracking.ingest.accept`` enqueues the rows in one call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Protocol(StrEnum):
+    PLAUSIBLE = "plausible"
+    MATOMO = "matomo"
+    SWETRIX = "swetrix"
+    PIRSCH = "pirsch"
+    FOOTFALL = "footfall"
+
+
+class Kind(StrEnum):
+    """Mirrors ``tracking.models.EventKind`` (kept import-free for the hot path)."""
+
+    PAGEVIEW = "pageview"
+    CUSTOM = "custom"
+    ENGAGEMENT = "engagement"
+    HEARTBEAT = "heartbeat"
+    BEHAVIOUR = "behaviour"
+    ERROR = "error"
+
+
+class DropReason(StrEnum):
+    """Why a hit was not stored on purpose. Counted per site and day."""
+
+    BOT = "bot"
+    EXCLUDED_IP = "excluded_ip"
+    DO_NOT_TRACK = "do_not_track"
+    NOT_UNIQUE = "not_unique"  # Swetrix `unique: true` on a repeat
+    NO_SESSION = "no_session"  # a heartbeat / keep-alive for a visitor with no session
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """What the hot path needs to know about a site: a cached, immutable snapshot."""
+
+    id: int
+    public_id: str
+    hostname: str
+    timezone: str
+    tracking_state: str
+    bot_filter: bool = True
+    excluded_networks: tuple = ()
+    respect_dnt: bool = False
+    long_lived_visitor_ids: bool = False
+
+
+@dataclass(slots=True)
+class Hit:
+    """One tracked thing as a protocol adapter understood it, before enrichment.
+
+    ``ip`` is the resolved client address: used for the visitor hash and geography,
+    then forgotten. Fields left empty are simply unknown.
+    """
+
+    site: SiteConfig
+    protocol: Protocol
+    kind: Kind
+    name: str
+    url: str = ""
+    referrer: str = ""
+    title: str = ""
+    user_agent: str = ""
+    ip: str = ""
+    accept_language: str = ""
+    language: str = ""  # an explicit locale (Swetrix `lc`, Matomo `lang`) wins over the header
+    sec_ch_ua: str = ""
+    sec_ch_ua_mobile: str = ""
+    sec_ch_ua_platform: str = ""
+    sec_ch_ua_platform_version: str = ""
+    screen_width: int | None = None
+    screen_height: int | None = None
+    props: dict = field(default_factory=dict)
+    revenue_amount: Decimal | None = None
+    revenue_currency: str = ""
+    # Set when the protocol dates the hit itself (Pirsch batch `time`, Matomo `cdt`).
+    timestamp: datetime | None = None
+    # An id the site supplies for the visitor (Matomo uid/_id/cid): wins over the hash.
+    visitor_key: str = ""
+    new_visit: bool = False
+    # Campaign values given outside the URL (Swetrix so/me/ca, Matomo _rcn/_rck).
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    utm_term: str = ""
+    utm_content: str = ""
+    # Authenticated geography overrides (Matomo country/region/city with token_auth).
+    country_code: str = ""
+    region: str = ""
+    city: str = ""
+    visitor_timezone: str = ""  # fallback for the country (Swetrix `tz`)
+    interactive: bool = True
+    duration_ms: int | None = None
+    scroll_depth: int | None = None
+    allow_bots: bool = False
+    unique: bool = False  # Swetrix: refuse a repeat within the session
+    do_not_track: bool = False

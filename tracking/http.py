@@ -1,0 +1,104 @@
+"""HTTP plumbing shared by the ingestion endpoints: CORS, body limits, client IP, Retry-After.
+
+Kept free of protocol knowledge: each adapter in ``tracking/protocols/`` decides
+its own status codes and bodies.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from tracking.enrichment.client_ip import parse_trusted_proxies, resolve_client_ip
+
+ALLOWED_HEADERS = "content-type, x-client-ip-address, x-debug-request, authorization"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class InvalidBody(Exception):
+    """The body is not what the protocol expects (e.g. not JSON)."""
+
+
+@functools.cache
+def _trusted_proxies(value: tuple[str, ...]) -> tuple:
+    return parse_trusted_proxies(list(value))
+
+
+def trusted_proxies() -> tuple:
+    return _trusted_proxies(tuple(settings.TRUSTED_PROXIES))
+
+
+def client_ip(request: HttpRequest, protocol_ip: str = "") -> str:
+    """The visitor's address: the protocol's own field, else a trusted proxy's header, else the peer."""
+    return resolve_client_ip(
+        request.META.get("REMOTE_ADDR", ""),
+        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", ""),
+        trusted_proxies=trusted_proxies(),
+        protocol_ip=protocol_ip,
+    )
+
+
+def read_body(request: HttpRequest, max_bytes: int) -> bytes:
+    """The raw body, refusing anything over ``max_bytes`` (before reading it when possible)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > max_bytes:
+        raise BodyTooLarge(f"request body is larger than {max_bytes} bytes")
+    try:
+        body = request.body
+    except Exception as exc:  # RequestDataTooBig, client disconnects
+        raise BodyTooLarge(str(exc)) from exc
+    if len(body) > max_bytes:
+        raise BodyTooLarge(f"request body is larger than {max_bytes} bytes")
+    return body
+
+
+def read_json(request: HttpRequest, max_bytes: int):
+    """Parse the body as JSON whatever the Content-Type says (browsers send text/plain)."""
+    body = read_body(request, max_bytes)
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidBody("request body is not valid JSON") from exc
+
+
+def with_cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Let any page post to us without cookies: echo the Origin (or ``*``)."""
+    origin = request.headers.get("Origin")
+    response["Access-Control-Allow-Origin"] = origin or "*"
+    if origin:
+        response["Vary"] = "Origin"
+    response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    response["Access-Control-Allow-Headers"] = request.headers.get(
+        "Access-Control-Request-Headers", ALLOWED_HEADERS
+    )[:1000]
+    response["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def ingestion_endpoint(view: Callable) -> Callable:
+    """CSRF-exempt, CORS on every answer, and preflight answered with 204."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.method == "OPTIONS":
+            return with_cors(request, HttpResponse(status=204))
+        return with_cors(request, view(request, *args, **kwargs))
+
+    return wrapper
+
+
+def retry_after(response: HttpResponse, seconds: int) -> HttpResponse:
+    response["Retry-After"] = str(max(1, int(seconds)))
+    return response

@@ -1,0 +1,241 @@
+"""The enrichment pipeline: one ``Hit`` in, one event row (or a drop reason) out.
+
+Steps, in order:
+1. ``check_policy``   excluded IPs, Do Not Track, bots        → DropReason
+2. ``identify``       visitor id (daily-salted hash or a site-supplied id)
+3. ``sessionize``     find or start the session (30 minutes), Swetrix ``unique``
+4. ``describe``       page URL, user agent, geography, language, screen
+5. ``acquire``        referrer, source, channel, UTM (fixed by the session's first page view)
+and ``build_row`` lays the result out as ``tracking.models.Event`` columns.
+
+The raw IP address and user agent are used here and never leave this module.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+
+from analytics_project.ids import uuid7
+from tracking import sessions, visitors
+from tracking.enrichment.bots import bot_reason
+from tracking.enrichment.geo import (
+    country_from_accept_language,
+    country_from_timezone,
+    get_locator,
+)
+from tracking.enrichment.pageurl import parse_page_url
+from tracking.enrichment.referrers import classify_referrer
+from tracking.enrichment.useragent import parse_user_agent
+from tracking.hits import DropReason, Hit, Kind
+
+# Kinds that keep a session alive but never start one.
+KEEP_ALIVE_KINDS = frozenset({Kind.HEARTBEAT, Kind.ENGAGEMENT})
+
+
+@dataclass(slots=True)
+class Context:
+    """What the steps learn about a hit as it goes through the pipeline."""
+
+    hit: Hit
+    at: datetime
+    received_at: datetime
+    visitor_id: int = 0
+    session: sessions.SessionState | None = None
+    session_start: bool = False
+
+
+def screen_class(width: int | None) -> str:
+    """Pirsch's screen classes by width in CSS pixels."""
+    if not width or width <= 0:
+        return ""
+    for minimum, name in ((2560, "UHD"), (1920, "XXL"), (1280, "XL"), (1024, "L"), (768, "M"), (415, "S")):
+        if width >= minimum:
+            return name
+    return "XS"
+
+
+def language_code(explicit: str, accept_language: str) -> str:
+    """The primary language subtag (``en-US`` → ``en``) from ``lc``/``lang`` or Accept-Language."""
+    value = explicit or accept_language.split(",", 1)[0].split(";", 1)[0]
+    code = value.strip().replace("_", "-").split("-", 1)[0].lower()
+    return code if code.isalpha() and 2 <= len(code) <= 3 else ""
+
+
+def _ip_excluded(ip: str, networks: tuple) -> bool:
+    if not networks or not ip:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address.version == net.version and address in net for net in networks)
+
+
+def check_policy(hit: Hit) -> DropReason | None:
+    site = hit.site
+    if _ip_excluded(hit.ip, site.excluded_networks):
+        return DropReason.EXCLUDED_IP
+    if hit.do_not_track and site.respect_dnt:
+        return DropReason.DO_NOT_TRACK
+    if site.bot_filter and not hit.allow_bots and bot_reason(hit.user_agent):
+        return DropReason.BOT
+    return None
+
+
+def identify(ctx: Context) -> list[int]:
+    """Candidate visitor ids, most preferred first (today's salt, then yesterday's)."""
+    hit = ctx.hit
+    if hit.visitor_key:
+        return [visitors.supplied_visitor_id(hit.site.id, hit.visitor_key)]
+    today = ctx.received_at.date()
+    return [
+        visitors.visitor_hash(visitors.salt_for_day(day), hit.site.id, hit.ip, hit.user_agent)
+        for day in (today, today - timedelta(days=1))
+    ]
+
+
+def sessionize(ctx: Context, candidates: list[int], path: str) -> DropReason | None:
+    hit = ctx.hit
+    at = ctx.at.timestamp()
+    visitor_id, state = sessions.find_session(hit.site.id, candidates, at)
+    if hit.new_visit and hit.kind not in KEEP_ALIVE_KINDS:
+        state = None
+    if state is None:
+        if hit.kind in KEEP_ALIVE_KINDS:
+            return DropReason.NO_SESSION
+        state = sessions.SessionState(
+            id=sessions.new_session_id(),
+            visitor_id=visitor_id,
+            started=at,
+            last_seen=at,
+            entry_path=path,
+        )
+        ctx.session_start = True
+    elif hit.unique and (
+        (hit.kind == Kind.PAGEVIEW and state.pageviews > 0)
+        or (hit.kind == Kind.CUSTOM and hit.name in state.event_names)
+    ):
+        return DropReason.NOT_UNIQUE
+    state.last_seen = max(state.last_seen, at)
+    if hit.kind == Kind.PAGEVIEW:
+        if state.pageviews == 0 and not ctx.session_start:
+            state.entry_path = state.entry_path or path
+        state.pageviews += 1
+    elif hit.kind == Kind.CUSTOM and hit.name not in state.event_names:
+        state.event_names = (state.event_names + [hit.name])[-sessions.MAX_REMEMBERED_EVENT_NAMES :]
+    ctx.visitor_id = visitor_id
+    ctx.session = state
+    return None
+
+
+def acquire(ctx: Context, page) -> dict:
+    """Acquisition fields: computed on the session's first hit, then reused for the session."""
+    state = ctx.session
+    if state.acquisition and not ctx.session_start:
+        return state.acquisition
+    hit = ctx.hit
+    info = classify_referrer(
+        hit.referrer,
+        page_host=page.hostname,
+        utm_source=hit.utm_source or page.utm_source,
+        utm_medium=hit.utm_medium or page.utm_medium,
+        utm_campaign=hit.utm_campaign or page.utm_campaign,
+        ref_param=page.ref,
+    )
+    state.acquisition = {
+        "referrer": info.referrer,
+        "referrer_host": info.referrer_host,
+        "source": info.source,
+        "channel": info.channel,
+        "utm_source": hit.utm_source or page.utm_source,
+        "utm_medium": hit.utm_medium or page.utm_medium,
+        "utm_campaign": hit.utm_campaign or page.utm_campaign,
+        "utm_content": hit.utm_content or page.utm_content,
+        "utm_term": hit.utm_term or page.utm_term,
+    }
+    return state.acquisition
+
+
+def locate(hit: Hit) -> tuple[str, str, str]:
+    """Country, region, city: authenticated overrides, then GeoIP, then time zone / language."""
+    if hit.country_code:
+        return hit.country_code.upper()[:2], hit.region[:16], hit.city[:128]
+    locator = get_locator(settings.GEOIP_DATABASE)
+    if locator is not None and hit.ip:
+        geo = locator.lookup(hit.ip)
+        if geo.country_code:
+            return geo.country_code, geo.region, geo.city
+    country = ""
+    if hit.visitor_timezone:
+        country = country_from_timezone(hit.visitor_timezone)
+    if not country and hit.accept_language:
+        country = country_from_accept_language(hit.accept_language)
+    return country, "", ""
+
+
+def enrich(hit: Hit, received_at: datetime | None = None) -> dict | DropReason:
+    """Run every step; return the event row to store, or why the hit is dropped."""
+    reason = check_policy(hit)
+    if reason is not None:
+        return reason
+    received_at = received_at or datetime.now(UTC)
+    at = hit.timestamp or received_at
+    ctx = Context(hit=hit, at=at, received_at=received_at)
+    page = parse_page_url(hit.url)
+    reason = sessionize(ctx, identify(ctx), page.path)
+    if reason is not None:
+        return reason
+    acquisition = acquire(ctx, page)
+    sessions.save_session(hit.site.id, ctx.session)
+    agent = parse_user_agent(
+        hit.user_agent,
+        sec_ch_ua=hit.sec_ch_ua,
+        sec_ch_ua_mobile=hit.sec_ch_ua_mobile,
+        sec_ch_ua_platform=hit.sec_ch_ua_platform,
+        sec_ch_ua_platform_version=hit.sec_ch_ua_platform_version,
+    )
+    country, region, city = locate(hit)
+    return build_row(ctx, page, agent, acquisition, country, region, city)
+
+
+def build_row(ctx: Context, page, agent, acquisition: dict, country: str, region: str, city: str) -> dict:
+    hit = ctx.hit
+    return {
+        "id": str(uuid7()),
+        "site_id": hit.site.id,
+        "timestamp": ctx.at.astimezone(UTC).isoformat(),
+        "received_at": ctx.received_at.isoformat(),
+        "protocol": str(hit.protocol),
+        "kind": str(hit.kind),
+        "name": hit.name[:200],
+        "visitor_id": ctx.visitor_id,
+        "session_id": ctx.session.id,
+        "session_start": ctx.session_start,
+        "hostname": page.hostname[:253],
+        "path": page.path[:2048],
+        "title": hit.title[:512],
+        "entry_path": ctx.session.entry_path[:2048],
+        **acquisition,
+        "browser": agent.browser,
+        "browser_version": agent.browser_version,
+        "os": agent.os,
+        "os_version": agent.os_version,
+        "device_type": agent.device_type,
+        "screen_width": hit.screen_width,
+        "screen_height": hit.screen_height,
+        "screen_class": screen_class(hit.screen_width),
+        "language": language_code(hit.language, hit.accept_language),
+        "country_code": country,
+        "region": region,
+        "city": city,
+        "props": hit.props,
+        "revenue_amount": str(hit.revenue_amount) if hit.revenue_amount is not None else None,
+        "revenue_currency": hit.revenue_currency if hit.revenue_amount is not None else "",
+        "duration_ms": hit.duration_ms,
+        "scroll_depth": hit.scroll_depth,
+        "interactive": hit.interactive,
+    }

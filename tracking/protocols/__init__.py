@@ -1,0 +1,1 @@
+"""Protocol adapters: turn a request's payload into ``Hit`` objects, and results into answers."""

@@ -1,0 +1,113 @@
+"""Cached site lookups for the ingestion hot path.
+
+Each worker process keeps the sites it has seen for ``TTL_SECONDS`` (unknown
+names too, so a flood of hits for a missing site costs one query per name per
+TTL). Settings changes reach ingestion within that delay.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+
+from sites import selectors
+from tracking.hits import SiteConfig
+
+TTL_SECONDS = 30.0
+MAX_ENTRIES = 10_000
+
+_cache: dict[tuple[str, str], tuple[float, SiteConfig | None]] = {}
+_lock = threading.Lock()
+
+
+def _networks(values) -> tuple:
+    networks = []
+    for value in values or []:
+        try:
+            networks.append(ipaddress.ip_network(str(value).strip(), strict=False))
+        except ValueError:
+            continue
+    return tuple(networks)
+
+
+def _config(row: dict) -> SiteConfig:
+    return SiteConfig(
+        id=row["id"],
+        public_id=row["public_id"],
+        hostname=row["hostname"],
+        timezone=row["timezone"],
+        tracking_state=row["tracking_state"],
+        bot_filter=row["bot_filter"],
+        excluded_networks=_networks(row["excluded_ips"]),
+        respect_dnt=row["respect_dnt"],
+        long_lived_visitor_ids=row["long_lived_visitor_ids"],
+    )
+
+
+def _cached(kind: str, key: str, load) -> SiteConfig | None:
+    now = time.monotonic()
+    entry = _cache.get((kind, key))
+    if entry is not None and entry[0] > now:
+        return entry[1]
+    config = load()
+    with _lock:
+        if len(_cache) >= MAX_ENTRIES:
+            _cache.clear()
+        _cache[(kind, key)] = (now + TTL_SECONDS, config)
+    return config
+
+
+def _first(**lookup) -> SiteConfig | None:
+    rows = selectors.site_config_rows(**lookup)
+    return _config(rows[0]) if rows else None
+
+
+def site_by_domain(domain: str) -> SiteConfig | None:
+    """Plausible's ``domain``: the site's hostname or one of its aliases."""
+    name = (domain or "").strip().lower()
+    if name.startswith("www."):
+        name = name[4:]
+    if not name or len(name) > 253:
+        return None
+
+    def load():
+        site_id = selectors.site_id_for_domain(name)
+        return _first(id=site_id) if site_id is not None else None
+
+    return _cached("domain", name, load)
+
+
+def site_by_public_id(public_id: str) -> SiteConfig | None:
+    """Pirsch's domain ``id`` and Swetrix's ``pid``."""
+    if not public_id or len(public_id) > 20:
+        return None
+    return _cached("public_id", public_id, lambda: _first(public_id=public_id))
+
+
+def site_by_idsite(idsite: int | str) -> SiteConfig | None:
+    """Matomo's numeric ``idsite``."""
+    try:
+        number = int(str(idsite).strip())
+    except (TypeError, ValueError):
+        return None
+    if number <= 0 or number > 2**62:
+        return None
+    return _cached("idsite", str(number), lambda: _first(id=number))
+
+
+def site_by_public_key(public_key: str) -> SiteConfig | None:
+    """The Footfall snippet's ``pk_live_…`` key."""
+    if not public_key or len(public_key) > 48:
+        return None
+    return _cached("public_key", public_key, lambda: _first(public_key=public_key))
+
+
+def site_by_id(site_id: int) -> SiteConfig | None:
+    return _cached("id", str(site_id), lambda: _first(id=site_id))
+
+
+def clear() -> None:
+    """Forget every cached site (tests, and after a site's settings change in this process)."""
+    with _lock:
+        _cache.clear()

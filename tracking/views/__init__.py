@@ -1,0 +1,1 @@
+"""Thin ingestion views, one module per protocol: parse, ``ingest.accept``, answer."""
