@@ -132,6 +132,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracking.tasks.rotate_salts",
         "schedule": crontab(minute="*/10"),
     },
+    "flush-drop-counts": {
+        "task": "tracking.tasks.flush_drop_counts",
+        "schedule": crontab(minute="*"),
+    },
     "clear-expired-oauth-tokens": {
         "task": "accounts.tasks.clear_expired_tokens",
         "schedule": crontab(minute=17),

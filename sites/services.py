@@ -87,3 +87,12 @@ def membership_remove(*, site: Site, user: User) -> None:
     if membership.role == Role.OWNER and not site.memberships.filter(role=Role.OWNER).exclude(pk=membership.pk).exists():
         raise ValidationError("A site needs at least one Owner: transfer ownership first.")
     membership.delete()
+
+
+def site_mark_first_event(site_ids: set[int]) -> None:
+    """Record when each site's first event arrived (its set-up page turns green)."""
+    from django.utils import timezone
+
+    Site.objects.filter(pk__in=site_ids, first_event_at__isnull=True).update(
+        first_event_at=timezone.now()
+    )

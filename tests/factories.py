@@ -39,6 +39,7 @@ class OrganizationMemberFactory(factory.django.DjangoModelFactory):
 class SiteFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Site
+        skip_postgeneration_save = True
 
     display_name = factory.Sequence(lambda n: f"Site {n}")
     hostname = factory.Sequence(lambda n: f"site{n}.example.com")

@@ -10,3 +10,11 @@ from tracking import visitors
 def rotate_salts() -> int:
     """Create today's and tomorrow's visitor salts; delete those older than two days."""
     return visitors.rotate_salts(timezone.now().date())
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def flush_drop_counts() -> int:
+    """Move the hot path's drop counters from Redis into the database."""
+    from tracking.drops import flush_drop_counts as flush
+
+    return flush()

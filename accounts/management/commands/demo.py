@@ -6,6 +6,8 @@ from accounts.models import User
 from accounts.services import generate_password
 from sites.models import Site
 from sites.services import site_create
+from tracking.demo import demo_traffic_send
+from tracking.models import Event
 
 DEMO_EMAIL = "admin@footfall.local"
 DEMO_HOSTNAME = "demo.footfall.local"
@@ -17,8 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", default="8000")
+        parser.add_argument("--no-traffic", action="store_true", help="Skip the demo traffic.")
 
-    def handle(self, *args, host, port, **options):
+    def handle(self, *args, host, port, no_traffic=False, **options):
         password = generate_password()
         user = User.objects.filter(email=DEMO_EMAIL).first()
         if user is None:
@@ -32,6 +35,9 @@ class Command(BaseCommand):
             site = site_create(
                 display_name="Demo site", hostname=DEMO_HOSTNAME, timezone="Europe/Berlin", owner=user
             )
+        if not no_traffic and not Event.objects.filter(site_id=site.pk).exists():
+            sent = demo_traffic_send(site.pk)
+            self.stdout.write(f"Sent {sent} demo hits through the ingestion pipeline.")
         base = f"http://{host}:{port}"
         self.stdout.write("")
         self.stdout.write("=" * 60)

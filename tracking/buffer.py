@@ -1,0 +1,111 @@
+"""The durable hand-off between the request and the database.
+
+With Redis configured, accepted rows are appended to a Redis stream (one entry per
+request) and ``tracking.consumer`` writes them to PostgreSQL in batches. Redis runs
+with the append-only file in production, so a 2xx means the event survives a crash
+of the web process, the consumer or Redis itself (within ``appendfsync``'s window).
+Without Redis (the embedded default) rows are written straight to the database.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError
+
+from tracking import writer
+
+ROWS_FIELD = "rows"
+_clients: dict[str, redis.Redis] = {}
+_lock = threading.Lock()
+_backlog_checked: dict[str, tuple[float, int]] = {}
+BACKLOG_CHECK_INTERVAL = 1.0
+
+
+class BufferUnavailable(Exception):
+    """The rows could not be made durable: answer 5xx and let the client retry."""
+
+    def __init__(self, message: str, retry_after: int = 5):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BacklogFull(BufferUnavailable):
+    """Too many events wait for the consumer: refuse rather than exhaust memory."""
+
+
+def redis_client() -> redis.Redis:
+    """A per-process client for ``settings.REDIS_URL`` with short timeouts (outages answer fast)."""
+    url = settings.REDIS_URL
+    client = _clients.get(url)
+    if client is None:
+        with _lock:
+            client = _clients.get(url) or redis.Redis.from_url(
+                url,
+                socket_timeout=2,
+                socket_connect_timeout=1,
+                health_check_interval=30,
+                retry_on_timeout=False,
+            )
+            _clients[url] = client
+    return client
+
+
+def reset_clients() -> None:
+    """Forget pooled connections (tests that restart Redis; after fork)."""
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+        _backlog_checked.clear()
+
+
+def encode(rows: list[dict]) -> bytes:
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode(payload: bytes) -> list[dict]:
+    rows = json.loads(payload)
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError("stream entry does not hold a list of rows")
+    return rows
+
+
+def backlog_size(client: redis.Redis | None = None) -> int | None:
+    """Entries waiting in the stream (None without Redis)."""
+    if not settings.REDIS_URL:
+        return None
+    return int((client or redis_client()).xlen(settings.EVENT_STREAM_KEY))
+
+
+def _backlog_exceeded(client: redis.Redis) -> bool:
+    # XLEN is cheap, but once a second per process is enough.
+    now = time.monotonic()
+    checked = _backlog_checked.get(settings.REDIS_URL)
+    if checked is None or now - checked[0] > BACKLOG_CHECK_INTERVAL:
+        checked = (now, backlog_size(client))
+        _backlog_checked[settings.REDIS_URL] = checked
+    return checked[1] > settings.EVENT_BACKLOG_LIMIT
+
+
+def enqueue(rows: list[dict]) -> None:
+    """Make ``rows`` durable or raise ``BufferUnavailable``; never returns having lost them."""
+    if not rows:
+        return
+    if not settings.REDIS_URL:
+        try:
+            writer.write_rows(rows)
+        except DatabaseError as exc:
+            raise BufferUnavailable(f"database unavailable: {exc}") from exc
+        return
+    client = redis_client()
+    try:
+        if _backlog_exceeded(client):
+            raise BacklogFull("event backlog is over its limit", retry_after=30)
+        client.xadd(settings.EVENT_STREAM_KEY, {ROWS_FIELD: encode(rows)})
+    except redis.RedisError as exc:
+        raise BufferUnavailable(f"event buffer unavailable: {exc}") from exc

@@ -1,0 +1,76 @@
+"""Counts of hits dropped on purpose, per site, day and reason.
+
+On the hot path a drop costs one Redis round trip (HINCRBY); a periodic task moves
+the counters into ``DroppedEventCount``. Without Redis the row is updated directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tracking.models import DroppedEventCount
+
+KEY_PREFIX = "footfall:drops:"
+FLUSHING_PREFIX = "footfall:drops-flushing:"
+KEY_TTL_SECONDS = 7 * 86400
+
+
+def count_drop(site_id: int, reason: str) -> None:
+    day = timezone.now().date()
+    if settings.REDIS_URL:
+        from tracking.buffer import redis_client
+
+        try:
+            pipe = redis_client().pipeline(transaction=False)
+            key = f"{KEY_PREFIX}{day.isoformat()}"
+            pipe.hincrby(key, f"{site_id}:{reason}", 1)
+            pipe.expire(key, KEY_TTL_SECONDS)
+            pipe.execute()
+        except Exception:  # a lost drop counter must never fail the request
+            return
+        return
+    _add(site_id, day, str(reason), 1)
+
+
+def _add(site_id: int, day, reason: str, amount: int) -> None:
+    with transaction.atomic():
+        updated = DroppedEventCount.objects.filter(site_id=site_id, day=day, reason=reason).update(
+            count=F("count") + amount
+        )
+        if not updated:
+            DroppedEventCount.objects.create(site_id=site_id, day=day, reason=reason, count=amount)
+
+
+def flush_drop_counts() -> int:
+    """Move Redis counters into the database; returns how many counters were moved."""
+    if not settings.REDIS_URL:
+        return 0
+    from datetime import date
+
+    from sites.models import Site
+    from tracking.buffer import redis_client
+
+    client = redis_client()
+    for key in client.scan_iter(match=f"{KEY_PREFIX}*"):
+        day_text = key.decode()[len(KEY_PREFIX) :]
+        # RENAME is atomic: increments after it land in a fresh hash, none is lost.
+        try:
+            client.rename(key, f"{FLUSHING_PREFIX}{day_text}:{uuid.uuid4().hex}")
+        except Exception:  # the key vanished between SCAN and RENAME
+            continue
+    moved = 0
+    existing = set(Site.objects.values_list("id", flat=True))
+    for key in client.scan_iter(match=f"{FLUSHING_PREFIX}*"):
+        day = date.fromisoformat(key.decode()[len(FLUSHING_PREFIX) :].split(":", 1)[0])
+        for field, value in client.hgetall(key).items():
+            site_text, _, reason = field.decode().partition(":")
+            if int(site_text) in existing:
+                _add(int(site_text), day, reason, int(value))
+                moved += 1
+        client.delete(key)
+    return moved

@@ -1,0 +1,1 @@
+"""Pure, cached enrichment steps of the ingestion hot path (no ORM, no network)."""
