@@ -70,15 +70,19 @@ class EventConsumer:
         return [e for e in entries if e and e[1]]
 
     def _read(self) -> list:
-        start = "0" if self._read_own_pending else ">"
-        result = self.client.xreadgroup(
-            GROUP, self.name, {self.stream: start}, count=self.batch_size,
-            block=None if self._read_own_pending else self.block_ms,
-        )
-        entries = [e for e in (result[0][1] if result else []) if e and e[1]]
-        if self._read_own_pending and not entries:
+        if self._read_own_pending:
+            # After a (re)start or a failed write: first what this consumer read but never acked.
+            result = self.client.xreadgroup(
+                GROUP, self.name, {self.stream: "0"}, count=self.batch_size
+            )
+            entries = [e for e in (result[0][1] if result else []) if e and e[1]]
+            if entries:
+                return entries
             self._read_own_pending = False
-        return entries
+        result = self.client.xreadgroup(
+            GROUP, self.name, {self.stream: ">"}, count=self.batch_size, block=self.block_ms
+        )
+        return [e for e in (result[0][1] if result else []) if e and e[1]]
 
     def run_once(self) -> int:
         """Read one batch, write it, acknowledge it; returns the entries handled (0 = idle)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from tracking.enrichment.client_ip import parse_trusted_proxies, resolve_client_ip
+
+logger = logging.getLogger(__name__)
 
 ALLOWED_HEADERS = "content-type, x-client-ip-address, x-debug-request, authorization"
 
@@ -86,17 +89,29 @@ def with_cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     return response
 
 
-def ingestion_endpoint(view: Callable) -> Callable:
-    """CSRF-exempt, CORS on every answer, and preflight answered with 204."""
+def ingestion_endpoint(failure: Callable[[], HttpResponse]) -> Callable:
+    """CSRF-exempt, CORS on every answer, preflight answered with 204.
 
-    @csrf_exempt
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if request.method == "OPTIONS":
-            return with_cors(request, HttpResponse(status=204))
-        return with_cors(request, view(request, *args, **kwargs))
+    An unexpected exception becomes ``failure()`` (the protocol's own 5xx) instead of
+    Django's HTML error page.
+    """
 
-    return wrapper
+    def decorate(view: Callable) -> Callable:
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if request.method == "OPTIONS":
+                return with_cors(request, HttpResponse(status=204))
+            try:
+                response = view(request, *args, **kwargs)
+            except Exception:
+                logger.exception("ingestion endpoint %s failed", request.path)
+                response = failure()
+            return with_cors(request, response)
+
+        return wrapper
+
+    return decorate
 
 
 def retry_after(response: HttpResponse, seconds: int) -> HttpResponse:

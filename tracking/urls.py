@@ -1,5 +1,9 @@
 """Ingestion endpoints of every supported protocol."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from tracking.views import plausible
+
+urlpatterns = [
+    path("api/event", plausible.event, name="plausible-event"),
+]

@@ -1,0 +1,60 @@
+"""``POST /api/event``: Plausible's Events API."""
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+
+from tracking import ingest, site_lookup
+from tracking.enrichment.client_ip import first_valid_ip
+from tracking.http import BodyTooLarge, InvalidBody, client_ip, ingestion_endpoint, read_json, retry_after
+from tracking.protocols.plausible import PlausibleError, parse_event, to_hit
+
+logger = logging.getLogger(__name__)
+
+
+def _errors(status: int, errors: dict) -> JsonResponse:
+    return JsonResponse({"errors": errors}, status=status)
+
+
+def _failure() -> JsonResponse:
+    return _errors(500, {"request": ["internal error"]})
+
+
+@ingestion_endpoint(_failure)
+def event(request: HttpRequest):
+    if request.method != "POST":
+        response = _errors(405, {"request": ["only POST is supported"]})
+        response["Allow"] = "POST, OPTIONS"
+        return response
+    try:
+        payload = read_json(request, settings.MAX_REQUEST_BYTES)
+        parsed = parse_event(payload)
+    except BodyTooLarge as exc:
+        return _errors(413, {"request": [str(exc)]})
+    except InvalidBody:
+        return _errors(400, {"request": ["Unable to parse request body as json"]})
+    except PlausibleError as exc:
+        return _errors(400, exc.errors)
+    user_agent = request.headers.get("User-Agent", "")
+    if not user_agent.strip():
+        return _errors(400, {"user_agent": ["can't be blank"]})
+    # Plausible documents X-Forwarded-For as how senders set the visitor's IP.
+    ip = client_ip(request, protocol_ip=first_valid_ip(request.headers.get("X-Forwarded-For", "")) or "")
+    if request.headers.get("X-Debug-Request", "").lower() == "true":
+        return JsonResponse({"ip": ip}, status=200)
+    sites = [site_lookup.site_by_domain(domain) for domain in parsed.domains]
+    active = [s for s in dict.fromkeys(sites) if s is not None and s.tracking_state == "active"]
+    hits = [
+        to_hit(parsed, site, user_agent=user_agent, ip=ip, accept_language=request.headers.get("Accept-Language", ""))
+        for site in active
+    ]
+    try:
+        outcomes = ingest.accept(hits)
+    except ingest.BufferUnavailable as exc:
+        logger.warning("plausible: event not accepted: %s", exc)
+        return retry_after(_errors(503, {"request": ["temporarily unavailable, retry later"]}), exc.retry_after)
+    response = JsonResponse({}, status=202)
+    if not hits or any(o.dropped for o in outcomes) or len(active) < len(parsed.domains):
+        response["x-plausible-dropped"] = "1"
+    return response
