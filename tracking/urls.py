@@ -2,8 +2,13 @@
 
 from django.urls import path
 
-from tracking.views import plausible
+from tracking.views import plausible, swetrix
 
 urlpatterns = [
     path("api/event", plausible.event, name="plausible-event"),
+    path("log", swetrix.pageview, name="swetrix-pageview"),
+    path("log/", swetrix.pageview),
+    path("log/custom", swetrix.custom, name="swetrix-custom"),
+    path("log/hb", swetrix.heartbeat, name="swetrix-heartbeat"),
+    path("log/error", swetrix.error, name="swetrix-error"),
 ]

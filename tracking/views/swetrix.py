@@ -1,0 +1,69 @@
+"""Swetrix's Events API: ``POST /log`` (and ``/log/``), ``/log/custom``, ``/log/hb``, ``/log/error``."""
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+
+from tracking import ingest, site_lookup
+from tracking.hits import DropReason, Kind
+from tracking.http import BodyTooLarge, InvalidBody, client_ip, ingestion_endpoint, read_json, retry_after
+from tracking.protocols.swetrix import SwetrixError, build_hit, check_site, require_pid
+
+logger = logging.getLogger(__name__)
+
+
+def _error(error: SwetrixError) -> JsonResponse:
+    return JsonResponse(error.body(), status=error.status)
+
+
+def _failure() -> JsonResponse:
+    return _error(SwetrixError(500, "Internal server error"))
+
+
+def _record(request: HttpRequest, kind: Kind) -> JsonResponse:
+    if request.method != "POST":
+        return _error(SwetrixError(400, f"Cannot {request.method} {request.path}"))
+    try:
+        payload = read_json(request, settings.MAX_REQUEST_BYTES)
+        site = check_site(site_lookup.site_by_public_id(require_pid(payload)))
+        ip = client_ip(request, protocol_ip=request.headers.get("X-Client-IP-Address", ""))
+        hit = build_hit(
+            site, payload, kind,
+            user_agent=request.headers.get("User-Agent", ""),
+            ip=ip,
+            accept_language=request.headers.get("Accept-Language", ""),
+        )
+        [outcome] = ingest.accept([hit])
+    except BodyTooLarge:
+        return _error(SwetrixError(413, "Request entity too large"))
+    except InvalidBody:
+        return _error(SwetrixError(400, "Request body must be valid JSON"))
+    except SwetrixError as error:
+        return _error(error)
+    except ingest.BufferUnavailable as exc:
+        logger.warning("swetrix: event not accepted: %s", exc)
+        return retry_after(_error(SwetrixError(503, "Service temporarily unavailable, please retry")), exc.retry_after)
+    if outcome.dropped == DropReason.NOT_UNIQUE:
+        return _error(SwetrixError(403, "Only unique events are recorded for this session"))
+    return JsonResponse({}, status=201)
+
+
+@ingestion_endpoint(_failure)
+def pageview(request):
+    return _record(request, Kind.PAGEVIEW)
+
+
+@ingestion_endpoint(_failure)
+def custom(request):
+    return _record(request, Kind.CUSTOM)
+
+
+@ingestion_endpoint(_failure)
+def heartbeat(request):
+    return _record(request, Kind.HEARTBEAT)
+
+
+@ingestion_endpoint(_failure)
+def error(request):
+    return _record(request, Kind.ERROR)
