@@ -170,6 +170,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_TOKEN_LIFETIME_SECONDS", default=3600),
+    # RFC 9700: keep only the token's SHA-256 checksum at rest, never the token.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "SCOPES": {
         "hits:write": "Send page views",
         "events:write": "Send events",

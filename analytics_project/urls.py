@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/health", health.health, name="health"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("accounts.api.urls")),
     path("", include("tracking.urls")),
     path("", include("sites.urls")),
 ]

@@ -1,5 +1,7 @@
 """Reads of sites for pages, APIs and commands."""
 
+from datetime import UTC
+
 from django.db.models import QuerySet
 
 from sites.models import Site
@@ -59,3 +61,46 @@ def site_id_for_domain(domain: str) -> int | None:
     from sites.models import SiteDomain
 
     return SiteDomain.objects.filter(domain=domain).values_list("site_id", flat=True).first()
+
+
+def _rfc3339(value) -> str | None:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
+
+
+def pirsch_domain(site: Site, *, user_role: str | None) -> dict:
+    """A site as Pirsch's domain object (every field of the seed's example)."""
+    from accounts.models import Role
+
+    owner = (
+        site.memberships.filter(role=Role.OWNER).select_related("user").order_by("created_at").first()
+    )
+    return {
+        "id": site.public_id,
+        "def_time": _rfc3339(site.created_at),
+        "mod_time": _rfc3339(site.modified_at),
+        "user_id": owner.user.public_id if owner else None,
+        "organization_id": site.organization.public_id if site.organization_id else None,
+        "hostname": site.hostname,
+        "subdomain": site.subdomain,
+        "identification_code": site.identification_code,
+        "public": site.public,
+        "google_user_id": None,
+        "google_user_email": None,
+        "gsc_domain": None,
+        "new_owner": None,
+        "timezone": site.timezone,
+        "group_by_title": site.group_by_title,
+        "active_visitors_seconds": site.active_visitors_seconds,
+        "disable_scripts": site.disable_scripts,
+        "statistics_start": _rfc3339(site.statistics_start),
+        "imported_statistics": site.imported_statistics,
+        "metadata": site.metadata,
+        "theme_id": None,
+        "theme": {},
+        "custom_domain": site.custom_domain,
+        "user_role": user_role,
+        "settings": site.settings,
+        "theme_settings": site.theme_settings,
+        "display_name": site.display_name,
+        "subscription_active": site.tracking_state != Site.TrackingState.INACTIVE,
+    }

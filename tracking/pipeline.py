@@ -89,11 +89,13 @@ def check_policy(hit: Hit) -> DropReason | None:
 def identify(ctx: Context) -> list[int]:
     """Candidate visitor ids, most preferred first (today's salt, then yesterday's)."""
     hit = ctx.hit
-    if hit.visitor_key:
+    if hit.visitor_key and hit.site.long_lived_visitor_ids:
         return [visitors.supplied_visitor_id(hit.site.id, hit.visitor_key)]
+    # A site-supplied id replaces IP and user agent, but still lives one day by default.
+    ip, agent = ("\x00id", hit.visitor_key) if hit.visitor_key else (hit.ip, hit.user_agent)
     today = ctx.received_at.date()
     return [
-        visitors.visitor_hash(visitors.salt_for_day(day), hit.site.id, hit.ip, hit.user_agent)
+        visitors.visitor_hash(visitors.salt_for_day(day), hit.site.id, ip, agent)
         for day in (today, today - timedelta(days=1))
     ]
 

@@ -141,14 +141,25 @@ def test_unique_refuses_repeats_within_a_session(config):
     assert pipeline.enrich(signup, at(12, 3)) == DropReason.NOT_UNIQUE
 
 
-def test_site_supplied_visitor_key_wins_and_is_stable_across_days(config):
+def test_site_supplied_visitor_key_wins_over_ip_and_agent(config):
     first = pipeline.enrich(hit(config, visitor_key="user-42"), at(12, day=10))
     other_device = pipeline.enrich(
         hit(config, visitor_key="user-42", ip="198.51.100.1", user_agent=FIREFOX), at(12, 5, day=10)
     )
-    next_day = pipeline.enrich(hit(config, visitor_key="user-42"), at(12, day=12))
-    assert first["visitor_id"] == other_device["visitor_id"] == next_day["visitor_id"]
+    assert first["visitor_id"] == other_device["visitor_id"]
     assert first["session_id"] == other_device["session_id"]
+    # By default it still lives one day, like every visitor id.
+    next_day = pipeline.enrich(hit(config, visitor_key="user-42"), at(12, day=12))
+    assert next_day["visitor_id"] != first["visitor_id"]
+
+
+def test_long_lived_visitor_ids_are_stable_across_days(db):
+    site = SiteFactory(hostname="longlived.example", long_lived_visitor_ids=True)
+    config = site_lookup.site_by_id(site.pk)
+    first = pipeline.enrich(hit(config, visitor_key="user-42"), at(12, day=10))
+    next_day = pipeline.enrich(hit(config, visitor_key="user-42"), at(12, day=12))
+    assert first["visitor_id"] == next_day["visitor_id"]
+    assert first["session_id"] != next_day["session_id"]
 
 
 def test_new_visit_forces_a_new_session(config):

@@ -1,0 +1,1 @@
+"""Pirsch-style account endpoints: the token and domain APIs."""

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from accounts.api import views
+
+urlpatterns = [
+    path("token", views.token, name="pirsch-token"),
+    path("domain", views.domain, name="pirsch-domain"),
+]
