@@ -105,7 +105,7 @@ def classify_referrer(
     host = host[4:] if host.startswith("www.") else host
     own = (page_host or "").lower()
     own = own[4:] if own.startswith("www.") else own
-    if host and own and (host == own or host.endswith("." + own)):
+    if host and own and host == own:
         host, path = "", ""
     found = _lookup(host, path) if host else None
     named = utm_source or ref_param
