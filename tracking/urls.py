@@ -2,10 +2,16 @@
 
 from django.urls import path
 
-from tracking.views import matomo, plausible, swetrix
+from tracking.views import matomo, pirsch, plausible, swetrix
 
 urlpatterns = [
     path("api/event", plausible.event, name="plausible-event"),
+    path("api/v1/hit", pirsch.hit, name="pirsch-hit"),
+    path("api/v1/hit/batch", pirsch.hit_batch, name="pirsch-hit-batch"),
+    path("api/v1/event", pirsch.event, name="pirsch-event"),
+    path("api/v1/event/batch", pirsch.event_batch, name="pirsch-event-batch"),
+    path("api/v1/session", pirsch.session, name="pirsch-session"),
+    path("api/v1/session/batch", pirsch.session_batch, name="pirsch-session-batch"),
     path("matomo.php", matomo.track, name="matomo-track"),
     path("piwik.php", matomo.track, name="piwik-track"),
     path("log", swetrix.pageview, name="swetrix-pageview"),

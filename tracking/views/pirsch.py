@@ -1,0 +1,107 @@
+"""Pirsch's write API: ``/api/v1/hit``, ``/event``, ``/session`` and their ``/batch`` forms."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from accounts.authentication import AuthenticationFailed, authenticate_bearer, principal_may
+from accounts.models import Scope
+from analytics_project.api_errors import pirsch_error
+from tracking import ingest, site_lookup
+from tracking.hits import Kind
+from tracking.http import BodyTooLarge, InvalidBody, client_ip, ingestion_endpoint, read_json, retry_after
+from tracking.protocols.pirsch import PirschValidationError, parse_hit, to_hit
+
+logger = logging.getLogger(__name__)
+
+SCOPES = {Kind.PAGEVIEW: Scope.WRITE_HITS, Kind.CUSTOM: Scope.WRITE_EVENTS, Kind.HEARTBEAT: Scope.WRITE_SESSIONS}
+
+
+def _failure() -> HttpResponse:
+    return pirsch_error(500, error=["internal error, the request was not stored"])
+
+
+class Refused(Exception):
+    def __init__(self, response: HttpResponse):
+        self.response = response
+
+
+def _site_for(principal, parsed, scope: str):
+    """The site a hit goes to: the client's own site, or the site named by the URL's host."""
+    if principal.site_id is not None:
+        site = site_lookup.site_by_id(principal.site_id)
+    else:
+        site = site_lookup.site_by_domain(parsed.host)
+        if site is None:
+            raise Refused(pirsch_error(404, error=[f"no domain found for hostname {parsed.host!r}"]))
+    if site is None or not principal_may(principal, scope, site.id):
+        raise Refused(pirsch_error(403, error=["the client is not allowed to send data for this domain"]))
+    if site.tracking_state != "active":
+        raise Refused(pirsch_error(403, error=["tracking is disabled for this domain"]))
+    return site
+
+
+def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
+    if request.method != "POST":
+        return pirsch_error(405, error=["method not allowed"])
+    try:
+        principal = authenticate_bearer(request.headers.get("Authorization", ""), allowed_kinds={"oauth", "key"})
+    except AuthenticationFailed as exc:
+        return pirsch_error(401, error=[str(exc)])
+    scope = SCOPES[kind]
+    if scope not in principal.scopes:
+        return pirsch_error(403, error=[f"the client is missing the scope {scope}"])
+    try:
+        payload = read_json(request, settings.MAX_BATCH_BYTES if batch else settings.MAX_REQUEST_BYTES)
+    except BodyTooLarge as exc:
+        return pirsch_error(413, error=[str(exc)])
+    except InvalidBody:
+        return pirsch_error(400, error=["the request body must be JSON"])
+    now = datetime.now(UTC)
+    items = payload if batch else [payload]
+    if batch and not isinstance(payload, list):
+        return pirsch_error(400, validation={"body": "a batch must be a JSON array"})
+    if len(items) > settings.MAX_BATCH_EVENTS:
+        return pirsch_error(400, validation={"body": f"a batch holds at most {settings.MAX_BATCH_EVENTS} entries"})
+    hits = []
+    try:
+        # All or nothing: every entry is checked before any is accepted.
+        for index, item in enumerate(items):
+            try:
+                parsed = parse_hit(item, kind, batch=batch, now=now)
+            except PirschValidationError as exc:
+                exc.context = {"index": index} if batch else {}
+                raise
+            site = _site_for(principal, parsed, scope)
+            hits.append(to_hit(parsed, site, client_ip(request, protocol_ip=parsed.fields["ip"])))
+    except PirschValidationError as exc:
+        return pirsch_error(400, validation=exc.validation, context=exc.context)
+    except Refused as refused:
+        return refused.response
+    try:
+        ingest.accept(hits)
+    except ingest.BufferUnavailable as exc:
+        logger.warning("pirsch: request not accepted: %s", exc)
+        return retry_after(pirsch_error(503, error=["temporarily unavailable, retry later"]), exc.retry_after)
+    return HttpResponse(status=200)
+
+
+def _endpoint(kind: Kind, batch: bool):
+    @ingestion_endpoint(_failure)
+    def view(request):
+        return _receive(request, kind, batch)
+
+    view.__name__ = f"pirsch_{kind}{'_batch' if batch else ''}"
+    return view
+
+
+hit = _endpoint(Kind.PAGEVIEW, False)
+hit_batch = _endpoint(Kind.PAGEVIEW, True)
+event = _endpoint(Kind.CUSTOM, False)
+event_batch = _endpoint(Kind.CUSTOM, True)
+session = _endpoint(Kind.HEARTBEAT, False)
+session_batch = _endpoint(Kind.HEARTBEAT, True)
