@@ -157,10 +157,10 @@ def test_credentials_that_are_refused(client, site, owner, oauth, drain):
     read_key = api_client_create(user=owner, type="read", site=site)[1]["key"]
     revoked_client, revoked = api_client_create(user=owner, type="key", site=site)
     api_client_revoke(client=revoked_client)
-    no_write = api_client_create(user=owner, type="oauth", site=site, scopes=["statistics:read"])[1]
-    no_write_token = bearer_for(client, no_write)
     expired_token = bearer_for(client, oauth)
     AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    no_write = api_client_create(user=owner, type="oauth", site=site, scopes=["statistics:read"])[1]
+    no_write_token = bearer_for(client, no_write)
     cases = {
         None: 401, "": 401, "garbage": 401, "pa_" + "x" * 45: 401, site.public_key: 401, read_key: 401,
         revoked["key"]: 401, expired_token: 401, viewer_key: 403, stranger_key: 403, no_write_token: 403,
