@@ -14,7 +14,10 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password", "public_id"]}),
         ("Profile", {"fields": ["full_name"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
@@ -44,11 +47,45 @@ class OrganizationMemberAdmin(admin.ModelAdmin):
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ["public_id", "type", "masked_secret", "description", "user", "site", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "public_id",
+        "type",
+        "masked_secret",
+        "description",
+        "user",
+        "site",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["type", "revoked_at"]
     search_fields = ["public_id", "description", "user__email", "site__hostname", "key_last4"]
-    readonly_fields = ["public_id", "masked_secret", "key_prefix", "key_hash", "key_last4", "application", "created_at", "last_used_at"]
-    fields = ["public_id", "type", "description", "user", "site", "scopes", "masked_secret", "key_prefix", "key_hash", "key_last4", "application", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = [
+        "public_id",
+        "masked_secret",
+        "key_prefix",
+        "key_hash",
+        "key_last4",
+        "application",
+        "created_at",
+        "last_used_at",
+    ]
+    fields = [
+        "public_id",
+        "type",
+        "description",
+        "user",
+        "site",
+        "scopes",
+        "masked_secret",
+        "key_prefix",
+        "key_hash",
+        "key_last4",
+        "application",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     autocomplete_fields = ["user", "site"]
 
     def has_add_permission(self, request) -> bool:

@@ -56,7 +56,10 @@ def _bearer(authorization_header: str) -> str:
 
 def _touch(client: ApiClient) -> None:
     now = timezone.now()
-    if client.last_used_at is None or (now - client.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+    if (
+        client.last_used_at is None
+        or (now - client.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
+    ):
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
         client.last_used_at = now
 
@@ -89,7 +92,9 @@ def authenticate_bearer(authorization_header: str, *, allowed_kinds: set[str]) -
         raise AuthenticationFailed("The access token is invalid.")
     kind = keys.key_type(value)
     if kind == "public":
-        raise AuthenticationFailed("Public keys (pk_live_) identify a site to the tracker and cannot be used for API access.")
+        raise AuthenticationFailed(
+            "Public keys (pk_live_) identify a site to the tracker and cannot be used for API access."
+        )
     if kind in ("key", "read", "matomo"):
         if kind not in allowed_kinds:
             raise AuthenticationFailed("This kind of key cannot be used here.")

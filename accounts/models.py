@@ -157,7 +157,9 @@ class ApiClient(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.get_type_display()} {self.masked_secret} ({self.description or self.public_id})"
+        return (
+            f"{self.get_type_display()} {self.masked_secret} ({self.description or self.public_id})"
+        )
 
     @property
     def is_active(self) -> bool:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.hashers import check_password
 from django.db.models import QuerySet
 from oauth2_provider.models import Application
-from django.contrib.auth.hashers import check_password
 
 from accounts.models import ApiClient, Role, User
 

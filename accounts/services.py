@@ -25,7 +25,9 @@ def generate_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def user_create(*, email: str, password: str | None = None, superuser: bool = False) -> tuple[User, str]:
+def user_create(
+    *, email: str, password: str | None = None, superuser: bool = False
+) -> tuple[User, str]:
     """Create a user; returns it with its (possibly generated) password."""
     email = (email or "").strip().lower()
     validate_email(email)
@@ -83,7 +85,9 @@ def api_client_create(
     invalid = [s for s in chosen if s not in ALLOWED_SCOPES[type]]
     if invalid:
         raise ValidationError(f"Scopes not allowed for a {type} client: {', '.join(invalid)}.")
-    client = ApiClient(type=type, user=user, site=site, scopes=chosen, description=description.strip()[:200])
+    client = ApiClient(
+        type=type, user=user, site=site, scopes=chosen, description=description.strip()[:200]
+    )
     payload = {"id": client.public_id, "type": type, "scopes": chosen}
     if type == "oauth":
         client_id = random_string(keys.OAUTH_CLIENT_ID_LENGTH)
@@ -129,8 +133,15 @@ def oauth_token_issue(*, client: ApiClient) -> tuple[str, "timezone.datetime"]:
     from oauth2_provider.models import AccessToken, set_token_value
 
     raw = secrets.token_urlsafe(48)
-    expires = timezone.now() + timedelta(seconds=settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"])
-    token = AccessToken(user=client.user, application=client.application, expires=expires, scope=" ".join(client.scopes))
+    expires = timezone.now() + timedelta(
+        seconds=settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
+    )
+    token = AccessToken(
+        user=client.user,
+        application=client.application,
+        expires=expires,
+        scope=" ".join(client.scopes),
+    )
     set_token_value(token, raw)
     token.save()
     ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())

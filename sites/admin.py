@@ -16,10 +16,27 @@ class SiteMembershipInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "hostname", "public_id", "id", "timezone", "tracking_state", "public", "created_at"]
+    list_display = [
+        "display_name",
+        "hostname",
+        "public_id",
+        "id",
+        "timezone",
+        "tracking_state",
+        "public",
+        "created_at",
+    ]
     list_filter = ["tracking_state", "public", "bot_filter", "timezone"]
     search_fields = ["display_name", "hostname", "public_id", "domains__domain"]
-    readonly_fields = ["public_id", "id", "public_key", "identification_code", "first_event_at", "created_at", "modified_at"]
+    readonly_fields = [
+        "public_id",
+        "id",
+        "public_key",
+        "identification_code",
+        "first_event_at",
+        "created_at",
+        "modified_at",
+    ]
     autocomplete_fields = ["organization"]
     inlines = [SiteDomainInline, SiteMembershipInline]
 

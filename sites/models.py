@@ -59,7 +59,10 @@ class Site(models.Model):
         max_length=64, default=new_identification_code, editable=False
     )
     organization = models.ForeignKey(
-        "accounts.Organization", null=True, blank=True, on_delete=models.SET_NULL,
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="sites",
     )
     public = models.BooleanField(default=False)

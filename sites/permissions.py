@@ -85,4 +85,6 @@ def sites_for_user(user) -> QuerySet[Site]:
     if user.is_superuser:
         return Site.objects.all()
     org_ids = OrganizationMember.objects.filter(user=user).values("organization_id")
-    return Site.objects.filter(Q(memberships__user=user) | Q(organization_id__in=org_ids)).distinct()
+    return Site.objects.filter(
+        Q(memberships__user=user) | Q(organization_id__in=org_ids)
+    ).distinct()

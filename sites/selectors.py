@@ -72,7 +72,10 @@ def pirsch_domain(site: Site, *, user_role: str | None) -> dict:
     from accounts.models import Role
 
     owner = (
-        site.memberships.filter(role=Role.OWNER).select_related("user").order_by("created_at").first()
+        site.memberships.filter(role=Role.OWNER)
+        .select_related("user")
+        .order_by("created_at")
+        .first()
     )
     return {
         "id": site.public_id,

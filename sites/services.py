@@ -8,7 +8,9 @@ from django.db import transaction
 from accounts.models import Role, User
 from sites.models import Site, SiteDomain, SiteMembership, validate_timezone
 
-HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
+HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$"
+)
 
 
 def normalize_hostname(value: str) -> str:
@@ -56,7 +58,9 @@ def site_create(
         timezone=timezone,
         organization=organization,
     )
-    SiteDomain.objects.bulk_create([SiteDomain(site=site, domain=name) for name in dict.fromkeys(names)])
+    SiteDomain.objects.bulk_create(
+        [SiteDomain(site=site, domain=name) for name in dict.fromkeys(names)]
+    )
     if owner is not None:
         SiteMembership.objects.create(site=site, user=owner, role=Role.OWNER)
     return site
@@ -84,7 +88,10 @@ def membership_remove(*, site: Site, user: User) -> None:
     membership = SiteMembership.objects.filter(site=site, user=user).first()
     if membership is None:
         return
-    if membership.role == Role.OWNER and not site.memberships.filter(role=Role.OWNER).exclude(pk=membership.pk).exists():
+    if (
+        membership.role == Role.OWNER
+        and not site.memberships.filter(role=Role.OWNER).exclude(pk=membership.pk).exists()
+    ):
         raise ValidationError("A site needs at least one Owner: transfer ownership first.")
     membership.delete()
 

@@ -5,7 +5,17 @@ from tracking.models import DeadLetter, DroppedEventCount, Event, VisitorSalt
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ["timestamp", "site", "protocol", "kind", "name", "path", "source", "country_code", "browser"]
+    list_display = [
+        "timestamp",
+        "site",
+        "protocol",
+        "kind",
+        "name",
+        "path",
+        "source",
+        "country_code",
+        "browser",
+    ]
     list_filter = ["protocol", "kind", "device_type", "channel"]
     search_fields = ["name", "path", "site__hostname"]
     date_hierarchy = "timestamp"

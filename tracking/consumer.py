@@ -64,8 +64,12 @@ class EventConsumer:
 
     def _claim(self) -> list:
         _next, entries, *_ = self.client.xautoclaim(
-            self.stream, GROUP, self.name, min_idle_time=self.claim_idle_ms,
-            start_id="0-0", count=self.batch_size,
+            self.stream,
+            GROUP,
+            self.name,
+            min_idle_time=self.claim_idle_ms,
+            start_id="0-0",
+            count=self.batch_size,
         )
         return [e for e in entries if e and e[1]]
 
@@ -134,7 +138,9 @@ class EventConsumer:
         for entry_id, payload, error in poison:
             logger.error("consumer %s: dead-lettering %s: %s", self.name, entry_id, error)
             DeadLetter.objects.create(
-                stream_id=entry_id.decode(), payload=payload.decode("utf-8", "replace"), error=error[:2000]
+                stream_id=entry_id.decode(),
+                payload=payload.decode("utf-8", "replace"),
+                error=error[:2000],
             )
 
     def stop(self, *_args) -> None:

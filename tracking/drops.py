@@ -6,14 +6,18 @@ the counters into ``DroppedEventCount``. Without Redis the row is updated direct
 
 from __future__ import annotations
 
+import logging
 import uuid
 
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from tracking.models import DroppedEventCount
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "footfall:drops:"
 FLUSHING_PREFIX = "footfall:drops-flushing:"
@@ -61,8 +65,8 @@ def flush_drop_counts() -> int:
         # RENAME is atomic: increments after it land in a fresh hash, none is lost.
         try:
             client.rename(key, f"{FLUSHING_PREFIX}{day_text}:{uuid.uuid4().hex}")
-        except Exception:  # the key vanished between SCAN and RENAME
-            continue
+        except redis.ResponseError:  # the key vanished between SCAN and RENAME
+            logger.debug("drop counter %s vanished before flushing", key)
     moved = 0
     existing = set(Site.objects.values_list("id", flat=True))
     for key in client.scan_iter(match=f"{FLUSHING_PREFIX}*"):

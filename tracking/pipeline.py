@@ -52,7 +52,14 @@ def screen_class(width: int | None) -> str:
     """Pirsch's screen classes by width in CSS pixels."""
     if not width or width <= 0:
         return ""
-    for minimum, name in ((2560, "UHD"), (1920, "XXL"), (1280, "XL"), (1024, "L"), (768, "M"), (415, "S")):
+    for minimum, name in (
+        (2560, "UHD"),
+        (1920, "XXL"),
+        (1280, "XL"),
+        (1024, "L"),
+        (768, "M"),
+        (415, "S"),
+    ):
         if width >= minimum:
             return name
     return "XS"
@@ -128,7 +135,7 @@ def sessionize(ctx: Context, candidates: list[int], path: str) -> DropReason | N
             state.entry_path = state.entry_path or path
         state.pageviews += 1
     elif hit.kind == Kind.CUSTOM and hit.name not in state.event_names:
-        state.event_names = (state.event_names + [hit.name])[-sessions.MAX_REMEMBERED_EVENT_NAMES :]
+        state.event_names = [*state.event_names, hit.name][-sessions.MAX_REMEMBERED_EVENT_NAMES :]
     ctx.visitor_id = visitor_id
     ctx.session = state
     return None
@@ -204,7 +211,9 @@ def enrich(hit: Hit, received_at: datetime | None = None) -> dict | DropReason:
     return build_row(ctx, page, agent, acquisition, country, region, city)
 
 
-def build_row(ctx: Context, page, agent, acquisition: dict, country: str, region: str, city: str) -> dict:
+def build_row(
+    ctx: Context, page, agent, acquisition: dict, country: str, region: str, city: str
+) -> dict:
     hit = ctx.hit
     return {
         "id": str(uuid7()),

@@ -18,9 +18,7 @@ from tracking.models import Event
 
 _FIELDS = [f for f in Event._meta.concrete_fields]
 EVENT_COLUMNS: list[str] = [f.column for f in _FIELDS]
-_TEXT_LIMITS = {
-    f.column: f.max_length for f in _FIELDS if f.get_internal_type() == "CharField"
-}
+_TEXT_LIMITS = {f.column: f.max_length for f in _FIELDS if f.get_internal_type() == "CharField"}
 _TABLE = Event._meta.db_table
 
 
@@ -88,7 +86,7 @@ def _write_postgresql(values: list[list]) -> int:
                 row[props_index] = Jsonb(row[props_index])
                 copy.write_row(row)
         cursor.execute(
-            f"INSERT INTO {_TABLE} ({columns}) SELECT {columns} FROM event_staging "
+            f"INSERT INTO {_TABLE} ({columns}) SELECT {columns} FROM event_staging "  # noqa: S608
             f"ON CONFLICT (id) DO NOTHING"
         )
         return cursor.rowcount
@@ -106,7 +104,8 @@ def _write_generic(values: list[list]) -> int:
         prepared.append(row)
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT OR IGNORE INTO {_TABLE} ({columns}) VALUES ({placeholders})", prepared
+            f"INSERT OR IGNORE INTO {_TABLE} ({columns}) VALUES ({placeholders})",  # noqa: S608
+            prepared,
         )
         # sqlite3 sums the changes of every statement; ignored duplicates count 0.
         return cursor.rowcount

@@ -25,7 +25,6 @@ TOKEN_LIMIT_PER_IP = 30  # a minute: client secrets are checked with PBKDF2, and
 TOKEN_LIMIT_PER_CLIENT = 10
 
 
-
 @csrf_exempt
 def token(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
@@ -33,29 +32,36 @@ def token(request: HttpRequest) -> JsonResponse:
     ip = request.META.get("REMOTE_ADDR", "")
     limit = check_rate_limit(f"token-ip:{ip}", TOKEN_LIMIT_PER_IP, 60)
     if not limit.allowed:
-        return with_rate_limit_headers(pirsch_error(429, error=["too many requests, retry later"]), limit)
+        return with_rate_limit_headers(
+            pirsch_error(429, error=["too many requests, retry later"]), limit
+        )
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         return pirsch_error(400, error=["the request body must be JSON"])
     if not isinstance(body, dict):
         return pirsch_error(400, error=["the request body must be a JSON object"])
-    client_id, client_secret = body.get("client_id"), body.get("client_secret")
+    client_id = body.get("client_id")
+    secret = body.get("client_secret")
     validation = {}
     if not isinstance(client_id, str) or not client_id:
         validation["client_id"] = "client_id is required"
-    if not isinstance(client_secret, str) or not client_secret:
-        validation["client_secret"] = "client_secret is required"
+    if not isinstance(secret, str) or not secret:
+        validation["client_secret"] = "client_secret is required"  # noqa: S105 - a field name, not a secret
     if validation:
         return pirsch_error(400, validation=validation)
     per_client = check_rate_limit(f"token-client:{client_id[:64]}", TOKEN_LIMIT_PER_CLIENT, 60)
     if not per_client.allowed:
-        return with_rate_limit_headers(pirsch_error(429, error=["too many requests, retry later"]), per_client)
-    client = api_client_for_credentials(client_id[:64], client_secret[:256])
+        return with_rate_limit_headers(
+            pirsch_error(429, error=["too many requests, retry later"]), per_client
+        )
+    client = api_client_for_credentials(client_id[:64], secret[:256])
     if client is None:
         return pirsch_error(401, error=["client ID or secret wrong"])
     access_token, expires = oauth_token_issue(client=client)
-    return JsonResponse({"access_token": access_token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
+    return JsonResponse(
+        {"access_token": access_token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+    )
 
 
 @csrf_exempt
@@ -69,11 +75,15 @@ def domain(request: HttpRequest) -> JsonResponse:
     except AuthenticationFailed as exc:
         return pirsch_error(401, error=[str(exc)])
     if principal.kind == "key":
-        return pirsch_error(403, error=["access keys (pa_) can only send data; use an oAuth client to read"])
+        return pirsch_error(
+            403, error=["access keys (pa_) can only send data; use an oAuth client to read"]
+        )
     if Scope.READ_DOMAINS not in principal.scopes:
         return pirsch_error(403, error=["the client is missing the scope domains:read"])
     domains = []
     for site in principal_sites(principal).order_by("pk"):
         if principal_may(principal, Scope.READ_DOMAINS, site):
-            domains.append(pirsch_domain(site, user_role=role_label(principal_site_role(principal, site))))
+            domains.append(
+                pirsch_domain(site, user_role=role_label(principal_site_role(principal, site)))
+            )
     return JsonResponse(domains, safe=False)

@@ -6,7 +6,12 @@ from django.db import connection
 from oauth2_provider.models import AccessToken, Application
 
 from accounts import keys
-from accounts.authentication import AuthenticationFailed, authenticate_bearer, matomo_token_site_role, principal_may
+from accounts.authentication import (
+    AuthenticationFailed,
+    authenticate_bearer,
+    matomo_token_site_role,
+    principal_may,
+)
 from accounts.models import ApiClient, Role
 from accounts.services import api_client_create, api_client_revoke, oauth_token_issue
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
@@ -28,7 +33,11 @@ def all_database_text() -> str:
     """Every text value of the clients' and tokens' tables, to search for leaked secrets."""
     chunks = []
     with connection.cursor() as cursor:
-        for table in ("accounts_apiclient", "oauth2_provider_application", "oauth2_provider_accesstoken"):
+        for table in (
+            "accounts_apiclient",
+            "oauth2_provider_application",
+            "oauth2_provider_accesstoken",
+        ):
             cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed table names
             chunks.extend(str(value) for row in cursor.fetchall() for value in row)
     return "\n".join(chunks)
@@ -46,11 +55,18 @@ def test_key_shapes_match_what_the_official_sdks_check(owner, site):
 
 
 def test_secrets_are_stored_only_as_hashes(client, owner, site):
-    payloads = [api_client_create(user=owner, type=t, site=site)[1] for t in ("key", "read", "matomo", "oauth")]
+    payloads = [
+        api_client_create(user=owner, type=t, site=site)[1]
+        for t in ("key", "read", "matomo", "oauth")
+    ]
     oauth = payloads[-1]
     import json
 
-    token = client.post("/api/v1/token", data=json.dumps({"client_id": oauth["client_id"], "client_secret": oauth["client_secret"]}), content_type="application/json").json()["access_token"]
+    token = client.post(
+        "/api/v1/token",
+        data=json.dumps({"client_id": oauth["client_id"], "client_secret": oauth["client_secret"]}),
+        content_type="application/json",
+    ).json()["access_token"]
     text = all_database_text()
     for secret in [p["key"] for p in payloads[:3]] + [oauth["client_secret"], token]:
         assert secret not in text
@@ -77,7 +93,9 @@ def test_pa_keys_are_write_only_and_scopes_are_checked(owner, site):
         api_client_create(user=owner, type="key", site=site, scopes=["statistics:read"])
     with pytest.raises(ValidationError):
         api_client_create(user=owner, type="oauth", site=site, scopes=["everything"])
-    client, payload = api_client_create(user=owner, type="oauth", site=site, scopes=["statistics:read"])
+    client, payload = api_client_create(
+        user=owner, type="oauth", site=site, scopes=["statistics:read"]
+    )
     assert payload["scopes"] == ["statistics:read"] and client.scopes == ["statistics:read"]
 
 
@@ -112,13 +130,19 @@ def test_a_client_never_exceeds_its_creators_current_role(owner, site):
 
     admin = UserFactory()
     SiteMembershipFactory(site=site, user=admin, role="admin")
-    _client, payload = api_client_create(user=admin, type="oauth")
-    principal = authenticate_bearer(f"Bearer {oauth_token_issue(client=_client)[0]}", allowed_kinds={"oauth"})
-    assert principal_may(principal, "hits:write", site) and principal_may(principal, "site:manage", site)
+    _client, _payload = api_client_create(user=admin, type="oauth")
+    principal = authenticate_bearer(
+        f"Bearer {oauth_token_issue(client=_client)[0]}", allowed_kinds={"oauth"}
+    )
+    assert principal_may(principal, "hits:write", site) and principal_may(
+        principal, "site:manage", site
+    )
     membership_set(site=site, user=admin, role="viewer")
     forget_cached_roles()
     assert principal_may(principal, "statistics:read", site)
-    assert not principal_may(principal, "hits:write", site) and not principal_may(principal, "site:manage", site)
+    assert not principal_may(principal, "hits:write", site) and not principal_may(
+        principal, "site:manage", site
+    )
     membership_remove(site=site, user=admin)
     forget_cached_roles()
     assert not principal_may(principal, "statistics:read", site)

@@ -23,7 +23,15 @@ def run(capsys, *args) -> dict | list:
     return json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize(("kind", "keys"), [("oauth", {"id", "type", "scopes", "client_id", "client_secret"}), ("key", {"id", "type", "scopes", "key"}), ("read", {"id", "type", "scopes", "key"}), ("matomo", {"id", "type", "scopes", "key"})])
+@pytest.mark.parametrize(
+    ("kind", "keys"),
+    [
+        ("oauth", {"id", "type", "scopes", "client_id", "client_secret"}),
+        ("key", {"id", "type", "scopes", "key"}),
+        ("read", {"id", "type", "scopes", "key"}),
+        ("matomo", {"id", "type", "scopes", "key"}),
+    ],
+)
 def test_create_prints_the_secret_once(capsys, site, kind, keys):
     payload = run(capsys, "create", "--site", site.public_id, "--type", kind)
     assert set(payload) == keys and payload["type"] == kind
@@ -34,7 +42,18 @@ def test_create_prints_the_secret_once(capsys, site, kind, keys):
 
 
 def test_account_client_scopes_and_revoke(capsys, site):
-    payload = run(capsys, "create", "--user", "owner@example.com", "--type", "oauth", "--scopes", "statistics:read,domains:read", "--description", "reports")
+    payload = run(
+        capsys,
+        "create",
+        "--user",
+        "owner@example.com",
+        "--type",
+        "oauth",
+        "--scopes",
+        "statistics:read,domains:read",
+        "--description",
+        "reports",
+    )
     assert payload["scopes"] == ["statistics:read", "domains:read"]
     revoked = run(capsys, "revoke", payload["id"])
     assert revoked["revoked_at"] is not None
@@ -64,6 +83,11 @@ def test_bad_arguments_exit_non_zero_with_one_line(site):
     env = dict(os.environ)
     if db["ENGINE"].endswith("postgresql"):
         env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    result = subprocess.run([sys.executable, "manage.py", "client", "create", "--site", "nope", "--type", "key"], capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "client", "create", "--site", "nope", "--type", "key"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == ["CommandError: No site with id nope."]

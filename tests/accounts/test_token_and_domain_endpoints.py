@@ -14,10 +14,34 @@ from tests.factories import OrganizationFactory, SiteFactory, SiteMembershipFact
 
 PIRSCH_KEYS = {"validation", "error", "context"}
 DOMAIN_FIELDS = {
-    "id", "def_time", "mod_time", "user_id", "organization_id", "hostname", "subdomain", "identification_code",
-    "public", "google_user_id", "google_user_email", "gsc_domain", "new_owner", "timezone", "group_by_title",
-    "active_visitors_seconds", "disable_scripts", "statistics_start", "imported_statistics", "metadata", "theme_id",
-    "theme", "custom_domain", "user_role", "settings", "theme_settings", "display_name", "subscription_active",
+    "id",
+    "def_time",
+    "mod_time",
+    "user_id",
+    "organization_id",
+    "hostname",
+    "subdomain",
+    "identification_code",
+    "public",
+    "google_user_id",
+    "google_user_email",
+    "gsc_domain",
+    "new_owner",
+    "timezone",
+    "group_by_title",
+    "active_visitors_seconds",
+    "disable_scripts",
+    "statistics_start",
+    "imported_statistics",
+    "metadata",
+    "theme_id",
+    "theme",
+    "custom_domain",
+    "user_role",
+    "settings",
+    "theme_settings",
+    "display_name",
+    "subscription_active",
 }
 
 
@@ -34,7 +58,11 @@ def site(owner):
 
 
 def get_token(client, client_id, secret):
-    return client.post("/api/v1/token", data=json.dumps({"client_id": client_id, "client_secret": secret}), content_type="application/json")
+    return client.post(
+        "/api/v1/token",
+        data=json.dumps({"client_id": client_id, "client_secret": secret}),
+        content_type="application/json",
+    )
 
 
 def domains(client, credential):
@@ -42,7 +70,9 @@ def domains(client, credential):
 
 
 def test_server_side_integration_flow_from_the_command_line(client, site, capsys):
-    call_command("client", "create", "--site", site.public_id, "--type", "oauth", "--description", "backend")
+    call_command(
+        "client", "create", "--site", site.public_id, "--type", "oauth", "--description", "backend"
+    )
     payload = json.loads(capsys.readouterr().out)
     assert set(payload) == {"id", "type", "scopes", "client_id", "client_secret"}
     response = get_token(client, payload["client_id"], payload["client_secret"])
@@ -54,8 +84,20 @@ def test_server_side_integration_flow_from_the_command_line(client, site, capsys
     assert response.status_code == 200
     [domain] = response.json()
     assert set(domain) == DOMAIN_FIELDS
-    assert (domain["id"], domain["hostname"], domain["timezone"], domain["display_name"], domain["user_role"], domain["user_id"]) == (
-        site.public_id, "example.com", "Europe/Berlin", "My Website", "Owner", site.memberships.get().user.public_id
+    assert (
+        domain["id"],
+        domain["hostname"],
+        domain["timezone"],
+        domain["display_name"],
+        domain["user_role"],
+        domain["user_id"],
+    ) == (
+        site.public_id,
+        "example.com",
+        "Europe/Berlin",
+        "My Website",
+        "Owner",
+        site.memberships.get().user.public_id,
     )
 
 
@@ -65,8 +107,14 @@ def test_wrong_or_missing_credentials(client, site, owner):
     assert response.status_code == 401 and set(response.json()) == PIRSCH_KEYS
     assert get_token(client, "nope", payload["client_secret"]).status_code == 401
     response = client.post("/api/v1/token", data="{}", content_type="application/json")
-    assert response.status_code == 400 and set(response.json()["validation"]) == {"client_id", "client_secret"}
-    assert client.post("/api/v1/token", data="nope", content_type="application/json").status_code == 400
+    assert response.status_code == 400 and set(response.json()["validation"]) == {
+        "client_id",
+        "client_secret",
+    }
+    assert (
+        client.post("/api/v1/token", data="nope", content_type="application/json").status_code
+        == 400
+    )
     assert client.get("/api/v1/token").status_code == 405
 
 
@@ -103,25 +151,45 @@ def test_domain_endpoint_refusals(client, owner, site):
     pa_key = api_client_create(user=owner, type="key", site=site)[1]["key"]
     read_key = api_client_create(user=owner, type="read", site=site)[1]["key"]
     no_scope = api_client_create(user=owner, type="oauth", site=site, scopes=["statistics:read"])[1]
-    no_scope_token = get_token(client, no_scope["client_id"], no_scope["client_secret"]).json()["access_token"]
+    no_scope_token = get_token(client, no_scope["client_id"], no_scope["client_secret"]).json()[
+        "access_token"
+    ]
     revoked_client, revoked = api_client_create(user=owner, type="oauth", site=site)
-    revoked_token = get_token(client, revoked["client_id"], revoked["client_secret"]).json()["access_token"]
+    revoked_token = get_token(client, revoked["client_id"], revoked["client_secret"]).json()[
+        "access_token"
+    ]
     api_client_revoke(client=revoked_client)
     expiring = api_client_create(user=owner, type="oauth", site=site)[1]
-    expired_token = get_token(client, expiring["client_id"], expiring["client_secret"]).json()["access_token"]
-    AccessToken.objects.filter(application__client_id=expiring["client_id"]).update(expires=timezone.now() - timedelta(seconds=1))
-    for credential, status in {"": 401, "garbage": 401, site.public_key: 401, read_key: 401, revoked_token: 401,
-                               expired_token: 401, pa_key: 403, no_scope_token: 403}.items():
+    expired_token = get_token(client, expiring["client_id"], expiring["client_secret"]).json()[
+        "access_token"
+    ]
+    AccessToken.objects.filter(application__client_id=expiring["client_id"]).update(
+        expires=timezone.now() - timedelta(seconds=1)
+    )
+    for credential, status in {
+        "": 401,
+        "garbage": 401,
+        site.public_key: 401,
+        read_key: 401,
+        revoked_token: 401,
+        expired_token: 401,
+        pa_key: 403,
+        no_scope_token: 403,
+    }.items():
         response = domains(client, credential)
         assert response.status_code == status, credential
         assert set(response.json()) == PIRSCH_KEYS
     # Another site's client sees only its own site.
     other_payload = api_client_create(user=other_owner, type="oauth", site=other)[1]
-    other_token = get_token(client, other_payload["client_id"], other_payload["client_secret"]).json()["access_token"]
+    other_token = get_token(
+        client, other_payload["client_id"], other_payload["client_secret"]
+    ).json()["access_token"]
     assert [d["id"] for d in domains(client, other_token).json()] == [other.public_id]
     # A user without access sees nothing.
     stranger = api_client_create(user=UserFactory(), type="oauth")[1]
-    stranger_token = get_token(client, stranger["client_id"], stranger["client_secret"]).json()["access_token"]
+    stranger_token = get_token(client, stranger["client_id"], stranger["client_secret"]).json()[
+        "access_token"
+    ]
     assert domains(client, stranger_token).json() == []
 
 
@@ -130,5 +198,7 @@ def test_a_new_token_can_be_requested_after_expiry(client, owner, site):
     first = get_token(client, payload["client_id"], payload["client_secret"]).json()["access_token"]
     AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
     assert domains(client, first).status_code == 401
-    second = get_token(client, payload["client_id"], payload["client_secret"]).json()["access_token"]
+    second = get_token(client, payload["client_id"], payload["client_secret"]).json()[
+        "access_token"
+    ]
     assert domains(client, second).status_code == 200

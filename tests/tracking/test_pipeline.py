@@ -126,7 +126,10 @@ def test_heartbeat_without_session_is_dropped_and_with_session_extends_it(config
 
 
 def test_bots_and_excluded_ips_are_dropped(config):
-    bot = hit(config, user_agent="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+    bot = hit(
+        config,
+        user_agent="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    )
     assert pipeline.enrich(bot, at(12)) == DropReason.BOT
     bot.allow_bots = True
     assert isinstance(pipeline.enrich(bot, at(12)), dict)
@@ -171,7 +174,11 @@ def test_new_visit_forces_a_new_session(config):
 
 def test_acquisition_is_fixed_by_the_first_page_view(config):
     first = pipeline.enrich(
-        hit(config, url="https://example.com/?utm_source=spring-mail", referrer="https://news.example.org/x"),
+        hit(
+            config,
+            url="https://example.com/?utm_source=spring-mail",
+            referrer="https://news.example.org/x",
+        ),
         at(12),
     )
     second = pipeline.enrich(
@@ -190,7 +197,17 @@ def test_country_falls_back_to_time_zone(config, settings):
 
 @pytest.mark.parametrize(
     ("width", "expected"),
-    [(None, ""), (0, ""), (320, "XS"), (415, "S"), (768, "M"), (1024, "L"), (1280, "XL"), (1920, "XXL"), (3840, "UHD")],
+    [
+        (None, ""),
+        (0, ""),
+        (320, "XS"),
+        (415, "S"),
+        (768, "M"),
+        (1024, "L"),
+        (1280, "XL"),
+        (1920, "XXL"),
+        (3840, "UHD"),
+    ],
 )
 def test_screen_class(width, expected):
     assert pipeline.screen_class(width) == expected
@@ -198,7 +215,13 @@ def test_screen_class(width, expected):
 
 @pytest.mark.parametrize(
     ("explicit", "header", "expected"),
-    [("en-US", "", "en"), ("", "de-DE,de;q=0.9", "de"), ("", "", ""), ("uk_UA", "", "uk"), ("*", "", "")],
+    [
+        ("en-US", "", "en"),
+        ("", "de-DE,de;q=0.9", "de"),
+        ("", "", ""),
+        ("uk_UA", "", "uk"),
+        ("*", "", ""),
+    ],
 )
 def test_language_code(explicit, header, expected):
     assert pipeline.language_code(explicit, header) == expected

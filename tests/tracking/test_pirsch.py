@@ -5,7 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from oauth2_provider.models import AccessToken
 
 from accounts.services import api_client_create, api_client_revoke
@@ -51,7 +53,16 @@ def oauth(owner, site):
 
 
 def bearer_for(client, oauth_payload) -> str:
-    response = client.post("/api/v1/token", data=json.dumps({"client_id": oauth_payload["client_id"], "client_secret": oauth_payload["client_secret"]}), content_type="application/json")
+    response = client.post(
+        "/api/v1/token",
+        data=json.dumps(
+            {
+                "client_id": oauth_payload["client_id"],
+                "client_secret": oauth_payload["client_secret"],
+            }
+        ),
+        content_type="application/json",
+    )
     assert response.status_code == 200
     return response.json()["access_token"]
 
@@ -65,8 +76,19 @@ def test_seed_page_view_with_an_access_key(client, site, key, drain):
     response = send(client, "/api/v1/hit", SEED_HIT, key)
     assert response.status_code == 200
     [event] = drain()
-    assert (event.site_id, event.protocol, event.kind, event.path, event.title) == (site.pk, "pirsch", "pageview", "/blog/first", "My first blogpost")
-    assert (event.browser, event.os, event.os_version, event.language) == ("Chrome", "Windows", "11", "de")
+    assert (event.site_id, event.protocol, event.kind, event.path, event.title) == (
+        site.pk,
+        "pirsch",
+        "pageview",
+        "/blog/first",
+        "My first blogpost",
+    )
+    assert (event.browser, event.os, event.os_version, event.language) == (
+        "Chrome",
+        "Windows",
+        "11",
+        "de",
+    )
     assert (event.source, event.utm_source, event.screen_class) == ("news", "news", "XXL")
     assert event.props == {"tags": {"author": "John", "post": "My first blogpost"}}
 
@@ -78,15 +100,32 @@ def test_page_view_with_an_oauth_token(client, site, oauth, drain):
 
 
 def test_event_with_meta_duration_and_non_interactive(client, site, key, drain):
-    body = dict(SEED_HIT, event_name="Download", event_duration=42, event_meta={"file": "a.pdf", "size": 3}, non_interactive=True)
+    body = dict(
+        SEED_HIT,
+        event_name="Download",
+        event_duration=42,
+        event_meta={"file": "a.pdf", "size": 3},
+        non_interactive=True,
+    )
     assert send(client, "/api/v1/event", body, key).status_code == 200
     [event] = drain()
-    assert (event.kind, event.name, event.duration_ms, event.interactive) == ("custom", "Download", 42_000, False)
-    assert event.props == {"file": "a.pdf", "size": "3", "tags": {"author": "John", "post": "My first blogpost"}}
+    assert (event.kind, event.name, event.duration_ms, event.interactive) == (
+        "custom",
+        "Download",
+        42_000,
+        False,
+    )
+    assert event.props == {
+        "file": "a.pdf",
+        "size": "3",
+        "tags": {"author": "John", "post": "My first blogpost"},
+    }
 
 
 def test_session_keep_alive_extends_the_session_without_a_page_view(client, site, key, drain):
-    assert send(client, "/api/v1/session", SEED_HIT, key).status_code == 200  # no session: nothing stored
+    assert (
+        send(client, "/api/v1/session", SEED_HIT, key).status_code == 200
+    )  # no session: nothing stored
     send(client, "/api/v1/hit", SEED_HIT, key)
     send(client, "/api/v1/session", SEED_HIT, key)
     pageview, keep_alive = drain()
@@ -95,13 +134,24 @@ def test_session_keep_alive_extends_the_session_without_a_page_view(client, site
 
 
 def test_batches_honour_time(client, site, key, drain):
-    batch = [dict(SEED_HIT, time="2023-01-02T14:15:32Z"), dict(SEED_HIT, time="2023-01-02T14:16:32Z", url="https://dummy.site/two")]
+    batch = [
+        dict(SEED_HIT, time="2023-01-02T14:15:32Z"),
+        dict(SEED_HIT, time="2023-01-02T14:16:32Z", url="https://dummy.site/two"),
+    ]
     assert send(client, "/api/v1/hit/batch", batch, key).status_code == 200
     events = drain()
-    assert [e.timestamp for e in events] == [datetime(2023, 1, 2, 14, 15, 32, tzinfo=UTC), datetime(2023, 1, 2, 14, 16, 32, tzinfo=UTC)]
+    assert [e.timestamp for e in events] == [
+        datetime(2023, 1, 2, 14, 15, 32, tzinfo=UTC),
+        datetime(2023, 1, 2, 14, 16, 32, tzinfo=UTC),
+    ]
     events_batch = [dict(SEED_HIT, event_name="Signup", time="2023-01-02T14:17:00Z")]
     assert send(client, "/api/v1/event/batch", events_batch, key).status_code == 200
-    assert send(client, "/api/v1/session/batch", [dict(SEED_HIT, time="2023-01-02T14:18:00Z")], key).status_code == 200
+    assert (
+        send(
+            client, "/api/v1/session/batch", [dict(SEED_HIT, time="2023-01-02T14:18:00Z")], key
+        ).status_code
+        == 200
+    )
     assert [e.kind for e in drain()] == ["pageview", "pageview", "custom", "heartbeat"]
 
 
@@ -109,16 +159,31 @@ def test_batch_is_all_or_nothing(client, site, key, drain):
     batch = [dict(SEED_HIT, time="2023-01-02T14:15:32Z"), dict(SEED_HIT, time="not a time")]
     response = send(client, "/api/v1/hit/batch", batch, key)
     assert response.status_code == 400
-    assert response.json() == {"validation": {"time": "time is required and must be an RFC 3339 date and time"}, "error": [], "context": {"index": 1}}
-    assert send(client, "/api/v1/hit/batch", [dict(SEED_HIT, time="2023-01-02T14:15:32Z")] * 1001, key).status_code == 400
+    assert response.json() == {
+        "validation": {"time": "time is required and must be an RFC 3339 date and time"},
+        "error": [],
+        "context": {"index": 1},
+    }
+    assert (
+        send(
+            client, "/api/v1/hit/batch", [dict(SEED_HIT, time="2023-01-02T14:15:32Z")] * 1001, key
+        ).status_code
+        == 400
+    )
     assert send(client, "/api/v1/hit/batch", SEED_HIT, key).status_code == 400
     assert drain() == []
 
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"url": ""}, "url"), ({"url": "ftp://dummy.site/"}, "url"), ({"ip": None}, "ip"), ({"user_agent": ""}, "user_agent"),
-     ({"screen_width": "wide"}, "screen_width"), ({"tags": {"a": {"b": 1}}}, "tags")],
+    [
+        ({"url": ""}, "url"),
+        ({"url": "ftp://dummy.site/"}, "url"),
+        ({"ip": None}, "ip"),
+        ({"user_agent": ""}, "user_agent"),
+        ({"screen_width": "wide"}, "screen_width"),
+        ({"tags": {"a": {"b": 1}}}, "tags"),
+    ],
 )
 def test_validation_errors_in_pirsch_shape(client, site, key, drain, change, field):
     response = send(client, "/api/v1/hit", {**SEED_HIT, **change}, key)
@@ -139,7 +204,10 @@ def test_account_client_writes_to_the_site_matching_the_url(client, site, owner,
     SiteMembershipFactory(site=other, user=owner, role="admin")
     key = api_client_create(user=owner, type="key")[1]["key"]
     assert send(client, "/api/v1/hit", SEED_HIT, key).status_code == 200
-    assert send(client, "/api/v1/hit", dict(SEED_HIT, url="https://other.site/x"), key).status_code == 200
+    assert (
+        send(client, "/api/v1/hit", dict(SEED_HIT, url="https://other.site/x"), key).status_code
+        == 200
+    )
     response = send(client, "/api/v1/hit", dict(SEED_HIT, url="https://unknown.site/x"), key)
     assert response.status_code == 404
     assert sorted(e.site_id for e in drain()) == sorted([site.pk, other.pk])
@@ -162,8 +230,17 @@ def test_credentials_that_are_refused(client, site, owner, oauth, drain):
     no_write = api_client_create(user=owner, type="oauth", site=site, scopes=["statistics:read"])[1]
     no_write_token = bearer_for(client, no_write)
     cases = {
-        None: 401, "": 401, "garbage": 401, "pa_" + "x" * 45: 401, site.public_key: 401, read_key: 401,
-        revoked["key"]: 401, expired_token: 401, viewer_key: 403, stranger_key: 403, no_write_token: 403,
+        None: 401,
+        "": 401,
+        "garbage": 401,
+        "pa_" + "x" * 45: 401,
+        site.public_key: 401,
+        read_key: 401,
+        revoked["key"]: 401,
+        expired_token: 401,
+        viewer_key: 403,
+        stranger_key: 403,
+        no_write_token: 403,
     }
     for credential, status in cases.items():
         response = send(client, "/api/v1/hit", SEED_HIT, credential)
@@ -176,7 +253,12 @@ def test_credentials_that_are_refused(client, site, owner, oauth, drain):
 
 
 def test_empty_bearer_then_token_flow_like_the_official_sdk(client, site, oauth, drain):
-    response = client.post("/api/v1/hit", data=json.dumps(SEED_HIT), content_type="application/json", HTTP_AUTHORIZATION="Bearer ")
+    response = client.post(
+        "/api/v1/hit",
+        data=json.dumps(SEED_HIT),
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer ",
+    )
     assert response.status_code == 401
     token = bearer_for(client, oauth)
     assert send(client, "/api/v1/hit", SEED_HIT, token).status_code == 200
@@ -188,9 +270,23 @@ def test_wrong_method_and_oversized_body(client, site, key):
     assert response.status_code == 413
 
 
-@hsettings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-                         lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(list(SEED_HIT) + ["time", "event_name", "event_meta", "event_duration"]), c, max_size=8), max_leaves=15))
+@hsettings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda c: (
+            st.lists(c, max_size=3)
+            | st.dictionaries(
+                st.sampled_from([*SEED_HIT, "time", "event_name", "event_meta", "event_duration"]),
+                c,
+                max_size=8,
+            )
+        ),
+        max_leaves=15,
+    )
+)
 def test_random_bodies_never_cause_a_server_error(client, site, key, body):
     for path in ("/api/v1/hit", "/api/v1/event/batch"):
         response = send(client, path, body, key)

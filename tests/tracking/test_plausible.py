@@ -3,7 +3,9 @@
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.factories import SiteFactory
 from tracking.models import DroppedEventCount, Event
@@ -32,7 +34,11 @@ def test_seed_curl_example_is_accepted_and_stored(client, site, drain):
     assert response["Access-Control-Allow-Origin"] == "*"
     [event] = drain()
     assert (event.site_id, event.kind, event.name, event.path, event.protocol) == (
-        site.pk, "pageview", "pageview", "/", "plausible"
+        site.pk,
+        "pageview",
+        "pageview",
+        "/",
+        "plausible",
     )
     assert event.browser == "Opera"
 
@@ -45,37 +51,74 @@ def test_seed_text_plain_example_with_props(client, site, drain):
 
 
 def test_seed_revenue_example(client, site, drain):
-    body = {"name": "Purchase", "url": "http://dummy.site", "domain": "dummy.site", "revenue": {"currency": "USD", "amount": "1322.22"}}
+    body = {
+        "name": "Purchase",
+        "url": "http://dummy.site",
+        "domain": "dummy.site",
+        "revenue": {"currency": "USD", "amount": "1322.22"},
+    }
     assert post(client, body).status_code == 202
     [event] = drain()
     assert (event.kind, event.name, str(event.revenue_amount), event.revenue_currency) == (
-        "custom", "Purchase", "1322.2200", "USD"
+        "custom",
+        "Purchase",
+        "1322.2200",
+        "USD",
     )
 
 
-@pytest.mark.parametrize("revenue", [{"currency": "XXXX", "amount": 1}, {"currency": "USD", "amount": "abc"}, {"currency": "USD"}, "not json"])
+@pytest.mark.parametrize(
+    "revenue",
+    [
+        {"currency": "XXXX", "amount": 1},
+        {"currency": "USD", "amount": "abc"},
+        {"currency": "USD"},
+        "not json",
+    ],
+)
 def test_invalid_revenue_records_the_event_without_revenue(client, site, drain, revenue):
-    body = {"name": "Purchase", "url": "http://dummy.site", "domain": "dummy.site", "revenue": revenue}
+    body = {
+        "name": "Purchase",
+        "url": "http://dummy.site",
+        "domain": "dummy.site",
+        "revenue": revenue,
+    }
     assert post(client, body).status_code == 202
     [event] = drain()
     assert event.revenue_amount is None and event.revenue_currency == ""
 
 
 def test_short_keys_and_json_encoded_props(client, site, drain):
-    body = {"n": "Signup", "u": "https://dummy.site/join?utm_source=news&utm_campaign=fall", "d": "dummy.site", "r": None,
-            "p": json.dumps({"plan": "pro", "seats": 3, "nested": {"x": 1}}), "$": json.dumps({"currency": "EUR", "amount": 9.5}), "w": 1280, "i": False}
+    body = {
+        "n": "Signup",
+        "u": "https://dummy.site/join?utm_source=news&utm_campaign=fall",
+        "d": "dummy.site",
+        "r": None,
+        "p": json.dumps({"plan": "pro", "seats": 3, "nested": {"x": 1}}),
+        "$": json.dumps({"currency": "EUR", "amount": 9.5}),
+        "w": 1280,
+        "i": False,
+    }
     assert post(client, body).status_code == 202
     [event] = drain()
     assert event.name == "Signup" and event.kind == "custom"
     assert event.path == "/join"
     assert event.props == {"plan": "pro", "seats": "3"}
     assert (str(event.revenue_amount), event.revenue_currency) == ("9.5000", "EUR")
-    assert (event.utm_source, event.utm_campaign, event.screen_width, event.interactive) == ("news", "fall", 1280, False)
+    assert (event.utm_source, event.utm_campaign, event.screen_width, event.interactive) == (
+        "news",
+        "fall",
+        1280,
+        False,
+    )
 
 
 def test_engagement_is_neither_pageview_nor_custom(client, site, drain):
     post(client, {"n": "pageview", "u": "https://dummy.site/a", "d": "dummy.site"})
-    post(client, {"n": "engagement", "u": "https://dummy.site/a", "d": "dummy.site", "sd": 80, "e": 12000})
+    post(
+        client,
+        {"n": "engagement", "u": "https://dummy.site/a", "d": "dummy.site", "sd": 80, "e": 12000},
+    )
     pageview, engagement = drain()
     assert engagement.kind == "engagement"
     assert (engagement.scroll_depth, engagement.duration_ms) == (80, 12000)
@@ -96,7 +139,10 @@ def test_more_than_thirty_props_keeps_thirty(client, site, drain):
         ({"name": "pageview", "domain": "dummy.site"}, "url"),
         ({"name": "pageview", "url": "http://dummy.site"}, "domain"),
         ({"name": "pageview", "url": "data:text/html,hi", "domain": "dummy.site"}, "url"),
-        ({"name": "pageview", "url": "http://dummy.site/" + "a" * 2001, "domain": "dummy.site"}, "url"),
+        (
+            {"name": "pageview", "url": "http://dummy.site/" + "a" * 2001, "domain": "dummy.site"},
+            "url",
+        ),
         ({"name": "x" * 121, "url": "http://dummy.site", "domain": "dummy.site"}, "name"),
     ],
 )
@@ -138,7 +184,11 @@ def test_x_forwarded_for_decides_the_visitor(client, site, drain):
 
 
 def test_bot_is_dropped_with_header_and_counted(client, site, drain):
-    response = post(client, SEED_BODY, ua="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+    response = post(
+        client,
+        SEED_BODY,
+        ua="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    )
     assert response.status_code == 202
     assert response["x-plausible-dropped"] == "1"
     assert drain() == []
@@ -164,7 +214,11 @@ def test_unknown_domain_is_dropped_not_an_error(client, db, drain):
 
 
 def test_preflight_and_cors(client, site):
-    response = client.options("/api/event", HTTP_ORIGIN="https://dummy.site", HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type")
+    response = client.options(
+        "/api/event",
+        HTTP_ORIGIN="https://dummy.site",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
+    )
     assert response.status_code == 204
     assert response["Access-Control-Allow-Origin"] == "https://dummy.site"
     assert "content-type" in response["Access-Control-Allow-Headers"]
@@ -184,9 +238,47 @@ def test_buffer_outage_answers_503_never_202(client, site, settings, drain):
     assert "errors" in response.json()
 
 
-@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.one_of(st.binary(max_size=300), st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-                                                              lambda c: st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(["name", "n", "url", "u", "domain", "d", "props", "p", "revenue", "$", "referrer", "r", "w", "sd", "e", "i", "h"]) | st.text(max_size=5), c, max_size=6), max_leaves=20)))
+@hsettings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+            lambda c: (
+                st.lists(c, max_size=4)
+                | st.dictionaries(
+                    st.sampled_from(
+                        [
+                            "name",
+                            "n",
+                            "url",
+                            "u",
+                            "domain",
+                            "d",
+                            "props",
+                            "p",
+                            "revenue",
+                            "$",
+                            "referrer",
+                            "r",
+                            "w",
+                            "sd",
+                            "e",
+                            "i",
+                            "h",
+                        ]
+                    )
+                    | st.text(max_size=5),
+                    c,
+                    max_size=6,
+                )
+            ),
+            max_leaves=20,
+        ),
+    )
+)
 def test_random_bodies_never_cause_a_server_error(client, site, body):
     data = body if isinstance(body, bytes) else json.dumps(body)
     response = post(client, data, content_type="text/plain")

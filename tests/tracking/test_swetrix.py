@@ -3,7 +3,9 @@
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tracking.models import Event
 
@@ -12,7 +14,13 @@ FIREFOX = "Mozilla/5.0 (Windows NT 10.0; rv:109.0) Gecko/20100101 Firefox/116.0"
 
 def post(client, path, body, *, ip="192.0.2.1", ua=FIREFOX):
     data = body if isinstance(body, str | bytes) else json.dumps(body)
-    return client.post(path, data=data, content_type="application/json", HTTP_USER_AGENT=ua, HTTP_X_CLIENT_IP_ADDRESS=ip)
+    return client.post(
+        path,
+        data=data,
+        content_type="application/json",
+        HTTP_USER_AGENT=ua,
+        HTTP_X_CLIENT_IP_ADDRESS=ip,
+    )
 
 
 def test_seed_pageview_example(client, site, drain):
@@ -20,32 +28,72 @@ def test_seed_pageview_example(client, site, drain):
     assert response.status_code == 201
     assert response.json() == {}
     [event] = drain()
-    assert (event.site_id, event.kind, event.path, event.language, event.protocol, event.browser) == (
-        site.pk, "pageview", "/", "en", "swetrix", "Firefox"
-    )
+    assert (
+        event.site_id,
+        event.kind,
+        event.path,
+        event.language,
+        event.protocol,
+        event.browser,
+    ) == (site.pk, "pageview", "/", "en", "swetrix", "Firefox")
 
 
 def test_seed_fetch_example_with_prev_and_timezone(client, site, settings, drain):
     settings.GEOIP_DATABASE = "/nonexistent.mmdb"
-    body = {"pid": site.public_id, "lc": "en-US", "pg": "/", "prev": "/signup", "tz": "UTC", "unique": False}
+    body = {
+        "pid": site.public_id,
+        "lc": "en-US",
+        "pg": "/",
+        "prev": "/signup",
+        "tz": "UTC",
+        "unique": False,
+    }
     assert post(client, "/log", body).status_code == 201
-    body = {"pid": site.public_id, "lc": "uk-UA", "pg": "/pricing", "tz": "Europe/Kyiv", "ref": "https://www.google.com/",
-            "so": "newsletter", "me": "email", "ca": "launch", "perf": {"dns": 5, "ttfb": 120, "bad": "x"}}
+    body = {
+        "pid": site.public_id,
+        "lc": "uk-UA",
+        "pg": "/pricing",
+        "tz": "Europe/Kyiv",
+        "ref": "https://www.google.com/",
+        "so": "newsletter",
+        "me": "email",
+        "ca": "launch",
+        "perf": {"dns": 5, "ttfb": 120, "bad": "x"},
+    }
     assert post(client, "/log/", body, ip="198.51.100.4").status_code == 201
     first, second = drain()
     assert first.props == {"prev": "/signup"}
     assert second.country_code == "UA"
-    assert (second.utm_source, second.utm_medium, second.utm_campaign, second.channel) == ("newsletter", "email", "launch", "Email")
+    assert (second.utm_source, second.utm_medium, second.utm_campaign, second.channel) == (
+        "newsletter",
+        "email",
+        "launch",
+        "Email",
+    )
     assert second.props == {"perf": {"dns": 5, "ttfb": 120}}
 
 
 def test_seed_custom_event_examples(client, site, drain):
-    assert post(client, "/log/custom", {"pid": site.public_id, "ev": "YOUR_EVENT_NAME", "unique": False}).status_code == 201
-    body = {"pid": site.public_id, "ev": "signup", "pg": "/join", "meta": {"affiliate": "Yes", "currency": "GBP"}}
+    assert (
+        post(
+            client, "/log/custom", {"pid": site.public_id, "ev": "YOUR_EVENT_NAME", "unique": False}
+        ).status_code
+        == 201
+    )
+    body = {
+        "pid": site.public_id,
+        "ev": "signup",
+        "pg": "/join",
+        "meta": {"affiliate": "Yes", "currency": "GBP"},
+    }
     assert post(client, "/log/custom", body).status_code == 201
     first, second = drain()
     assert (first.kind, first.name) == ("custom", "YOUR_EVENT_NAME")
-    assert (second.name, second.path, second.props) == ("signup", "/join", {"affiliate": "Yes", "currency": "GBP"})
+    assert (second.name, second.path, second.props) == (
+        "signup",
+        "/join",
+        {"affiliate": "Yes", "currency": "GBP"},
+    )
 
 
 @pytest.mark.parametrize("name", ["1abc", "_x", "has space", "a" * 64, "dash-name", "", None, 5])
@@ -79,7 +127,12 @@ def test_meta_limits(client, site, drain, meta):
 
 def test_meta_at_the_limits_is_accepted(client, site, drain):
     meta = {f"k{i}": "v" * 49 for i in range(20)}  # 980 characters
-    assert post(client, "/log/custom", {"pid": site.public_id, "ev": "signup", "meta": meta}).status_code == 201
+    assert (
+        post(
+            client, "/log/custom", {"pid": site.public_id, "ev": "signup", "meta": meta}
+        ).status_code
+        == 201
+    )
     assert drain()[0].props == meta
 
 
@@ -87,7 +140,11 @@ def test_missing_or_unknown_pid_and_malformed_body_are_400(client, site, drain):
     assert post(client, "/log", {"pg": "/"}).status_code == 400
     response = post(client, "/log", {"pid": "nope123", "pg": "/"})
     assert response.status_code == 400
-    assert response.json() == {"statusCode": 400, "message": "The provided Project ID (pid) is incorrect", "error": "Bad Request"}
+    assert response.json() == {
+        "statusCode": 400,
+        "message": "The provided Project ID (pid) is incorrect",
+        "error": "Bad Request",
+    }
     assert post(client, "/log", "{broken").status_code == 400
     assert post(client, "/log", [1, 2]).status_code == 400
     assert drain() == []
@@ -110,18 +167,41 @@ def test_disabled_site_is_400_and_over_quota_or_inactive_is_402(client, site, dr
 
 
 def test_unique_pageview_and_event_repeat_in_a_session_is_403(client, site, drain):
-    assert post(client, "/log", {"pid": site.public_id, "pg": "/", "unique": True}).status_code == 201
+    assert (
+        post(client, "/log", {"pid": site.public_id, "pg": "/", "unique": True}).status_code == 201
+    )
     response = post(client, "/log", {"pid": site.public_id, "pg": "/b", "unique": True})
     assert response.status_code == 403
     assert response.json()["statusCode"] == 403
-    assert post(client, "/log/custom", {"pid": site.public_id, "ev": "signup", "unique": True}).status_code == 201
-    assert post(client, "/log/custom", {"pid": site.public_id, "ev": "signup", "unique": True}).status_code == 403
-    assert post(client, "/log/custom", {"pid": site.public_id, "ev": "other", "unique": True}).status_code == 201
-    assert [(e.kind, e.name) for e in drain()] == [("pageview", "pageview"), ("custom", "signup"), ("custom", "other")]
+    assert (
+        post(
+            client, "/log/custom", {"pid": site.public_id, "ev": "signup", "unique": True}
+        ).status_code
+        == 201
+    )
+    assert (
+        post(
+            client, "/log/custom", {"pid": site.public_id, "ev": "signup", "unique": True}
+        ).status_code
+        == 403
+    )
+    assert (
+        post(
+            client, "/log/custom", {"pid": site.public_id, "ev": "other", "unique": True}
+        ).status_code
+        == 201
+    )
+    assert [(e.kind, e.name) for e in drain()] == [
+        ("pageview", "pageview"),
+        ("custom", "signup"),
+        ("custom", "other"),
+    ]
 
 
 def test_heartbeat_extends_the_session_and_never_makes_a_pageview(client, site, drain):
-    assert post(client, "/log/hb", {"pid": site.public_id}).status_code == 201  # no session yet: dropped
+    assert (
+        post(client, "/log/hb", {"pid": site.public_id}).status_code == 201
+    )  # no session yet: dropped
     assert post(client, "/log", {"pid": site.public_id, "pg": "/"}).status_code == 201
     assert post(client, "/log/hb", {"pid": site.public_id}).status_code == 201
     pageview, beat = drain()
@@ -130,8 +210,16 @@ def test_heartbeat_extends_the_session_and_never_makes_a_pageview(client, site, 
 
 
 def test_error_endpoint_stores_an_error_event(client, site, drain):
-    body = {"pid": site.public_id, "name": "TypeError", "message": "x is undefined", "lineno": 10, "colno": 5,
-            "filename": "https://dummy.site/app.js", "stackTrace": "at f (app.js:10:5)", "pg": "/checkout"}
+    body = {
+        "pid": site.public_id,
+        "name": "TypeError",
+        "message": "x is undefined",
+        "lineno": 10,
+        "colno": 5,
+        "filename": "https://dummy.site/app.js",
+        "stackTrace": "at f (app.js:10:5)",
+        "pg": "/checkout",
+    }
     assert post(client, "/log/error", body).status_code == 201
     [event] = drain()
     assert (event.kind, event.name, event.path) == ("error", "js_exception", "/checkout")
@@ -146,7 +234,9 @@ def test_client_ip_header_separates_visitors(client, site, drain):
 
 
 def test_preflight_is_answered(client, site):
-    response = client.options("/log", HTTP_ORIGIN="https://dummy.site", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    response = client.options(
+        "/log", HTTP_ORIGIN="https://dummy.site", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
     assert response.status_code == 204
     assert response["Access-Control-Allow-Origin"] == "https://dummy.site"
 
@@ -157,14 +247,37 @@ def test_oversized_body_is_413(client, site, drain):
     assert drain() == []
 
 
-@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     path=st.sampled_from(["/log", "/log/custom", "/log/hb", "/log/error"]),
     body=st.one_of(
         st.binary(max_size=200),
-        st.dictionaries(st.sampled_from(["pid", "ev", "pg", "lc", "meta", "unique", "perf", "tz", "ref", "so", "message", "lineno"]),
-                        st.none() | st.booleans() | st.integers() | st.text(max_size=30) | st.dictionaries(st.text(max_size=5), st.text(max_size=5) | st.integers(), max_size=3),
-                        max_size=8),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "pid",
+                    "ev",
+                    "pg",
+                    "lc",
+                    "meta",
+                    "unique",
+                    "perf",
+                    "tz",
+                    "ref",
+                    "so",
+                    "message",
+                    "lineno",
+                ]
+            ),
+            st.none()
+            | st.booleans()
+            | st.integers()
+            | st.text(max_size=30)
+            | st.dictionaries(st.text(max_size=5), st.text(max_size=5) | st.integers(), max_size=3),
+            max_size=8,
+        ),
     ),
 )
 def test_random_bodies_never_cause_a_server_error(client, site, path, body):

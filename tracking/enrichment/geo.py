@@ -8,6 +8,7 @@ Regions are ISO 3166-2 codes such as ``DE-BE``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -75,10 +76,8 @@ def _timezone_countries() -> dict[str, str]:
     """IANA zone → country code, from tzdata's zone.tab (plus the system's, if newer names)."""
     mapping: dict[str, str] = {}
     sources = []
-    try:
+    with contextlib.suppress(ModuleNotFoundError, FileNotFoundError):
         sources.append(resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text())
-    except (ModuleNotFoundError, FileNotFoundError):
-        pass
     if os.path.exists("/usr/share/zoneinfo/zone.tab"):
         with open("/usr/share/zoneinfo/zone.tab", encoding="utf-8") as handle:
             sources.append(handle.read())
@@ -90,7 +89,13 @@ def _timezone_countries() -> dict[str, str]:
             if len(fields) >= 3:
                 mapping.setdefault(fields[2].strip(), fields[0].strip().upper())
     # Zones renamed or linked (zone.tab lists only canonical names).
-    for alias, canonical in {"Europe/Kiev": "Europe/Kyiv", "Asia/Calcutta": "Asia/Kolkata", "Asia/Saigon": "Asia/Ho_Chi_Minh", "Asia/Katmandu": "Asia/Kathmandu", "America/Buenos_Aires": "America/Argentina/Buenos_Aires"}.items():
+    for alias, canonical in {
+        "Europe/Kiev": "Europe/Kyiv",
+        "Asia/Calcutta": "Asia/Kolkata",
+        "Asia/Saigon": "Asia/Ho_Chi_Minh",
+        "Asia/Katmandu": "Asia/Kathmandu",
+        "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    }.items():
         if canonical in mapping:
             mapping.setdefault(alias, mapping[canonical])
         elif alias in mapping:

@@ -13,9 +13,30 @@ from dataclasses import dataclass
 from importlib import resources
 from urllib.parse import urlsplit
 
-PAID_MEDIUMS = {"cpc", "ppc", "paid", "paidsearch", "paid_search", "cpm", "cpv", "cpa", "display", "banner", "paid-social", "paid_social", "paidsocial"}
+PAID_MEDIUMS = {
+    "cpc",
+    "ppc",
+    "paid",
+    "paidsearch",
+    "paid_search",
+    "cpm",
+    "cpv",
+    "cpa",
+    "display",
+    "banner",
+    "paid-social",
+    "paid_social",
+    "paidsocial",
+}
 EMAIL_MEDIUMS = {"email", "e-mail", "e_mail", "newsletter", "mail"}
-SOCIAL_MEDIUMS = {"social", "social-network", "social-media", "sm", "social network", "social media"}
+SOCIAL_MEDIUMS = {
+    "social",
+    "social-network",
+    "social-media",
+    "sm",
+    "social network",
+    "social media",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +136,7 @@ def classify_referrer(
     if named:
         # A campaign's own source wins; a known name ("google") still gets its medium.
         known = _sources_by_name().get(named.lower())
-        source_name, source_medium = (known if known else (named, source_medium or "referral"))
+        source_name, source_medium = known if known else (named, source_medium or "referral")
     medium = "paid" if (utm_medium or "").lower() in PAID_MEDIUMS else source_medium
     channel = _channel(source_medium, utm_medium or "", bool(utm_campaign), not host and not named)
     return ReferrerInfo(

@@ -90,9 +90,13 @@ def parse_user_agent(
     except Exception:  # the parser must never fail a hit
         return UNKNOWN
     agent, system, device = result.user_agent, result.os, result.device
-    browser = BROWSER_NAMES.get(agent.family, agent.family) if agent and agent.family != "Other" else ""
+    browser = (
+        BROWSER_NAMES.get(agent.family, agent.family) if agent and agent.family != "Other" else ""
+    )
     browser_version = _version(agent.major, agent.minor) if browser else ""
-    os_name = OS_NAMES.get(system.family, system.family) if system and system.family != "Other" else ""
+    os_name = (
+        OS_NAMES.get(system.family, system.family) if system and system.family != "Other" else ""
+    )
     os_version = _version(system.major, system.minor) if os_name else ""
     device_type = _device_type(os_name, device.family if device else "", user_agent)
 
@@ -110,4 +114,6 @@ def parse_user_agent(
         browser, browser_version = hinted_browser, hinted_version
     if sec_ch_ua_mobile.strip() == "?1":
         device_type = "mobile"
-    return UserAgentInfo(browser[:64], browser_version[:32], os_name[:64], os_version[:32], device_type)
+    return UserAgentInfo(
+        browser[:64], browser_version[:32], os_name[:64], os_version[:32], device_type
+    )

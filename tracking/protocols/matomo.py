@@ -8,6 +8,7 @@ Admin's key for the site (``authorized``); the rest are ignored without it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ class Request:
                 continue
             value = value.strip()
             if value and value != "undefined" and len(key) <= 64:
-                params[key] = value[:MAX_FIELD * 4]
+                params[key] = value[: MAX_FIELD * 4]
         return cls(params)
 
     def get(self, key: str, limit: int = MAX_FIELD) -> str:
@@ -69,7 +70,11 @@ def _custom_variables(value: str) -> dict:
     pairs = data.values() if isinstance(data, dict) else data if isinstance(data, list) else []
     props = {}
     for pair in pairs:
-        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str | int | float) for p in pair):
+        if (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(p, str | int | float) for p in pair)
+        ):
             props[str(pair[0])[:200]] = str(pair[1])[:200]
     return props
 
@@ -102,7 +107,11 @@ def _kind_and_name(request: Request) -> tuple[Kind, str, dict, bool]:
             props["value"] = str(value)
         return Kind.CUSTOM, request.get("e_c", 200), props, True
     if request.get("c_n"):
-        props = {k: request.get(p, 500) for k, p in (("name", "c_n"), ("piece", "c_p"), ("target", "c_t")) if request.get(p)}
+        props = {
+            k: request.get(p, 500)
+            for k, p in (("name", "c_n"), ("piece", "c_p"), ("target", "c_t"))
+            if request.get(p)
+        }
         if request.get("c_i"):
             props["interaction"] = request.get("c_i", 200)
             return Kind.CUSTOM, "Content Interaction", props, True
@@ -122,15 +131,18 @@ def _kind_and_name(request: Request) -> tuple[Kind, str, dict, bool]:
     if idgoal == "0":
         if request.get("ec_id"):
             props = {"order_id": request.get("ec_id", 200)}
-            for key, name in (("ec_st", "subtotal"), ("ec_tx", "tax"), ("ec_sh", "shipping"), ("ec_dt", "discount")):
+            for key, name in (
+                ("ec_st", "subtotal"),
+                ("ec_tx", "tax"),
+                ("ec_sh", "shipping"),
+                ("ec_dt", "discount"),
+            ):
                 if (value := request.number(key)) is not None:
                     props[name] = str(value)
             items = request.get("ec_items", 8000)
             if items:
-                try:
+                with contextlib.suppress(ValueError, RecursionError):
                     props["items"] = json.dumps(json.loads(items))[:4000]
-                except ValueError:
-                    pass
             return Kind.CUSTOM, "Ecommerce Order", props, True
         return Kind.CUSTOM, "Cart Update", {}, True
     if idgoal.isdigit():
@@ -175,7 +187,9 @@ def build_hit(
         if timestamp > now + FUTURE_SKEW:
             timestamp = now
         if timestamp < now - cdt_max_age and not authorized:
-            raise MatomoError("Custom timestamp is older than the allowed age: a valid token_auth is required.")
+            raise MatomoError(
+                "Custom timestamp is older than the allowed age: a valid token_auth is required."
+            )
 
     revenue = request.number("revenue") if request.get("idgoal") else None
     width = height = None

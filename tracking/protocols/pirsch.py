@@ -149,7 +149,15 @@ def parse_hit(payload, kind: Kind, *, batch: bool, now: datetime) -> PirschHit:
             errors["time"] = "time is required and must be an RFC 3339 date and time"
     if errors:
         raise PirschValidationError(errors)
-    return PirschHit(fields, kind, name.strip() if isinstance(name, str) else "", props, duration, interactive, timestamp)
+    return PirschHit(
+        fields,
+        kind,
+        name.strip() if isinstance(name, str) else "",
+        props,
+        duration,
+        interactive,
+        timestamp,
+    )
 
 
 def to_hit(parsed: PirschHit, site: SiteConfig, ip: str) -> Hit:

@@ -169,7 +169,9 @@ def parse_event(payload) -> PlausibleEvent:
     )
 
 
-def to_hit(event: PlausibleEvent, site: SiteConfig, *, user_agent: str, ip: str, accept_language: str) -> Hit:
+def to_hit(
+    event: PlausibleEvent, site: SiteConfig, *, user_agent: str, ip: str, accept_language: str
+) -> Hit:
     """One site's hit for a parsed event."""
     if event.name == "pageview":
         kind = Kind.PAGEVIEW

@@ -15,7 +15,14 @@ MAX_META_KEYS = 20
 MAX_META_LENGTH = 1000
 PERF_FIELDS = ("dns", "tls", "conn", "response", "render", "dom_load", "page_load", "ttfb")
 MAX_TEXT = 2048
-REASONS = {400: "Bad Request", 402: "Payment Required", 403: "Forbidden", 413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+REASONS = {
+    400: "Bad Request",
+    402: "Payment Required",
+    403: "Forbidden",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class SwetrixError(Exception):
@@ -25,7 +32,11 @@ class SwetrixError(Exception):
         self.message = message
 
     def body(self) -> dict:
-        return {"statusCode": self.status, "message": self.message, "error": REASONS.get(self.status, "Error")}
+        return {
+            "statusCode": self.status,
+            "message": self.message,
+            "error": REASONS.get(self.status, "Error"),
+        }
 
 
 def _text(payload: dict, key: str, limit: int = MAX_TEXT) -> str:
@@ -53,7 +64,10 @@ def check_site(site: SiteConfig | None) -> SiteConfig:
     if site.tracking_state == "disabled":
         raise SwetrixError(400, "This project is disabled")
     if site.tracking_state in ("over_quota", "inactive"):
-        raise SwetrixError(402, "You have exceeded the available monthly request limit for your account. Please upgrade your account plan if you need more requests.")
+        raise SwetrixError(
+            402,
+            "You have exceeded the available monthly request limit for your account. Please upgrade your account plan if you need more requests.",
+        )
     return site
 
 
@@ -77,7 +91,9 @@ def _meta(payload: dict) -> dict:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
         raise SwetrixError(400, "Event metadata values must be strings")
     if sum(len(v) for v in meta.values()) >= MAX_META_LENGTH:
-        raise SwetrixError(400, f"Event metadata values must be less than {MAX_META_LENGTH} characters combined")
+        raise SwetrixError(
+            400, f"Event metadata values must be less than {MAX_META_LENGTH} characters combined"
+        )
     return dict(meta)
 
 
@@ -104,14 +120,19 @@ def _page_url(site: SiteConfig, payload: dict) -> str:
     return url
 
 
-def build_hit(site: SiteConfig, payload: dict, kind: Kind, *, user_agent: str, ip: str, accept_language: str) -> Hit:
+def build_hit(
+    site: SiteConfig, payload: dict, kind: Kind, *, user_agent: str, ip: str, accept_language: str
+) -> Hit:
     """One hit from a validated body; raises ``SwetrixError`` (400) on wrong field types."""
     props: dict = {}
     name = "pageview"
     if kind == Kind.CUSTOM:
         name = payload.get("ev")
         if not isinstance(name, str) or not EVENT_NAME.match(name):
-            raise SwetrixError(400, "An event name (ev) must start with an English letter, contain only letters (a-z A-Z), numbers (0-9), underscores (_) and dots (.), and be fewer than 64 characters")
+            raise SwetrixError(
+                400,
+                "An event name (ev) must start with an English letter, contain only letters (a-z A-Z), numbers (0-9), underscores (_) and dots (.), and be fewer than 64 characters",
+            )
         props = _meta(payload)
     elif kind == Kind.PAGEVIEW:
         props = _meta(payload)

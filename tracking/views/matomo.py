@@ -71,7 +71,13 @@ def _bulk(request: HttpRequest, payload: dict) -> HttpResponse:
     if not isinstance(requests, list):
         return JsonResponse({"status": "error", "message": "requests must be a list"}, status=400)
     if len(requests) > settings.MAX_BATCH_EVENTS:
-        return JsonResponse({"status": "error", "message": f"at most {settings.MAX_BATCH_EVENTS} requests per bulk request"}, status=400)
+        return JsonResponse(
+            {
+                "status": "error",
+                "message": f"at most {settings.MAX_BATCH_EVENTS} requests per bulk request",
+            },
+            status=400,
+        )
     now = datetime.now(UTC)
     hits, invalid, authenticated = [], [], False
     for index, item in enumerate(requests):
@@ -79,7 +85,9 @@ def _bulk(request: HttpRequest, payload: dict) -> HttpResponse:
             query = urlsplit(item).query if "://" in item else item.lstrip("?")
             params = Request.from_pairs(_pairs(query))
         elif isinstance(item, dict):
-            params = Request.from_pairs((str(k), str(v)) for k, v in item.items() if isinstance(v, str | int | float))
+            params = Request.from_pairs(
+                (str(k), str(v)) for k, v in item.items() if isinstance(v, str | int | float)
+            )
         else:
             invalid.append(index)
             continue
@@ -94,7 +102,9 @@ def _bulk(request: HttpRequest, payload: dict) -> HttpResponse:
         ingest.accept(hits)
     except ingest.BufferUnavailable as exc:
         logger.warning("matomo: bulk request not accepted: %s", exc)
-        response = JsonResponse({"status": "error", "message": "temporarily unavailable, retry later"}, status=503)
+        response = JsonResponse(
+            {"status": "error", "message": "temporarily unavailable, retry later"}, status=503
+        )
         return retry_after(response, exc.retry_after)
     body = {"status": "success", "tracked": len(hits), "invalid": len(invalid)}
     if authenticated:
@@ -118,7 +128,7 @@ def track(request: HttpRequest) -> HttpResponse:
             return JsonResponse({"status": "error", "message": "invalid JSON body"}, status=400)
         if isinstance(payload, dict) and "requests" in payload:
             return _bulk(request, payload)
-        return _text(400, "A JSON body must be a bulk request: {\"requests\": [...]}.")
+        return _text(400, 'A JSON body must be a bulk request: {"requests": [...]}.')
     if len(body) > settings.MAX_REQUEST_BYTES:
         return _text(413, "Request too large.")
     pairs = _pairs(request.META.get("QUERY_STRING", ""))
@@ -130,7 +140,7 @@ def track(request: HttpRequest) -> HttpResponse:
         return _text(200, INFO_PAGE)
     params = Request.from_pairs(pairs)
     try:
-        hit, _authorized_ = _hit_for(request, params, "", datetime.now(UTC))
+        hit, _ = _hit_for(request, params, "", datetime.now(UTC))
         ingest.accept([hit])
     except MatomoError as exc:
         return _text(400, str(exc))

@@ -13,12 +13,23 @@ from accounts.models import Scope
 from analytics_project.api_errors import pirsch_error
 from tracking import ingest, site_lookup
 from tracking.hits import Kind
-from tracking.http import BodyTooLarge, InvalidBody, client_ip, ingestion_endpoint, read_json, retry_after
+from tracking.http import (
+    BodyTooLarge,
+    InvalidBody,
+    client_ip,
+    ingestion_endpoint,
+    read_json,
+    retry_after,
+)
 from tracking.protocols.pirsch import PirschValidationError, parse_hit, to_hit
 
 logger = logging.getLogger(__name__)
 
-SCOPES = {Kind.PAGEVIEW: Scope.WRITE_HITS, Kind.CUSTOM: Scope.WRITE_EVENTS, Kind.HEARTBEAT: Scope.WRITE_SESSIONS}
+SCOPES = {
+    Kind.PAGEVIEW: Scope.WRITE_HITS,
+    Kind.CUSTOM: Scope.WRITE_EVENTS,
+    Kind.HEARTBEAT: Scope.WRITE_SESSIONS,
+}
 
 
 def _failure() -> HttpResponse:
@@ -37,9 +48,13 @@ def _site_for(principal, parsed, scope: str):
     else:
         site = site_lookup.site_by_domain(parsed.host)
         if site is None:
-            raise Refused(pirsch_error(404, error=[f"no domain found for hostname {parsed.host!r}"]))
+            raise Refused(
+                pirsch_error(404, error=[f"no domain found for hostname {parsed.host!r}"])
+            )
     if site is None or not principal_may(principal, scope, site.id):
-        raise Refused(pirsch_error(403, error=["the client is not allowed to send data for this domain"]))
+        raise Refused(
+            pirsch_error(403, error=["the client is not allowed to send data for this domain"])
+        )
     if site.tracking_state != "active":
         raise Refused(pirsch_error(403, error=["tracking is disabled for this domain"]))
     return site
@@ -49,14 +64,18 @@ def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
     if request.method != "POST":
         return pirsch_error(405, error=["method not allowed"])
     try:
-        principal = authenticate_bearer(request.headers.get("Authorization", ""), allowed_kinds={"oauth", "key"})
+        principal = authenticate_bearer(
+            request.headers.get("Authorization", ""), allowed_kinds={"oauth", "key"}
+        )
     except AuthenticationFailed as exc:
         return pirsch_error(401, error=[str(exc)])
     scope = SCOPES[kind]
     if scope not in principal.scopes:
         return pirsch_error(403, error=[f"the client is missing the scope {scope}"])
     try:
-        payload = read_json(request, settings.MAX_BATCH_BYTES if batch else settings.MAX_REQUEST_BYTES)
+        payload = read_json(
+            request, settings.MAX_BATCH_BYTES if batch else settings.MAX_REQUEST_BYTES
+        )
     except BodyTooLarge as exc:
         return pirsch_error(413, error=[str(exc)])
     except InvalidBody:
@@ -66,7 +85,9 @@ def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
     if batch and not isinstance(payload, list):
         return pirsch_error(400, validation={"body": "a batch must be a JSON array"})
     if len(items) > settings.MAX_BATCH_EVENTS:
-        return pirsch_error(400, validation={"body": f"a batch holds at most {settings.MAX_BATCH_EVENTS} entries"})
+        return pirsch_error(
+            400, validation={"body": f"a batch holds at most {settings.MAX_BATCH_EVENTS} entries"}
+        )
     hits = []
     try:
         # All or nothing: every entry is checked before any is accepted.
@@ -86,7 +107,9 @@ def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
         ingest.accept(hits)
     except ingest.BufferUnavailable as exc:
         logger.warning("pirsch: request not accepted: %s", exc)
-        return retry_after(pirsch_error(503, error=["temporarily unavailable, retry later"]), exc.retry_after)
+        return retry_after(
+            pirsch_error(503, error=["temporarily unavailable, retry later"]), exc.retry_after
+        )
     return HttpResponse(status=200)
 
 

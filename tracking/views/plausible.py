@@ -7,7 +7,14 @@ from django.http import HttpRequest, JsonResponse
 
 from tracking import ingest, site_lookup
 from tracking.enrichment.client_ip import first_valid_ip
-from tracking.http import BodyTooLarge, InvalidBody, client_ip, ingestion_endpoint, read_json, retry_after
+from tracking.http import (
+    BodyTooLarge,
+    InvalidBody,
+    client_ip,
+    ingestion_endpoint,
+    read_json,
+    retry_after,
+)
 from tracking.protocols.plausible import PlausibleError, parse_event, to_hit
 
 logger = logging.getLogger(__name__)
@@ -40,20 +47,30 @@ def event(request: HttpRequest):
     if not user_agent.strip():
         return _errors(400, {"user_agent": ["can't be blank"]})
     # Plausible documents X-Forwarded-For as how senders set the visitor's IP.
-    ip = client_ip(request, protocol_ip=first_valid_ip(request.headers.get("X-Forwarded-For", "")) or "")
+    ip = client_ip(
+        request, protocol_ip=first_valid_ip(request.headers.get("X-Forwarded-For", "")) or ""
+    )
     if request.headers.get("X-Debug-Request", "").lower() == "true":
         return JsonResponse({"ip": ip}, status=200)
     sites = [site_lookup.site_by_domain(domain) for domain in parsed.domains]
     active = [s for s in dict.fromkeys(sites) if s is not None and s.tracking_state == "active"]
     hits = [
-        to_hit(parsed, site, user_agent=user_agent, ip=ip, accept_language=request.headers.get("Accept-Language", ""))
+        to_hit(
+            parsed,
+            site,
+            user_agent=user_agent,
+            ip=ip,
+            accept_language=request.headers.get("Accept-Language", ""),
+        )
         for site in active
     ]
     try:
         outcomes = ingest.accept(hits)
     except ingest.BufferUnavailable as exc:
         logger.warning("plausible: event not accepted: %s", exc)
-        return retry_after(_errors(503, {"request": ["temporarily unavailable, retry later"]}), exc.retry_after)
+        return retry_after(
+            _errors(503, {"request": ["temporarily unavailable, retry later"]}), exc.retry_after
+        )
     response = JsonResponse({}, status=202)
     if not hits or any(o.dropped for o in outcomes) or len(active) < len(parsed.domains):
         response["x-plausible-dropped"] = "1"

@@ -7,7 +7,14 @@ from django.http import HttpRequest, JsonResponse
 
 from tracking import ingest, site_lookup
 from tracking.hits import DropReason, Kind
-from tracking.http import BodyTooLarge, InvalidBody, client_ip, ingestion_endpoint, read_json, retry_after
+from tracking.http import (
+    BodyTooLarge,
+    InvalidBody,
+    client_ip,
+    ingestion_endpoint,
+    read_json,
+    retry_after,
+)
 from tracking.protocols.swetrix import SwetrixError, build_hit, check_site, require_pid
 
 logger = logging.getLogger(__name__)
@@ -29,7 +36,9 @@ def _record(request: HttpRequest, kind: Kind) -> JsonResponse:
         site = check_site(site_lookup.site_by_public_id(require_pid(payload)))
         ip = client_ip(request, protocol_ip=request.headers.get("X-Client-IP-Address", ""))
         hit = build_hit(
-            site, payload, kind,
+            site,
+            payload,
+            kind,
             user_agent=request.headers.get("User-Agent", ""),
             ip=ip,
             accept_language=request.headers.get("Accept-Language", ""),
@@ -43,7 +52,10 @@ def _record(request: HttpRequest, kind: Kind) -> JsonResponse:
         return _error(error)
     except ingest.BufferUnavailable as exc:
         logger.warning("swetrix: event not accepted: %s", exc)
-        return retry_after(_error(SwetrixError(503, "Service temporarily unavailable, please retry")), exc.retry_after)
+        return retry_after(
+            _error(SwetrixError(503, "Service temporarily unavailable, please retry")),
+            exc.retry_after,
+        )
     if outcome.dropped == DropReason.NOT_UNIQUE:
         return _error(SwetrixError(403, "Only unique events are recorded for this session"))
     return JsonResponse({}, status=201)

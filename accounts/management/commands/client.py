@@ -38,9 +38,13 @@ class Command(BaseCommand):
         owner.add_argument("--site", help="Public id of the site (a site client)")
         owner.add_argument("--user", help="Email of the user (an account client)")
         create.add_argument("--type", required=True, choices=["oauth", "key", "read", "matomo"])
-        create.add_argument("--scopes", default="", help="Comma-separated scopes (default: the type's)")
+        create.add_argument(
+            "--scopes", default="", help="Comma-separated scopes (default: the type's)"
+        )
         create.add_argument("--description", default="")
-        create.add_argument("--as-user", help="Creator of a site client (default: the site's first Owner)")
+        create.add_argument(
+            "--as-user", help="Creator of a site client (default: the site's first Owner)"
+        )
         listing = sub.add_parser("list")
         listing.add_argument("--site")
         listing.add_argument("--user")
@@ -51,7 +55,9 @@ class Command(BaseCommand):
         if action == "create":
             self.stdout.write(json.dumps(self._create(options)))
         elif action == "list":
-            clients = ApiClient.objects.select_related("user", "site", "application").order_by("created_at")
+            clients = ApiClient.objects.select_related("user", "site", "application").order_by(
+                "created_at"
+            )
             if options["site"]:
                 clients = clients.filter(site__public_id=options["site"])
             if options["user"]:
@@ -74,17 +80,28 @@ class Command(BaseCommand):
             if options["as_user"]:
                 user = User.objects.filter(email__iexact=options["as_user"]).first()
             else:
-                membership = site.memberships.filter(role="owner").select_related("user").order_by("created_at").first()
+                membership = (
+                    site.memberships.filter(role="owner")
+                    .select_related("user")
+                    .order_by("created_at")
+                    .first()
+                )
                 user = membership.user if membership else None
             if user is None:
-                raise CommandError("The site has no Owner to create the client for: pass --as-user EMAIL.")
+                raise CommandError(
+                    "The site has no Owner to create the client for: pass --as-user EMAIL."
+                )
         else:
             user = User.objects.filter(email__iexact=options["user"]).first()
             if user is None:
                 raise CommandError(f"No user with email {options['user']}.")
         try:
             _client, payload = api_client_create(
-                user=user, type=options["type"], site=site, scopes=scopes, description=options["description"]
+                user=user,
+                type=options["type"],
+                site=site,
+                scopes=scopes,
+                description=options["description"],
             )
         except (ValidationError, PermissionDenied) as error:
             message = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)

@@ -33,7 +33,10 @@ class Command(BaseCommand):
         site = Site.objects.filter(hostname=DEMO_HOSTNAME).first()
         if site is None:
             site = site_create(
-                display_name="Demo site", hostname=DEMO_HOSTNAME, timezone="Europe/Berlin", owner=user
+                display_name="Demo site",
+                hostname=DEMO_HOSTNAME,
+                timezone="Europe/Berlin",
+                owner=user,
             )
         if not no_traffic and not Event.objects.filter(site_id=site.pk).exists():
             sent = demo_traffic_send(site.pk)
@@ -45,6 +48,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  Admin:     {base}/admin/")
         self.stdout.write(f"  Log in as: {DEMO_EMAIL}")
         self.stdout.write(f"  Password:  {password}")
-        self.stdout.write(f"  Demo site: {site.display_name} ({site.hostname}, idsite {site.pk}, id {site.public_id})")
+        self.stdout.write(
+            f"  Demo site: {site.display_name} ({site.hostname}, idsite {site.pk}, id {site.public_id})"
+        )
         self.stdout.write("=" * 60)
         self.stdout.write("")

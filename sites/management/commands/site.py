@@ -27,7 +27,9 @@ class Command(BaseCommand):
         create.add_argument("--hostname", required=True)
         create.add_argument("--timezone", default="UTC")
         create.add_argument("--owner", help="Email of the owning user")
-        create.add_argument("--alias", action="append", default=[], help="Another Plausible domain name")
+        create.add_argument(
+            "--alias", action="append", default=[], help="Another Plausible domain name"
+        )
         sub.add_parser("list", help="List all sites")
 
     def handle(self, *args, action, **options):
