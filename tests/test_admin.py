@@ -5,7 +5,13 @@ from django.contrib import admin
 from django.urls import reverse
 
 from accounts.services import api_client_create
-from tests.factories import OrganizationFactory, OrganizationMemberFactory, SiteFactory, SiteMembershipFactory, UserFactory
+from tests.factories import (
+    OrganizationFactory,
+    OrganizationMemberFactory,
+    SiteFactory,
+    SiteMembershipFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture
@@ -24,7 +30,9 @@ def test_every_registered_model_lists_and_opens(staff_client):
         meta = model._meta
         changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
         assert staff_client.get(changelist).status_code == 200, changelist
-        obj = model_admin.get_queryset(None).first() if hasattr(model_admin, "get_queryset") else None
+        obj = (
+            model_admin.get_queryset(None).first() if hasattr(model_admin, "get_queryset") else None
+        )
         if obj is not None:
             change = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
             assert staff_client.get(change).status_code == 200, change
@@ -34,7 +42,9 @@ def test_api_client_secrets_are_read_only_and_not_shown(staff_client):
     from accounts.models import ApiClient
 
     client_obj = ApiClient.objects.get()
-    page = staff_client.get(reverse("admin:accounts_apiclient_change", args=[client_obj.pk])).content.decode()
+    page = staff_client.get(
+        reverse("admin:accounts_apiclient_change", args=[client_obj.pk])
+    ).content.decode()
     assert 'name="key_hash"' not in page and 'name="key_prefix"' not in page
     assert f"pa_…{client_obj.key_last4}" in page
 

@@ -25,11 +25,22 @@ def free_port() -> int:
 @pytest.mark.slow
 def test_run_command_serves_the_product_with_the_embedded_default(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}
+    }
     env.update(FOOTFALL_DATA_DIR=str(tmp_path), PORT=str(port), FOOTFALL_SKIP_GEOIP="1")
     log = tmp_path / "run.log"
     with log.open("w") as output:
-        process = subprocess.Popen([str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [str(ROOT / "scripts" / "run.sh")],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120
@@ -50,8 +61,12 @@ def test_run_command_serves_the_product_with_the_embedded_default(tmp_path):
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         page = opener.open(f"{base}/accounts/login/").read().decode()
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": email, "password": password}).encode()
-        request = urllib.request.Request(f"{base}/accounts/login/", data=data, headers={"Referer": f"{base}/accounts/login/"})
+        data = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "username": email, "password": password}
+        ).encode()
+        request = urllib.request.Request(
+            f"{base}/accounts/login/", data=data, headers={"Referer": f"{base}/accounts/login/"}
+        )
         sites_page = opener.open(request).read().decode()
         assert "Demo site" in sites_page
         assert (tmp_path / "footfall.sqlite3").exists()

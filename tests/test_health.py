@@ -29,7 +29,9 @@ def test_database_down_is_500_naming_the_database(client, settings):
 
     real = dict(connection.settings_dict)
     connection.close()
-    connection.settings_dict["PORT"] = "1" if real["ENGINE"].endswith("postgresql") else real.get("PORT", "")
+    connection.settings_dict["PORT"] = (
+        "1" if real["ENGINE"].endswith("postgresql") else real.get("PORT", "")
+    )
     if not real["ENGINE"].endswith("postgresql"):
         connection.settings_dict["NAME"] = "/nonexistent/dir/db.sqlite3"
     try:

@@ -127,7 +127,6 @@ class EventConsumer:
         except (DatabaseError, ValueError, TypeError) as exc:
             # One bad entry must not block the stream: write them one by one.
             logger.warning("consumer %s: batch failed (%s), writing entries singly", self.name, exc)
-            close_old_connections()
             for entry_id, rows in decoded:
                 try:
                     writer.write_rows(rows)

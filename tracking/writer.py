@@ -80,7 +80,11 @@ def _write_postgresql(values: list[list]) -> int:
             f"CREATE TEMP TABLE IF NOT EXISTS event_staging "
             f"(LIKE {_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
-        with cursor.cursor.copy(f"COPY event_staging ({columns}) FROM STDIN") as copy:
+        # psycopg's own COPY: wrap its errors into Django's (DataError, OperationalError…).
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY event_staging ({columns}) FROM STDIN") as copy,
+        ):
             for row in values:
                 row = list(row)
                 row[props_index] = Jsonb(row[props_index])

@@ -8,7 +8,14 @@ from tests.factories import OrganizationFactory, SiteFactory, SiteMembershipFact
 
 ALLOWED = {
     "viewer": {Action.VIEW_STATS, Action.EXPORT_STATS},
-    "admin": {Action.VIEW_STATS, Action.EXPORT_STATS, Action.WRITE_EVENTS, Action.MANAGE_SETTINGS, Action.MANAGE_MEMBERS, Action.MANAGE_CLIENTS},
+    "admin": {
+        Action.VIEW_STATS,
+        Action.EXPORT_STATS,
+        Action.WRITE_EVENTS,
+        Action.MANAGE_SETTINGS,
+        Action.MANAGE_MEMBERS,
+        Action.MANAGE_CLIENTS,
+    },
     "owner": set(Action),
     None: set(),
 }

@@ -20,11 +20,37 @@ def run(capsys, *args):
 
 def test_site_create_prints_every_protocol_identifier(capsys, db):
     owner = UserFactory(email="owner@example.com")
-    site = run(capsys, "site", "create", "--name", "Blog", "--hostname", "blog.example", "--timezone", "Europe/Paris", "--owner", "owner@example.com")
-    for key in ("id", "hostname", "idsite", "pid", "public_key", "timezone", "display_name", "identification_code", "public"):
+    site = run(
+        capsys,
+        "site",
+        "create",
+        "--name",
+        "Blog",
+        "--hostname",
+        "blog.example",
+        "--timezone",
+        "Europe/Paris",
+        "--owner",
+        "owner@example.com",
+    )
+    for key in (
+        "id",
+        "hostname",
+        "idsite",
+        "pid",
+        "public_key",
+        "timezone",
+        "display_name",
+        "identification_code",
+        "public",
+    ):
         assert key in site
     assert isinstance(site["idsite"], int)
-    assert site["hostname"] == "blog.example" and site["pid"] == site["id"] and site["public_key"].startswith("pk_live_")
+    assert (
+        site["hostname"] == "blog.example"
+        and site["pid"] == site["id"]
+        and site["public_key"].startswith("pk_live_")
+    )
     assert owner.site_memberships.get().role == "owner"
     listed = run(capsys, "site", "list")
     assert [s["id"] for s in listed] == [site["id"]]
@@ -35,7 +61,10 @@ def test_site_create_prints_every_protocol_identifier(capsys, db):
     [
         (["--name", "X", "--hostname", "dup.example"], "already exists"),
         (["--name", "X", "--hostname", "new.example", "--timezone", "Mars/Olympus"], "time zone"),
-        (["--name", "X", "--hostname", "new.example", "--owner", "ghost@example.com"], "Unknown owner"),
+        (
+            ["--name", "X", "--hostname", "new.example", "--owner", "ghost@example.com"],
+            "Unknown owner",
+        ),
     ],
 )
 def test_site_create_errors(capsys, db, args, message):
@@ -49,8 +78,26 @@ def test_site_create_error_exits_non_zero_with_one_line(db):
     db_settings = connection.settings_dict
     env = dict(os.environ)
     if db_settings["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = f"postgres://{db_settings['USER']}@{db_settings['HOST']}:{db_settings['PORT']}/{db_settings['NAME']}"
-    result = subprocess.run([sys.executable, "manage.py", "site", "create", "--name", "X", "--hostname", "x.example", "--timezone", "Nowhere/City"], capture_output=True, text=True, env=env)
+        env["DATABASE_URL"] = (
+            f"postgres://{db_settings['USER']}@{db_settings['HOST']}:{db_settings['PORT']}/{db_settings['NAME']}"
+        )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "site",
+            "create",
+            "--name",
+            "X",
+            "--hostname",
+            "x.example",
+            "--timezone",
+            "Nowhere/City",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1
     assert "time zone" in result.stderr

@@ -6,7 +6,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from sites.models import Site, SiteDomain
-from sites.services import membership_remove, membership_set, normalize_hostname, site_add_domain, site_create
+from sites.services import (
+    membership_remove,
+    membership_set,
+    normalize_hostname,
+    site_add_domain,
+    site_create,
+)
 from tests.factories import UserFactory
 
 
@@ -19,7 +25,9 @@ def test_public_ids_and_keys_have_their_shapes_and_are_unique(db):
     assert sites[0].idsite == sites[0].pk and sites[0].pid == sites[0].public_id
 
 
-@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Asia/Kolkata"])
+@pytest.mark.parametrize(
+    "tz", ["UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Asia/Kolkata"]
+)
 def test_valid_time_zones(db, tz):
     assert site_create(display_name="x", hostname="tz.example", timezone=tz).timezone == tz
 
@@ -36,7 +44,12 @@ def test_invalid_time_zones_are_refused(db, tz):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("https://www.Example.com/path?q=1", "example.com"), ("example.com.", "example.com"), ("shop.example.co.uk:8080", "shop.example.co.uk"), ("My-App", "my-app")],
+    [
+        ("https://www.Example.com/path?q=1", "example.com"),
+        ("example.com.", "example.com"),
+        ("shop.example.co.uk:8080", "shop.example.co.uk"),
+        ("My-App", "my-app"),
+    ],
 )
 def test_hostname_normalisation(value, expected):
     assert normalize_hostname(value) == expected
@@ -44,7 +57,10 @@ def test_hostname_normalisation(value, expected):
 
 def test_duplicate_hostnames_and_aliases_are_refused(db):
     site = site_create(display_name="A", hostname="a.example", aliases=["a-alias.example"])
-    assert set(SiteDomain.objects.filter(site=site).values_list("domain", flat=True)) == {"a.example", "a-alias.example"}
+    assert set(SiteDomain.objects.filter(site=site).values_list("domain", flat=True)) == {
+        "a.example",
+        "a-alias.example",
+    }
     for hostname in ("a.example", "https://www.a.example/", "a-alias.example"):
         with pytest.raises(ValidationError):
             site_create(display_name="B", hostname=hostname)
