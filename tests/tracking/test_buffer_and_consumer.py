@@ -269,3 +269,20 @@ def test_stream_entries_hold_no_ip_address(site, client):
     payload = b"".join(v for _, fields in entries for v in fields.values())
     assert b"203.0.113.77" not in payload and b"Firefox/128.0" not in payload
     assert json.loads(entries[0][1][b"rows"])[0]["browser"] == "Firefox"
+
+
+def test_dead_letters_can_be_replayed_once_fixed(site, capsys):
+    from django.core.management import call_command
+
+    bad = row(site.pk, screen_width="wide")
+    buffer.enqueue([bad])
+    drain_all()
+    letter = DeadLetter.objects.get()
+    call_command("replay_dead_letters")
+    assert "0 replayed, 1 still failing" in capsys.readouterr().out
+    fixed = dict(bad, screen_width=1024)
+    letter.payload = json.dumps([fixed])
+    letter.save()
+    call_command("replay_dead_letters")
+    assert "1 replayed, 0 still failing" in capsys.readouterr().out
+    assert Event.objects.get().screen_width == 1024
