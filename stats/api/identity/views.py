@@ -1,0 +1,95 @@
+"""The identity-js-style endpoints: thin wrappers over ``stats.selectors``."""
+
+from __future__ import annotations
+
+from stats import selectors
+from stats.api.identity.framework import ApiError, identity_endpoint
+
+
+def _ids(request, key: str, parse) -> int | None:
+    value = request.GET.get(key)
+    if not value:
+        return None
+    parsed = parse(value)
+    if parsed is None:
+        raise ApiError(404, "not_found", f"Unknown {key}.")
+    return parsed
+
+
+@identity_endpoint
+def visitors(request, ctx):
+    rows = selectors.visitor_rows(
+        ctx.site_id,
+        ctx.period,
+        browser=request.GET.get("browser", ""),
+        os=request.GET.get("os", ""),
+        country=request.GET.get("country", ""),
+        search=request.GET.get("search", ""),
+    )
+    return ctx.paginate(rows, lambda row: selectors.visitor_json(ctx.site_id, row))
+
+
+@identity_endpoint
+def visitor_detail(request, ctx, visitor_id: str):
+    internal = selectors.visitor_id_from_public(visitor_id)
+    detail = selectors.visitor_detail(ctx.site_id, internal) if internal is not None else None
+    if detail is None:
+        raise ApiError(404, "not_found", "Visitor not found.")
+    return {"data": detail}
+
+
+@identity_endpoint
+def sessions(request, ctx):
+    rows = selectors.session_rows(
+        ctx.site_id,
+        ctx.period,
+        visitor_id=_ids(request, "visitor_id", selectors.visitor_id_from_public),
+        url=request.GET.get("url", ""),
+    )
+    return ctx.paginate(rows, selectors.session_json)
+
+
+@identity_endpoint
+def session_detail(request, ctx, session_id: str):
+    internal = selectors.session_id_from_public(session_id)
+    detail = selectors.session_detail(ctx.site_id, internal) if internal is not None else None
+    if detail is None:
+        raise ApiError(404, "not_found", "Session not found.")
+    return {"data": detail}
+
+
+@identity_endpoint
+def events(request, ctx):
+    rows = selectors.event_rows(
+        ctx.site_id,
+        ctx.period,
+        type=request.GET.get("type", ""),
+        visitor_id=_ids(request, "visitor_id", selectors.visitor_id_from_public),
+        session_id=_ids(request, "session_id", selectors.session_id_from_public),
+    )
+    return ctx.paginate(rows, selectors.event_json)
+
+
+@identity_endpoint
+def event_types(request, ctx):
+    return {"data": selectors.event_type_counts(ctx.site_id, ctx.period)}
+
+
+@identity_endpoint
+def stats(request, ctx):
+    return {"data": selectors.stats_summary(ctx.site_id, ctx.period)}
+
+
+@identity_endpoint
+def pages_top(request, ctx):
+    return {"data": selectors.top_pages(ctx.site_id, ctx.period, limit=ctx.limit)}
+
+
+@identity_endpoint
+def live(request, ctx):
+    try:
+        minutes = int(request.GET.get("threshold_minutes", 5))
+    except ValueError:
+        minutes = 5
+    visitors = selectors.live_visitors(ctx.site_id, max(1, min(minutes, 1440)))
+    return {"data": visitors, "count": len(visitors)}

@@ -1,0 +1,381 @@
+"""Reads of visitor intelligence from raw events (the identity-js-style API).
+
+Visitor and session ids are opaque on the API: ``v_`` / ``ses_`` and 16 hex digits of
+the stored 64-bit ids. Raw IP addresses do not exist anywhere to be exposed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pycountry
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.utils import timezone
+
+from tracking.models import Event
+
+MAX_SESSION_EVENTS = 500
+
+
+@dataclass(frozen=True)
+class Period:
+    """A date range in a site's time zone, as UTC datetimes [start, end)."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of_days(cls, first: date, last: date, tz: str) -> Period:
+        zone = ZoneInfo(tz)
+        start = datetime.combine(first, time.min, tzinfo=zone)
+        end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+        return cls(start, end)
+
+
+def public_visitor_id(visitor_id: int) -> str:
+    return f"v_{visitor_id & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def public_session_id(session_id: int) -> str:
+    return f"ses_{session_id & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def _internal(public: str, prefix: str) -> int | None:
+    if not isinstance(public, str) or not public.startswith(prefix):
+        return None
+    try:
+        value = int(public[len(prefix) :], 16)
+    except ValueError:
+        return None
+    if not 0 <= value < 2**64:
+        return None
+    return value - 2**64 if value >= 2**63 else value
+
+
+def visitor_id_from_public(public: str) -> int | None:
+    return _internal(public, "v_")
+
+
+def session_id_from_public(public: str) -> int | None:
+    return _internal(public, "ses_")
+
+
+def fingerprint_hash(site_id: int, visitor_id: int) -> str:
+    """A salted hash standing in for a fingerprint (never reversible to an IP)."""
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{site_id}:{visitor_id}".encode()).hexdigest()[:40]
+
+
+def country_name(code: str) -> str | None:
+    if not code:
+        return None
+    country = pycountry.countries.get(alpha_2=code)
+    return country.name if country else code
+
+
+def epoch_ms(value: datetime | None) -> int | None:
+    return int(value.timestamp() * 1000) if value else None
+
+
+def event_type_name(kind: str, name: str) -> str:
+    """identity-js calls page views ``page_view``; other names are kept as sent."""
+    return "page_view" if kind == "pageview" else name
+
+
+def events_in(site_id: int, period: Period) -> QuerySet[Event]:
+    return Event.objects.filter(
+        site_id=site_id, timestamp__gte=period.start, timestamp__lt=period.end
+    )
+
+
+def event_type_counts(site_id: int, period: Period) -> list[dict]:
+    rows = (
+        events_in(site_id, period)
+        .exclude(kind="heartbeat")
+        .values("kind", "name")
+        .annotate(count=Count("id"))
+        .order_by("-count", "name")
+    )
+    counts: dict[str, int] = {}
+    for row in rows:
+        key = event_type_name(row["kind"], row["name"])
+        counts[key] = counts.get(key, 0) + row["count"]
+    return [
+        {"name": name, "count": count}
+        for name, count in sorted(counts.items(), key=lambda i: (-i[1], i[0]))
+    ]
+
+
+def _session_rows(site_id: int, period: Period, *, visitor_id: int | None = None, url: str = ""):
+    events = events_in(site_id, period)
+    if visitor_id is not None:
+        events = events.filter(visitor_id=visitor_id)
+    sessions = events.values("session_id").annotate(
+        visitor=Min("visitor_id"),
+        started=Min("timestamp"),
+        ended=Max("timestamp"),
+        pageviews=Count("id", filter=Q(kind="pageview")),
+        interactions=Count("id", filter=Q(kind="custom", interactive=True)),
+        clicks=Count("id", filter=Q(kind__in=["custom", "behaviour"], interactive=True)),
+        max_scroll=Max("scroll_depth"),
+        entry=Max("entry_path"),
+        referrer_value=Max("referrer"),
+        utm=Max("utm_source"),
+        browser_name=Max("browser"),
+        os_name=Max("os"),
+        country=Max("country_code"),
+        city_name=Max("city"),
+    )
+    if url:
+        sessions = sessions.filter(entry__icontains=url)
+    return sessions.order_by("-started")
+
+
+def stats_summary(site_id: int, period: Period) -> dict:
+    events = events_in(site_id, period)
+    totals = events.aggregate(
+        visitors=Count("visitor_id", distinct=True),
+        sessions=Count("session_id", distinct=True),
+        page_views=Count("id", filter=Q(kind="pageview")),
+        events=Count("id", filter=~Q(kind__in=["pageview", "heartbeat"])),
+    )
+    sessions = list(
+        _session_rows(site_id, period).values_list("started", "ended", "pageviews", "interactions")
+    )
+    bounces = sum(
+        1 for _s, _e, pageviews, interactions in sessions if pageviews <= 1 and interactions == 0
+    )
+    durations = [(ended - started).total_seconds() * 1000 for started, ended, _p, _i in sessions]
+    return {
+        "visitors": totals["visitors"],
+        "sessions": totals["sessions"],
+        "page_views": totals["page_views"],
+        "events": totals["events"],
+        "bounce_rate": round(bounces / len(sessions), 4) if sessions else 0,
+        "avg_session_duration_ms": int(sum(durations) / len(durations)) if durations else 0,
+        "pages_per_session": round(totals["page_views"] / totals["sessions"], 2)
+        if totals["sessions"]
+        else 0,
+    }
+
+
+def top_pages(site_id: int, period: Period, limit: int = 10) -> dict:
+    pageviews = events_in(site_id, period).filter(kind="pageview")
+    pages = (
+        pageviews.values("path")
+        .annotate(views=Count("id"), unique_visitors=Count("visitor_id", distinct=True))
+        .order_by("-views", "path")[:limit]
+    )
+    totals = pageviews.aggregate(views=Count("id"), sessions=Count("session_id", distinct=True))
+    return {
+        "top_pages": [
+            {"url": p["path"], "views": p["views"], "unique_visitors": p["unique_visitors"]}
+            for p in pages
+        ],
+        "avg_pages_per_session": round(totals["views"] / totals["sessions"], 2)
+        if totals["sessions"]
+        else 0,
+    }
+
+
+def live_visitors(site_id: int, threshold_minutes: int) -> list[dict]:
+    since = timezone.now() - timedelta(minutes=threshold_minutes)
+    recent = Event.objects.filter(site_id=site_id, timestamp__gte=since)
+    latest = recent.values("visitor_id").annotate(last=Max("timestamp")).order_by("-last")[:500]
+    last_by_visitor = {row["visitor_id"]: row["last"] for row in latest}
+    visitors = []
+    seen = set()
+    for event in (
+        recent.filter(visitor_id__in=list(last_by_visitor))
+        .exclude(kind="heartbeat")
+        .order_by("-timestamp")
+    ):
+        if event.visitor_id in seen:
+            continue
+        seen.add(event.visitor_id)
+        visitors.append(
+            {
+                "visitor_id": public_visitor_id(event.visitor_id),
+                "current_page": event.path,
+                "browser_name": event.browser or None,
+                "geo_country": country_name(event.country_code),
+                "geo_city": event.city or None,
+            }
+        )
+    return visitors
+
+
+def visitor_rows(
+    site_id: int,
+    period: Period,
+    *,
+    browser: str = "",
+    os: str = "",
+    country: str = "",
+    search: str = "",
+):
+    events = events_in(site_id, period)
+    if browser:
+        events = events.filter(browser__iexact=browser)
+    if os:
+        events = events.filter(os__iexact=os)
+    if country:
+        events = events.filter(country_code__iexact=country)
+    if search:
+        events = events.filter(
+            Q(browser__icontains=search)
+            | Q(os__icontains=search)
+            | Q(city__icontains=search)
+            | Q(country_code__iexact=search)
+        )
+    return (
+        events.values("visitor_id")
+        .annotate(
+            first_seen=Min("timestamp"),
+            last_seen=Max("timestamp"),
+            visits=Count("session_id", distinct=True),
+            browser_name=Max("browser"),
+            browser_ver=Max("browser_version"),
+            os_name=Max("os"),
+            device=Max("device_type"),
+            width=Max("screen_width"),
+            height=Max("screen_height"),
+            lang=Max("language"),
+            country=Max("country_code"),
+            city_name=Max("city"),
+        )
+        .order_by("-last_seen", "visitor_id")
+    )
+
+
+def visitor_json(site_id: int, row: dict) -> dict:
+    return {
+        "visitor_id": public_visitor_id(row["visitor_id"]),
+        "fingerprint_hash": fingerprint_hash(site_id, row["visitor_id"]),
+        "first_seen_at": epoch_ms(row["first_seen"]),
+        "last_seen_at": epoch_ms(row["last_seen"]),
+        "visit_count": row["visits"],
+        "browser_name": row["browser_name"] or None,
+        "browser_version": row["browser_ver"] or None,
+        "os": row["os_name"] or None,
+        "mobile": 1 if row["device"] in ("mobile", "tablet") else 0,
+        "screen_width": row["width"],
+        "screen_height": row["height"],
+        "timezone": None,
+        "language": row["lang"] or None,
+        "geo_country": country_name(row["country"]),
+        "geo_country_code": row["country"] or None,
+        "geo_city": row["city_name"] or None,
+        "bot_score": 0,
+        "ad_block": 0,
+    }
+
+
+def session_json(row: dict) -> dict:
+    return {
+        "session_id": public_session_id(row["session_id"]),
+        "visitor_id": public_visitor_id(row["visitor"]),
+        "url": row["entry"] or None,
+        "referrer": row["referrer_value"] or None,
+        "utm_source": row["utm"] or None,
+        "started_at": epoch_ms(row["started"]),
+        "ended_at": epoch_ms(row["ended"]),
+        "duration_ms": int((row["ended"] - row["started"]).total_seconds() * 1000),
+        "click_count": row["clicks"],
+        "max_scroll_depth": row["max_scroll"],
+        "browser_name": row["browser_name"] or None,
+        "os": row["os_name"] or None,
+        "geo_country_code": row["country"] or None,
+        "geo_city": row["city_name"] or None,
+    }
+
+
+def event_json(event: Event) -> dict:
+    data = {"url": event.path}
+    if event.title:
+        data["title"] = event.title
+    if event.props:
+        data["props"] = event.props
+    if event.duration_ms is not None:
+        data["duration_ms"] = event.duration_ms
+    if event.scroll_depth is not None:
+        data["scroll_depth"] = event.scroll_depth
+    return {
+        "id": str(event.id),
+        "name": event_type_name(event.kind, event.name),
+        "visitor_id": public_visitor_id(event.visitor_id),
+        "session_id": public_session_id(event.session_id),
+        "data": data,
+        "created_at": epoch_ms(event.timestamp),
+    }
+
+
+def session_rows(site_id: int, period: Period, *, visitor_id: int | None = None, url: str = ""):
+    return _session_rows(site_id, period, visitor_id=visitor_id, url=url)
+
+
+def session_detail(site_id: int, session_id: int) -> dict | None:
+    events = Event.objects.filter(site_id=site_id, session_id=session_id)
+    first = events.order_by("timestamp").first()
+    if first is None:
+        return None
+    period = Period(
+        first.timestamp, events.aggregate(last=Max("timestamp"))["last"] + timedelta(microseconds=1)
+    )
+    row = session_rows(site_id, period).filter(session_id=session_id).first()
+    detail = session_json(row)
+    detail["events"] = [
+        event_json(e) for e in events.order_by("timestamp", "id")[:MAX_SESSION_EVENTS]
+    ]
+    return detail
+
+
+def visitor_detail(site_id: int, visitor_id: int) -> dict | None:
+    events = Event.objects.filter(site_id=site_id, visitor_id=visitor_id)
+    bounds = events.aggregate(first=Min("timestamp"), last=Max("timestamp"))
+    if bounds["first"] is None:
+        return None
+    period = Period(bounds["first"], bounds["last"] + timedelta(microseconds=1))
+    row = visitor_rows(site_id, period).filter(visitor_id=visitor_id).first()
+    detail = visitor_json(site_id, row)
+    detail["aliases"] = []
+    detail["sessions"] = [
+        {
+            "session_id": s["session_id"],
+            "url": s["url"],
+            "started_at": s["started_at"],
+            "duration_ms": s["duration_ms"],
+        }
+        for s in (
+            session_json(r) for r in session_rows(site_id, period, visitor_id=visitor_id)[:50]
+        )
+    ]
+    detail["events"] = [
+        event_json(e) for e in events.exclude(kind="heartbeat").order_by("-timestamp")[:50]
+    ]
+    return detail
+
+
+def event_rows(
+    site_id: int,
+    period: Period,
+    *,
+    type: str = "",
+    visitor_id: int | None = None,
+    session_id: int | None = None,
+):
+    events = events_in(site_id, period).exclude(kind="heartbeat")
+    if type:
+        events = (
+            events.filter(kind="pageview")
+            if type == "page_view"
+            else events.filter(name=type).exclude(kind="pageview")
+        )
+    if visitor_id is not None:
+        events = events.filter(visitor_id=visitor_id)
+    if session_id is not None:
+        events = events.filter(session_id=session_id)
+    return events.order_by("-timestamp", "-id")
