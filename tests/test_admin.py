@@ -53,3 +53,26 @@ def test_non_staff_are_sent_to_log_in(client, db):
     client.force_login(UserFactory())
     response = client.get(reverse("admin:sites_site_changelist"))
     assert response.status_code == 302
+
+
+def test_staff_create_a_client_and_see_its_secret_once_then_revoke_it(staff_client):
+    from accounts.models import ApiClient
+    from sites.models import Site
+
+    site = Site.objects.get()
+    owner = site.memberships.get().user
+    response = staff_client.post(
+        reverse("admin:accounts_apiclient_add"),
+        {"type": "key", "description": "from admin", "user": owner.pk, "site": site.pk},
+        follow=True,
+    )
+    assert response.status_code == 200
+    created = ApiClient.objects.get(description="from admin")
+    [message] = [str(m) for m in response.context["messages"] if "shown only once" in str(m)]
+    key = message.rsplit(" ", 1)[-1]
+    assert key.startswith("pa_") and key.endswith(created.key_last4)
+    page = staff_client.get(reverse("admin:accounts_apiclient_change", args=[created.pk])).content.decode()
+    assert key not in page
+    staff_client.post(reverse("admin:accounts_apiclient_changelist"), {"action": "revoke_clients", "_selected_action": [created.pk]})
+    created.refresh_from_db()
+    assert created.revoked_at is not None
