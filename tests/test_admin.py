@@ -71,8 +71,13 @@ def test_staff_create_a_client_and_see_its_secret_once_then_revoke_it(staff_clie
     [message] = [str(m) for m in response.context["messages"] if "shown only once" in str(m)]
     key = message.rsplit(" ", 1)[-1]
     assert key.startswith("pa_") and key.endswith(created.key_last4)
-    page = staff_client.get(reverse("admin:accounts_apiclient_change", args=[created.pk])).content.decode()
+    page = staff_client.get(
+        reverse("admin:accounts_apiclient_change", args=[created.pk])
+    ).content.decode()
     assert key not in page
-    staff_client.post(reverse("admin:accounts_apiclient_changelist"), {"action": "revoke_clients", "_selected_action": [created.pk]})
+    staff_client.post(
+        reverse("admin:accounts_apiclient_changelist"),
+        {"action": "revoke_clients", "_selected_action": [created.pk]},
+    )
     created.refresh_from_db()
     assert created.revoked_at is not None
