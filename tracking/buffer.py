@@ -92,20 +92,39 @@ def _backlog_exceeded(client: redis.Redis) -> bool:
     return checked[1] > settings.EVENT_BACKLOG_LIMIT
 
 
-def enqueue(rows: list[dict]) -> None:
-    """Make ``rows`` durable or raise ``BufferUnavailable``; never returns having lost them."""
-    if not rows:
+def enqueue(rows: list[dict], sessions=None) -> None:
+    """Make ``rows`` durable or raise ``BufferUnavailable``; never returns having lost them.
+
+    ``sessions`` (a ``tracking.sessions.SessionStore``) are written in the same round trip.
+    """
+    if not rows and (sessions is None or not sessions.pending):
         return
     if not settings.REDIS_URL:
         try:
-            writer.write_rows(rows)
+            if rows:
+                writer.write_rows(rows)
         except DatabaseError as exc:
             raise BufferUnavailable(f"database unavailable: {exc}") from exc
+        if sessions is not None:
+            sessions.write_to_cache()
         return
     client = redis_client()
     try:
-        if _backlog_exceeded(client):
+        if rows and _backlog_exceeded(client):
             raise BacklogFull("event backlog is over its limit", retry_after=30)
-        client.xadd(settings.EVENT_STREAM_KEY, {ROWS_FIELD: encode(rows)})
+        pipe = client.pipeline(transaction=False)
+        if sessions is not None:
+            ttl = sessions_ttl()
+            for key, value in sessions.dump().items():
+                pipe.set(key, value, ex=ttl)
+        if rows:
+            pipe.xadd(settings.EVENT_STREAM_KEY, {ROWS_FIELD: encode(rows)})
+        pipe.execute()
     except redis.RedisError as exc:
         raise BufferUnavailable(f"event buffer unavailable: {exc}") from exc
+
+
+def sessions_ttl() -> int:
+    from tracking.sessions import ttl_seconds
+
+    return ttl_seconds()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tracking import buffer, drops, pipeline
+from tracking import buffer, drops, pipeline, sessions
 from tracking.buffer import BacklogFull, BufferUnavailable
 from tracking.hits import DropReason, Hit
 
@@ -28,16 +28,18 @@ class Outcome:
 def accept(hits: list[Hit]) -> list[Outcome]:
     """Enrich and enqueue ``hits``; one outcome per hit, in order."""
     received_at = datetime.now(UTC)
+    store = sessions.SessionStore()
     rows: list[dict] = []
     outcomes: list[Outcome] = []
     for hit in hits:
-        result = pipeline.enrich(hit, received_at)
+        result = pipeline.enrich(hit, received_at, store)
         if isinstance(result, DropReason):
             drops.count_drop(hit.site.id, result)
             outcomes.append(Outcome(dropped=result))
         else:
             rows.append(result)
             outcomes.append(Outcome(event_id=result["id"]))
-    if rows:
-        buffer.enqueue(rows)
+    # Sessions are saved with the events, in one round trip: a hit that could not be
+    # made durable leaves no session behind either.
+    buffer.enqueue(rows, sessions=store)
     return outcomes

@@ -107,10 +107,12 @@ def identify(ctx: Context) -> list[int]:
     ]
 
 
-def sessionize(ctx: Context, candidates: list[int], path: str) -> DropReason | None:
+def sessionize(
+    ctx: Context, store: sessions.SessionStore, candidates: list[int], path: str
+) -> DropReason | None:
     hit = ctx.hit
     at = ctx.at.timestamp()
-    visitor_id, state = sessions.find_session(hit.site.id, candidates, at)
+    visitor_id, state = store.find(hit.site.id, candidates, at)
     if hit.new_visit and hit.kind not in KEEP_ALIVE_KINDS:
         state = None
     if state is None:
@@ -186,8 +188,16 @@ def locate(hit: Hit) -> tuple[str, str, str]:
     return country, "", ""
 
 
-def enrich(hit: Hit, received_at: datetime | None = None) -> dict | DropReason:
-    """Run every step; return the event row to store, or why the hit is dropped."""
+def enrich(
+    hit: Hit, received_at: datetime | None = None, store: sessions.SessionStore | None = None
+) -> dict | DropReason:
+    """Run every step; return the event row to store, or why the hit is dropped.
+
+    Session changes go to ``store``; the caller writes them with the events (one
+    store per request). Without a store they are written at once (tests, tools).
+    """
+    flush = store is None
+    store = store or sessions.SessionStore()
     reason = check_policy(hit)
     if reason is not None:
         return reason
@@ -195,11 +205,13 @@ def enrich(hit: Hit, received_at: datetime | None = None) -> dict | DropReason:
     at = hit.timestamp or received_at
     ctx = Context(hit=hit, at=at, received_at=received_at)
     page = parse_page_url(hit.url)
-    reason = sessionize(ctx, identify(ctx), page.path)
+    reason = sessionize(ctx, store, identify(ctx), page.path)
     if reason is not None:
         return reason
     acquisition = acquire(ctx, page)
-    sessions.save_session(hit.site.id, ctx.session)
+    store.save(hit.site.id, ctx.session)
+    if flush:
+        sessions.save_now(store)
     agent = parse_user_agent(
         hit.user_agent,
         sec_ch_ua=hit.sec_ch_ua,

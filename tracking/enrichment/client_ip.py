@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 
@@ -20,6 +21,7 @@ def parse_trusted_proxies(value: str | list[str]) -> tuple:
     return tuple(networks)
 
 
+@functools.lru_cache(maxsize=50_000)
 def normalize_ip(value: str) -> str | None:
     """A canonical address, or None: strips ports and brackets, unwraps IPv4-mapped IPv6."""
     if not isinstance(value, str):
