@@ -26,6 +26,5 @@ if [ -n "${REDIS_URL:-}" ]; then
 fi
 
 echo "Footfall is running on http://$HOST:$PORT/  (Ctrl-C stops it)"
-.venv/bin/gunicorn analytics_project.wsgi:application --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" \
-  --access-logfile - & pids+=($!)
+BIND="$HOST:$PORT" .venv/bin/gunicorn -c gunicorn.conf.py analytics_project.wsgi:application & pids+=($!)
 wait -n

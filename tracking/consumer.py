@@ -37,11 +37,13 @@ class EventConsumer:
         batch_size: int = 500,
         block_ms: int = 1000,
         claim_idle_ms: int = 30_000,
+        linger_ms: int = 200,
     ):
         self.name = name
         self.batch_size = batch_size
         self.block_ms = block_ms
         self.claim_idle_ms = claim_idle_ms
+        self.linger_ms = linger_ms
         self.stream = settings.EVENT_STREAM_KEY
         self.stopping = False
         self._read_own_pending = True  # after a (re)start, first finish what we had read
@@ -151,7 +153,11 @@ class EventConsumer:
         logger.info("consumer %s reading %s", self.name, self.stream)
         while not self.stopping:
             try:
-                self.run_once()
+                handled = self.run_once()
+                if 0 < handled < self.batch_size:
+                    # A short pause lets entries pile up into bigger COPYs: one
+                    # transaction per request would cost more than the requests.
+                    time.sleep(self.linger_ms / 1000)
             except redis.RedisError as exc:
                 logger.warning("consumer %s: redis unavailable, retrying: %s", self.name, exc)
                 self._group_ready = False

@@ -20,15 +20,9 @@ _FIELDS = [f for f in Event._meta.concrete_fields]
 EVENT_COLUMNS: list[str] = [f.column for f in _FIELDS]
 _TEXT_LIMITS = {f.column: f.max_length for f in _FIELDS if f.get_internal_type() == "CharField"}
 _TABLE = Event._meta.db_table
-
-
-def _clean_text(value, limit: int | None):
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    return text[:limit] if limit else text
+_SITE_INDEX = EVENT_COLUMNS.index("site_id")
+# Sites this process already saw events for: their first_event_at is set.
+_sites_with_events: set[int] = set()
 
 
 def _clean_json(value):
@@ -41,16 +35,32 @@ def _clean_json(value):
     return value
 
 
+# (column, kind, max length): kind 1 = text, 2 = JSON props, 0 = passed through.
+_SPEC = [
+    (c, 1 if c in _TEXT_LIMITS else 2 if c == "props" else 0, _TEXT_LIMITS.get(c))
+    for c in EVENT_COLUMNS
+]
+
+
 def clean_row(row: dict) -> list:
     """The row's values in ``EVENT_COLUMNS`` order, safe for the database."""
     values = []
-    for column in EVENT_COLUMNS:
-        value = row.get(column)
-        if column in _TEXT_LIMITS:
-            value = _clean_text(value, _TEXT_LIMITS[column])
-        elif column == "props":
-            value = _clean_json(value) if isinstance(value, dict) else {}
-        values.append(value)
+    append = values.append
+    get = row.get
+    for column, kind, limit in _SPEC:
+        value = get(column)
+        if kind == 1:
+            if value is None:
+                value = ""
+            elif type(value) is not str:
+                value = str(value)
+            if "\x00" in value:
+                value = value.replace("\x00", "")
+            if len(value) > limit:
+                value = value[:limit]
+        elif kind == 2:
+            value = _clean_json(value) if isinstance(value, dict) and value else {}
+        append(value)
     return values
 
 
@@ -67,7 +77,10 @@ def write_rows(rows: Iterable[dict]) -> int:
             inserted = _write_postgresql(values)
         else:
             inserted = _write_generic(values)
-        site_mark_first_event({v[EVENT_COLUMNS.index("site_id")] for v in values})
+        new_sites = {v[_SITE_INDEX] for v in values} - _sites_with_events
+        if new_sites:
+            site_mark_first_event(new_sites)
+    _sites_with_events.update(new_sites)
     return inserted
 
 
