@@ -132,6 +132,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracking.tasks.rotate_salts",
         "schedule": crontab(minute="*/10"),
     },
+    "rollup-statistics": {
+        "task": "stats.tasks.rollup_pending",
+        "schedule": crontab(minute="*/5"),
+    },
     "flush-drop-counts": {
         "task": "tracking.tasks.flush_drop_counts",
         "schedule": crontab(minute="*"),

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/statistics/", include("stats.api.pirsch_urls")),
     path("api/v1/", include("stats.api.identity.urls")),
     path("", include("tracking.urls")),
     path("", include("sites.urls")),

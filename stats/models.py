@@ -1,1 +1,39 @@
-"""Daily aggregates rolled up from raw events (built by the statistics work)."""
+"""Daily aggregates rolled up from raw events (``stats.rollups``)."""
+
+from django.db import models
+
+
+class DailySiteStats(models.Model):
+    """One site's totals for one calendar day in a time zone (the site's when rolled up).
+
+    Replaced as a whole when the day is rolled up again, so re-running is idempotent.
+    """
+
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    tz = models.CharField(max_length=64)
+    visitors = models.BigIntegerField(default=0)
+    views = models.BigIntegerField(default=0)
+    sessions = models.BigIntegerField(default=0)
+    bounces = models.BigIntegerField(default=0)
+    duration_ms = models.BigIntegerField(default=0)
+    rolled_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "day", "tz"], name="uniq_daily_site_stats")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.day} ({self.tz})"
+
+
+class RollupState(models.Model):
+    """How far a site's rollups have read: events received after ``received_until`` are new."""
+
+    site = models.OneToOneField("sites.Site", on_delete=models.CASCADE, related_name="+")
+    received_until = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"rollups of {self.site_id} up to {self.received_until}"

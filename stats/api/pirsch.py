@@ -1,0 +1,238 @@
+"""Pirsch's statistics API (``GET /api/v1/statistics/…``): parse, query, answer.
+
+Every endpoint takes ``id`` (the domain id), ``from`` and ``to`` (``YYYY-MM-DD`` or a full
+ISO timestamp), ``tz``, ``scale``, ``limit`` (≤ 100), ``offset``, ``search``, ``sort``,
+``direction`` and the filters of ``stats.query``. Errors use Pirsch's shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from datetime import date, datetime
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.authentication import (
+    AuthenticationFailed,
+    authenticate_bearer,
+    principal_may,
+    principal_sites,
+)
+from accounts.models import Scope
+from analytics_project.api_errors import pirsch_error
+from stats import query as q
+
+SCALES = ("day", "week", "month", "year")
+MAX_LIMIT = 100
+MAX_ACTIVE_SECONDS = 3600
+RESERVED = {
+    "id",
+    "from",
+    "to",
+    "tz",
+    "scale",
+    "limit",
+    "offset",
+    "sort",
+    "direction",
+    "search",
+    "start",
+    "include_avg_time_on_page",
+    "include_title",
+    "include_cr",
+}
+
+
+class ParamError(Exception):
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field_name, message
+
+
+def _day(value: str, name: str) -> date:
+    if not value:
+        raise ParamError(name, f"{name} is required")
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    except ValueError as exc:
+        raise ParamError(name, f"{name} must be a date (YYYY-MM-DD) or an ISO timestamp") from exc
+
+
+def _int(request: HttpRequest, name: str, default: int, maximum: int | None = None) -> int:
+    value = request.GET.get(name, "")
+    if value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ParamError(name, f"{name} must be a number") from exc
+    if number < 0 or (maximum is not None and number > maximum):
+        raise ParamError(name, f"{name} must be between 0 and {maximum}")
+    return number
+
+
+def statistics_endpoint(view):
+    """Authenticate (OAuth with ``statistics:read``), parse the common parameters, answer JSON."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest):
+        if request.method != "GET":
+            return pirsch_error(405, error=["method not allowed"])
+        try:
+            principal = authenticate_bearer(
+                request.headers.get("Authorization", ""), allowed_kinds={"oauth", "key"}
+            )
+        except AuthenticationFailed as exc:
+            return pirsch_error(401, error=[str(exc)])
+        if principal.kind == "key":
+            return pirsch_error(
+                403, error=["access keys (pa_) can only send data; use an oAuth client to read"]
+            )
+        if Scope.READ_STATISTICS not in principal.scopes:
+            return pirsch_error(403, error=["the client is missing the scope statistics:read"])
+        try:
+            site_id = request.GET.get("id", "")
+            if not site_id:
+                raise ParamError("id", "id is required")
+            site = principal_sites(principal).filter(public_id=site_id).first()
+            if site is None or not principal_may(principal, Scope.READ_STATISTICS, site):
+                return pirsch_error(404, error=["domain not found"])
+            tz = request.GET.get("tz") or site.timezone
+            if tz not in zoneinfo.available_timezones():
+                raise ParamError("tz", "tz must be an IANA time zone name")
+            first, last = (
+                _day(request.GET.get("from", ""), "from"),
+                _day(request.GET.get("to", ""), "to"),
+            )
+            if last < first:
+                raise ParamError("to", "to must not be before from")
+            if (last - first).days > 3660:
+                raise ParamError("from", "the range must be at most ten years")
+            scale = request.GET.get("scale") or "day"
+            if scale not in SCALES:
+                raise ParamError("scale", "scale must be day, week, month or year")
+            params = {k: request.GET.getlist(k) for k in request.GET if k not in RESERVED}
+            stats_query = q.StatsQuery(site.pk, first, last, tz, q.validate_filters(params))
+            page = {
+                "limit": _int(request, "limit", MAX_LIMIT, MAX_LIMIT) or MAX_LIMIT,
+                "offset": _int(request, "offset", 0),
+                "search": request.GET.get("search", ""),
+                "direction": request.GET.get("direction", "desc"),
+                "sort": request.GET.get("sort", ""),
+            }
+            if page["direction"] not in ("asc", "desc"):
+                raise ParamError("direction", "direction must be asc or desc")
+            body = view(request, stats_query, scale=scale, page=page)
+        except ParamError as error:
+            return pirsch_error(400, validation={error.field: error.message})
+        except q.QueryError as error:
+            return pirsch_error(400, validation={error.field: error.message})
+        return JsonResponse(body, safe=False)
+
+    return wrapper
+
+
+def _page(rows: list[dict], page: dict, key: str) -> list[dict]:
+    if page["search"]:
+        rows = [r for r in rows if page["search"].lower() in str(r.get(key, "")).lower()]
+    if page["sort"] and rows and page["sort"] in rows[0]:
+        rows = sorted(
+            rows,
+            key=lambda r: (r[page["sort"]] is None, r[page["sort"]]),
+            reverse=page["direction"] == "desc",
+        )
+    elif page["direction"] == "asc":
+        rows = list(reversed(rows))
+    return rows[page["offset"] : page["offset"] + page["limit"]]
+
+
+@statistics_endpoint
+def visitor(request, stats_query, *, scale, page):
+    return q.visitor_series(stats_query, scale)
+
+
+@statistics_endpoint
+def total(request, stats_query, *, scale, page):
+    return q.totals(stats_query)
+
+
+@statistics_endpoint
+def growth(request, stats_query, *, scale, page):
+    return q.growth(stats_query)
+
+
+@statistics_endpoint
+def hours(request, stats_query, *, scale, page):
+    return q.hours(stats_query)
+
+
+@csrf_exempt
+def active(request):
+    """Visitors active in the last ``start`` seconds (at most 3600) and their pages."""
+
+    @statistics_endpoint
+    def inner(request, stats_query, *, scale, page):
+        seconds = _int(request, "start", 600, MAX_ACTIVE_SECONDS) or 600
+        return q.active_visitors(stats_query.site_id, seconds)
+
+    if not request.GET.get("from"):
+        # ``active`` needs no range: default it to today so the common checks pass.
+        request.GET = request.GET.copy()
+        today = date.today().isoformat()
+        request.GET.update({"from": today, "to": today})
+    return inner(request)
+
+
+def dimension(columns: list[str], rename: dict[str, str] | None = None, *, kind: str | None = None):
+    """A breakdown endpoint over event columns (renamed to Pirsch's field names)."""
+    rename = rename or {}
+
+    @statistics_endpoint
+    def view(request, stats_query, *, scale, page):
+        rows = q.breakdown(stats_query, columns, kind=kind)
+        renamed = [{rename.get(k, k): v for k, v in row.items()} for row in rows]
+        return _page(renamed, page, rename.get(columns[-1], columns[-1]))
+
+    return view
+
+
+page = dimension(["path"], kind="pageview")
+entry_page = dimension(["entry_path"], {"entry_path": "path"}, kind="pageview")
+referrer = dimension(["referrer", "source"], {"source": "referrer_name"})
+channel = dimension(["channel"])
+utm_source = dimension(["utm_source"])
+utm_medium = dimension(["utm_medium"])
+utm_campaign = dimension(["utm_campaign"])
+utm_content = dimension(["utm_content"])
+utm_term = dimension(["utm_term"])
+country = dimension(["country_code"])
+region = dimension(["country_code", "region"])
+city = dimension(["country_code", "region", "city"])
+browser = dimension(["browser"])
+browser_version = dimension(["browser", "browser_version"])
+os = dimension(["os"])
+os_version = dimension(["os", "os_version"])
+screen = dimension(["screen_class"])
+language = dimension(["language"])
+events = dimension(["name"], kind="custom")
+
+
+@statistics_endpoint
+def platform(request, stats_query, *, scale, page):
+    rows = {r["device_type"]: r["visitors"] for r in q.breakdown(stats_query, ["device_type"])}
+    desktop, mobile = rows.get("desktop", 0), rows.get("mobile", 0) + rows.get("tablet", 0)
+    unknown = sum(v for k, v in rows.items() if k not in ("desktop", "mobile", "tablet"))
+    total_visitors = desktop + mobile + unknown or 1
+    return {
+        "platform_desktop": desktop,
+        "platform_mobile": mobile,
+        "platform_unknown": unknown,
+        "relative_platform_desktop": round(desktop / total_visitors, 4),
+        "relative_platform_mobile": round(mobile / total_visitors, 4),
+        "relative_platform_unknown": round(unknown / total_visitors, 4),
+    }

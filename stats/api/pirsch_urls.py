@@ -1,0 +1,38 @@
+from django.urls import path, re_path
+
+from analytics_project.api_errors import pirsch_error
+from stats.api import pirsch as views
+
+
+def unknown(request, *args):
+    return pirsch_error(404, error=["statistics endpoint not found"])
+
+
+urlpatterns = [
+    path("visitor", views.visitor),
+    path("total", views.total),
+    path("growth", views.growth),
+    path("hours", views.hours),
+    path("active", views.active),
+    path("page", views.page),
+    path("page/entry", views.entry_page),
+    path("referrer", views.referrer),
+    path("channel", views.channel),
+    path("utm/source", views.utm_source),
+    path("utm/medium", views.utm_medium),
+    path("utm/campaign", views.utm_campaign),
+    path("utm/content", views.utm_content),
+    path("utm/term", views.utm_term),
+    path("country", views.country),
+    path("region", views.region),
+    path("city", views.city),
+    path("browser", views.browser),
+    path("browser/version", views.browser_version),
+    path("os", views.os),
+    path("os/version", views.os_version),
+    path("platform", views.platform),
+    path("screen", views.screen),
+    path("language", views.language),
+    path("events", views.events),
+    re_path(r"^.*$", unknown),
+]

@@ -1,0 +1,402 @@
+"""One query layer for statistics: a ``StatsQuery`` answered from rollups or raw events.
+
+Definitions (the same on both paths, so they always agree):
+- a **day** is a calendar day in the query's time zone (the site's by default);
+- **visitors** of a range are the sum over its days of the distinct visitors of each day
+  (visitor ids rotate with the daily salt, so a visitor cannot be followed across days;
+  this is also how Pirsch counts);
+- **sessions** of a day are its distinct sessions; **views** its page views;
+- a session **bounced** when it has at most one page view and no interactive custom event;
+  **bounces** of a day count its bounced sessions;
+- a session's **duration** is the time between its first and last event (heartbeats and
+  keep-alives included).
+
+Whole past days without filters come from ``DailySiteStats`` (see ``stats.rollups``);
+everything else is computed from the raw events with the same definitions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.functions import ExtractHour, TruncDay
+from django.utils import timezone
+
+from tracking.models import Event
+
+# Filter parameter → event column (Pirsch's names).
+FILTER_FIELDS = {
+    "path": "path",
+    "entry_path": "entry_path",
+    "language": "language",
+    "country": "country_code",
+    "region": "region",
+    "city": "city",
+    "referrer": "referrer",
+    "referrer_name": "source",
+    "channel": "channel",
+    "os": "os",
+    "os_version": "os_version",
+    "browser": "browser",
+    "browser_version": "browser_version",
+    "platform": "device_type",
+    "screen_class": "screen_class",
+    "utm_source": "utm_source",
+    "utm_medium": "utm_medium",
+    "utm_campaign": "utm_campaign",
+    "utm_content": "utm_content",
+    "utm_term": "utm_term",
+    "title": "title",
+    "hostname": "hostname",
+}
+BOUNCE = Q(pageviews__lte=1, interactions=0)
+
+
+def milliseconds(delta: timedelta) -> int:
+    """Whole milliseconds of a duration, exactly (no float rounding)."""
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+class QueryError(ValueError):
+    """A parameter is wrong: ``field`` names it."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+@dataclass
+class StatsQuery:
+    site_id: int
+    first_day: date
+    last_day: date
+    tz: str = "UTC"
+    filters: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first_day, time.min, tzinfo=self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last_day + timedelta(days=1), time.min, tzinfo=self.zone)
+
+    def days(self) -> list[date]:
+        return [
+            self.first_day + timedelta(days=n)
+            for n in range((self.last_day - self.first_day).days + 1)
+        ]
+
+    def previous(self) -> StatsQuery:
+        """The period of equal length just before this one (for growth)."""
+        length = (self.last_day - self.first_day).days + 1
+        return StatsQuery(
+            self.site_id,
+            self.first_day - timedelta(days=length),
+            self.first_day - timedelta(days=1),
+            self.tz,
+            self.filters,
+        )
+
+    # --- raw events ------------------------------------------------------------
+    def events(self) -> QuerySet[Event]:
+        events = Event.objects.filter(
+            site_id=self.site_id, timestamp__gte=self.start, timestamp__lt=self.end
+        )
+        return apply_filters(events, self.filters)
+
+    def _local_day(self):
+        return TruncDay("timestamp", tzinfo=self.zone)
+
+
+def _condition(column: str, raw: str) -> tuple[Q, bool]:
+    """One filter value → (condition, negated). ``!`` not, ``~`` contains, ``^`` not contains."""
+    if raw.startswith("!"):
+        return Q(**{column: raw[1:]}), True
+    if raw.startswith("~"):
+        return Q(**{f"{column}__icontains": raw[1:]}), False
+    if raw.startswith("^"):
+        return Q(**{f"{column}__icontains": raw[1:]}), True
+    return Q(**{column: raw}), False
+
+
+def apply_filters(events: QuerySet[Event], filters: dict[str, list[str]]) -> QuerySet[Event]:
+    """Repeated values of one filter are ORed; different filters are ANDed."""
+    for name, values in filters.items():
+        if name == "pattern":
+            for pattern in values:
+                events = events.filter(path__regex=pattern)
+            continue
+        if name == "event":
+            column = "name"
+            events = events.filter(kind="custom")
+        elif name == "event_meta_key":
+            events = events.filter(kind="custom", props__has_any_keys=values)
+            continue
+        elif name.startswith("meta_"):
+            column = f"props__{name[5:]}"
+        elif name.startswith("tag_"):
+            column = f"props__tags__{name[4:]}"
+        else:
+            column = FILTER_FIELDS[name]
+        positive, negative = Q(), Q()
+        for value in values:
+            condition, negated = _condition(column, value)
+            if negated:
+                negative &= ~condition
+            else:
+                positive |= condition
+        events = events.filter(positive).filter(negative)
+    return events
+
+
+def validate_filters(params: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The filter parameters of a request; a bad regular expression is a ``QueryError``."""
+    filters: dict[str, list[str]] = {}
+    for name, values in params.items():
+        values = [v for v in values if v != ""]
+        if not values:
+            continue
+        if (
+            name in FILTER_FIELDS
+            or name in ("pattern", "event", "event_meta_key")
+            or (re.fullmatch(r"(meta|tag)_[A-Za-z0-9_.-]{1,64}", name))
+        ):
+            if name == "pattern":
+                for pattern in values:
+                    try:
+                        re.compile(pattern)
+                    except re.error as exc:
+                        raise QueryError(
+                            "pattern", f"pattern is not a valid regular expression: {exc}"
+                        ) from exc
+            filters[name] = values
+    return filters
+
+
+# --- daily metrics (raw path) --------------------------------------------------------
+
+
+def daily_from_events(query: StatsQuery) -> dict[date, dict]:
+    """Visitors, views, sessions, bounces and duration per local day, from raw events."""
+    events = query.events()
+    day = query._local_day()
+    per_day = {
+        row["day"].date(): {
+            "visitors": row["visitors"],
+            "views": row["views"],
+            "sessions": row["sessions"],
+            "bounces": 0,
+            "duration_ms": 0,
+        }
+        for row in events.annotate(day=day)
+        .values("day")
+        .annotate(
+            visitors=Count("visitor_id", distinct=True),
+            views=Count("id", filter=Q(kind="pageview")),
+            sessions=Count("session_id", distinct=True),
+        )
+    }
+    sessions = (
+        events.annotate(day=day)
+        .values("day", "session_id")
+        .annotate(
+            pageviews=Count("id", filter=Q(kind="pageview")),
+            interactions=Count("id", filter=Q(kind="custom", interactive=True)),
+            first=Min("timestamp"),
+            last=Max("timestamp"),
+        )
+    )
+    for row in sessions:
+        metrics = per_day[row["day"].date()]
+        if row["pageviews"] <= 1 and row["interactions"] == 0:
+            metrics["bounces"] += 1
+        metrics["duration_ms"] += milliseconds(row["last"] - row["first"])
+    return per_day
+
+
+def daily_metrics(query: StatsQuery) -> dict[date, dict]:
+    """Per-day metrics: rollups for whole past days without filters, raw events otherwise."""
+    from stats.rollups import rolled_up_days
+
+    today = timezone.now().astimezone(query.zone).date()
+    rolled = (
+        {}
+        if query.filters
+        else rolled_up_days(
+            query.site_id, query.first_day, min(query.last_day, today - timedelta(days=1)), query.tz
+        )
+    )
+    missing = [d for d in query.days() if d not in rolled]
+    if not missing:
+        return rolled
+    raw = daily_from_events(
+        StatsQuery(query.site_id, min(missing), max(missing), query.tz, query.filters)
+    )
+    return {**{d: raw[d] for d in missing if d in raw}, **rolled}
+
+
+def _bucket(day: date, scale: str) -> date:
+    if scale == "week":
+        return day - timedelta(days=day.weekday())
+    if scale == "month":
+        return day.replace(day=1)
+    if scale == "year":
+        return day.replace(month=1, day=1)
+    return day
+
+
+def visitor_series(query: StatsQuery, scale: str = "day") -> list[dict]:
+    """Pirsch's ``VisitorStats`` list: only the field of the chosen scale is set."""
+    metrics = daily_metrics(query)
+    buckets: dict[date, dict] = {}
+    for day in query.days():
+        bucket = buckets.setdefault(
+            _bucket(day, scale), {"visitors": 0, "views": 0, "sessions": 0, "bounces": 0}
+        )
+        for key in bucket:
+            bucket[key] += metrics.get(day, {}).get(key, 0)
+    series = []
+    for start, values in sorted(buckets.items()):
+        stamp = datetime.combine(start, time.min).strftime("%Y-%m-%dT%H:%M:%SZ")
+        series.append(
+            {
+                "day": stamp if scale == "day" else None,
+                "week": stamp if scale == "week" else None,
+                "month": stamp if scale == "month" else None,
+                "year": stamp if scale == "year" else None,
+                **values,
+                "bounce_rate": round(values["bounces"] / values["sessions"], 4)
+                if values["sessions"]
+                else 0,
+            }
+        )
+    return series
+
+
+def totals(query: StatsQuery) -> dict:
+    """Pirsch's ``TotalVisitorStats``."""
+    metrics = daily_metrics(query).values()
+    visitors = sum(m["visitors"] for m in metrics)
+    views = sum(m["views"] for m in metrics)
+    sessions = sum(m["sessions"] for m in metrics)
+    bounces = sum(m["bounces"] for m in metrics)
+    return {
+        "visitors": visitors,
+        "views": views,
+        "sessions": sessions,
+        "bounces": bounces,
+        "bounce_rate": round(bounces / sessions, 4) if sessions else 0,
+        "cr": 0,
+        "custom_metric_avg": 0,
+        "custom_metric_total": 0,
+    }
+
+
+def _growth(current: float, previous: float) -> float:
+    if not previous:
+        return 0
+    return round((current - previous) / previous, 4)
+
+
+def growth(query: StatsQuery) -> dict:
+    """Pirsch's ``Growth``: the change against the previous period of equal length."""
+    now, before = daily_metrics(query).values(), daily_metrics(query.previous()).values()
+
+    def total(values, key):
+        return sum(m[key] for m in values)
+
+    def average_seconds(values):
+        sessions = total(values, "sessions")
+        return total(values, "duration_ms") / 1000 / sessions if sessions else 0
+
+    def rate(values):
+        sessions = total(values, "sessions")
+        return total(values, "bounces") / sessions if sessions else 0
+
+    return {
+        "visitors_growth": _growth(total(now, "visitors"), total(before, "visitors")),
+        "views_growth": _growth(total(now, "views"), total(before, "views")),
+        "sessions_growth": _growth(total(now, "sessions"), total(before, "sessions")),
+        "bounces_growth": _growth(rate(now), rate(before)),
+        "time_spent_growth": _growth(average_seconds(now), average_seconds(before)),
+        "cr_growth": 0,
+        "custom_metric_avg_growth": 0,
+        "custom_metric_total_growth": 0,
+    }
+
+
+def breakdown(query: StatsQuery, columns: list[str], *, kind: str | None = None) -> list[dict]:
+    """Visitors, views and sessions per value of ``columns`` (of events of ``kind``), most visitors first."""
+    events = query.events()
+    if kind:
+        events = events.filter(kind=kind)
+    day = query._local_day()
+    rows: dict[tuple, dict] = defaultdict(lambda: {"visitors": 0, "views": 0, "sessions": 0})
+    for row in (
+        events.annotate(day=day)
+        .values(*columns, "day")
+        .annotate(
+            visitors=Count("visitor_id", distinct=True),
+            views=Count("id", filter=Q(kind="pageview")),
+            sessions=Count("session_id", distinct=True),
+        )
+    ):
+        metrics = rows[tuple(row[c] for c in columns)]
+        for key in ("visitors", "views", "sessions"):
+            metrics[key] += row[key]
+    total_visitors = sum(m["visitors"] for m in rows.values()) or 1
+    total_views = sum(m["views"] for m in rows.values()) or 1
+    result = [
+        {
+            **dict(zip(columns, key, strict=True)),
+            **m,
+            "relative_visitors": round(m["visitors"] / total_visitors, 4),
+            "relative_views": round(m["views"] / total_views, 4),
+        }
+        for key, m in rows.items()
+    ]
+    result.sort(key=lambda r: (-r["visitors"], -r["views"], tuple(str(r[c]) for c in columns)))
+    return result
+
+
+def hours(query: StatsQuery) -> list[dict]:
+    """Visitors, views and sessions per hour of the day (0–23, local time)."""
+    events = query.events().annotate(
+        day=query._local_day(), hour=ExtractHour("timestamp", tzinfo=query.zone)
+    )
+    per_hour = {h: {"hour": h, "visitors": 0, "views": 0, "sessions": 0} for h in range(24)}
+    for row in events.values("day", "hour").annotate(
+        visitors=Count("visitor_id", distinct=True),
+        views=Count("id", filter=Q(kind="pageview")),
+        sessions=Count("session_id", distinct=True),
+    ):
+        for key in ("visitors", "views", "sessions"):
+            per_hour[row["hour"]][key] += row[key]
+    return list(per_hour.values())
+
+
+def active_visitors(site_id: int, seconds: int) -> dict:
+    """Pirsch's ``ActiveVisitorsData``: visitors and their pages in the last ``seconds``."""
+    since = timezone.now() - timedelta(seconds=seconds)
+    events = Event.objects.filter(site_id=site_id, timestamp__gte=since)
+    pages = (
+        events.filter(kind="pageview")
+        .values("path")
+        .annotate(visitors=Count("visitor_id", distinct=True))
+        .order_by("-visitors", "path")[:100]
+    )
+    return {
+        "stats": [{"path": p["path"], "title": "", "visitors": p["visitors"]} for p in pages],
+        "visitors": events.aggregate(v=Count("visitor_id", distinct=True))["v"],
+    }

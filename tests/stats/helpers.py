@@ -1,0 +1,45 @@
+"""Event rows for statistics tests, written through the real bulk writer."""
+
+from datetime import UTC, datetime
+
+from analytics_project.ids import uuid7
+from tracking import writer
+
+
+def event_row(
+    site_id: int,
+    at: datetime,
+    *,
+    visitor: int = 1,
+    session: int = 1,
+    kind: str = "pageview",
+    received_at: datetime | None = None,
+    **fields,
+) -> dict:
+    row = {column: "" for column in writer.EVENT_COLUMNS}
+    row.update(
+        id=str(uuid7()),
+        site_id=site_id,
+        timestamp=at.astimezone(UTC).isoformat(),
+        received_at=(received_at or at).astimezone(UTC).isoformat(),
+        protocol="pirsch",
+        kind=kind,
+        name="pageview" if kind == "pageview" else fields.pop("name", "Signup"),
+        visitor_id=visitor,
+        session_id=session,
+        session_start=False,
+        path="/",
+        screen_width=None,
+        screen_height=None,
+        props={},
+        revenue_amount=None,
+        duration_ms=None,
+        scroll_depth=None,
+        interactive=True,
+    )
+    row.update(fields)
+    return row
+
+
+def store(rows: list[dict]) -> None:
+    writer.write_rows(rows)
