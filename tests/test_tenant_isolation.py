@@ -111,6 +111,42 @@ def test_reads_never_show_another_tenants_data(client, world):
                 )
 
 
+STATISTICS_ENDPOINTS = [
+    "visitor",
+    "total",
+    "growth",
+    "hours",
+    "active",
+    "page",
+    "page/entry",
+    "referrer",
+    "channel",
+    "utm/source",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "os",
+    "platform",
+    "screen",
+    "language",
+    "events",
+]
+
+
+def test_statistics_never_show_another_tenants_data(client, world):
+    from django.utils import timezone
+
+    today = timezone.now().date().isoformat()
+    params = {"id": world["victim"].public_id, "from": "2020-01-01", "to": today}
+    for endpoint in STATISTICS_ENDPOINTS:
+        for name, credential in world["credentials"].items():
+            headers = {"HTTP_AUTHORIZATION": f"Bearer {credential}"} if credential else {}
+            response = client.get(f"/api/v1/statistics/{endpoint}", params, **headers)
+            assert response.status_code in (401, 403, 404), (endpoint, name, response.status_code)
+            assert SECRET_PATH not in response.content.decode(), (endpoint, name)
+
+
 def test_writes_never_land_in_another_tenants_site(client, world, drain):
     before = Event.objects.filter(site=world["victim"]).count()
     for endpoint, body in WRITE_ENDPOINTS:

@@ -1,0 +1,319 @@
+"""Pirsch's statistics API: the seed's example, parameters, filters, scales, time zones, errors."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from accounts.services import api_client_create, oauth_token_issue
+from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tests.stats.helpers import event_row, store
+
+PIRSCH_KEYS = {"validation", "error", "context"}
+
+
+@pytest.fixture
+def owner(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def site(owner):
+    site = SiteFactory(hostname="example.com", timezone="Europe/Berlin")
+    SiteMembershipFactory(site=site, user=owner, role="owner")
+    return site
+
+
+@pytest.fixture
+def token(owner, site):
+    client, _ = api_client_create(user=owner, type="oauth", site=site)
+    return oauth_token_issue(client=client)[0]
+
+
+@pytest.fixture
+def traffic(site):
+    d = lambda day, hour, minute=0: datetime(2023, 1, day, hour, minute, tzinfo=UTC)  # noqa: E731
+    store(
+        [
+            # 1 Jan: visitor 1 reads two pages from Google in London; visitor 2 bounces from Berlin.
+            event_row(
+                site.pk,
+                d(1, 10),
+                visitor=1,
+                session=1,
+                path="/",
+                country_code="GB",
+                city="London",
+                language="en",
+                browser="Chrome",
+                os="Windows",
+                device_type="desktop",
+                screen_class="XL",
+                referrer="google.com/search",
+                source="Google",
+                channel="Organic Search",
+                utm_source="",
+                entry_path="/",
+            ),
+            event_row(
+                site.pk,
+                d(1, 10, 5),
+                visitor=1,
+                session=1,
+                path="/pricing",
+                country_code="GB",
+                city="London",
+                language="en",
+                browser="Chrome",
+                os="Windows",
+                device_type="desktop",
+                screen_class="XL",
+                referrer="google.com/search",
+                source="Google",
+                channel="Organic Search",
+                entry_path="/",
+            ),
+            event_row(
+                site.pk,
+                d(1, 11),
+                visitor=2,
+                session=2,
+                path="/",
+                country_code="DE",
+                city="Berlin",
+                language="de",
+                browser="Firefox",
+                os="Linux",
+                device_type="desktop",
+                screen_class="L",
+                channel="Direct",
+                entry_path="/",
+            ),
+            # 2 Jan, 23:30 UTC = 3 Jan 00:30 in Berlin: visitor 3 on a phone signs up.
+            event_row(
+                site.pk,
+                d(2, 23, 30),
+                visitor=3,
+                session=3,
+                path="/blog",
+                country_code="DE",
+                city="Munich",
+                language="de",
+                browser="Safari",
+                os="iOS",
+                device_type="mobile",
+                screen_class="S",
+                utm_source="newsletter",
+                channel="Email",
+                entry_path="/blog",
+            ),
+            event_row(
+                site.pk,
+                d(2, 23, 31),
+                visitor=3,
+                session=3,
+                kind="custom",
+                name="Signup",
+                path="/blog",
+                country_code="DE",
+                city="Munich",
+                language="de",
+                browser="Safari",
+                os="iOS",
+                device_type="mobile",
+                screen_class="S",
+                utm_source="newsletter",
+                channel="Email",
+                entry_path="/blog",
+                props={"plan": "pro"},
+            ),
+        ]
+    )
+
+
+def get(client, endpoint, token, **params):
+    return client.get(
+        f"/api/v1/statistics/{endpoint}", params, HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+
+def test_seed_visitor_example(client, site, token, traffic):
+    response = get(
+        client, "visitor", token, id=site.public_id, **{"from": "2023-01-01", "to": "2023-03-01"}
+    )
+    assert response.status_code == 200
+    days = response.json()
+    assert len(days) == 60
+    assert days[0] == {
+        "day": "2023-01-01T00:00:00Z",
+        "week": None,
+        "month": None,
+        "year": None,
+        "visitors": 2,
+        "views": 3,
+        "sessions": 2,
+        "bounces": 1,
+        "bounce_rate": 0.5,
+    }
+    assert (
+        days[1]["visitors"] == 0 and days[2]["visitors"] == 1
+    )  # Berlin time: the phone visit is on 3 January
+
+
+def test_time_zone_parameter_moves_day_boundaries(client, site, token, traffic):
+    days = get(
+        client,
+        "visitor",
+        token,
+        id=site.public_id,
+        tz="UTC",
+        **{"from": "2023-01-01", "to": "2023-01-03"},
+    ).json()
+    assert [d["visitors"] for d in days] == [2, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("scale", "field", "stamp"),
+    [
+        ("week", "week", "2022-12-26T00:00:00Z"),
+        ("month", "month", "2023-01-01T00:00:00Z"),
+        ("year", "year", "2023-01-01T00:00:00Z"),
+    ],
+)
+def test_scales(client, site, token, traffic, scale, field, stamp):
+    rows = get(
+        client,
+        "visitor",
+        token,
+        id=site.public_id,
+        scale=scale,
+        **{"from": "2023-01-01", "to": "2023-01-31"},
+    ).json()
+    assert rows[0][field] == stamp and rows[0]["day"] is None
+    assert sum(r["visitors"] for r in rows) == 3
+
+
+def test_iso_timestamps_are_accepted(client, site, token, traffic):
+    rows = get(
+        client,
+        "visitor",
+        token,
+        id=site.public_id,
+        **{"from": "2023-01-01T00:00:00.000Z", "to": "2023-01-03T00:00:00.000Z"},
+    ).json()
+    assert len(rows) == 3
+
+
+def test_total_and_filters(client, site, token, traffic):
+    base = {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-31"}
+    assert get(client, "total", token, **base).json() == {
+        "visitors": 3,
+        "views": 4,
+        "sessions": 3,
+        "bounces": 1,
+        "bounce_rate": 0.3333,
+        "cr": 0,
+        "custom_metric_avg": 0,
+        "custom_metric_total": 0,
+    }
+    assert get(client, "total", token, **base, language="en").json()["visitors"] == 1
+    response = client.get(
+        "/api/v1/statistics/total",
+        {**base, "city": ["London", "Munich"]},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.json()["visitors"] == 2
+    assert get(client, "total", token, **base, country="!DE").json()["visitors"] == 1
+    assert get(client, "total", token, **base, city="~lin").json()["visitors"] == 1
+    assert get(client, "total", token, **base, city="^lin").json()["visitors"] == 2
+    assert get(client, "total", token, **base, pattern="^/pri").json()["views"] == 1
+    assert get(client, "total", token, **base, event="Signup").json()["visitors"] == 1
+    assert get(client, "total", token, **base, meta_plan="pro").json()["visitors"] == 1
+
+
+def test_breakdowns(client, site, token, traffic):
+    base = {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-31"}
+    pages = get(client, "page", token, **base).json()
+    assert [(p["path"], p["visitors"], p["views"]) for p in pages] == [
+        ("/", 2, 2),
+        ("/blog", 1, 1),
+        ("/pricing", 1, 1),
+    ]
+    countries = get(client, "country", token, **base).json()
+    assert [(c["country_code"], c["visitors"], c["relative_visitors"]) for c in countries] == [
+        ("DE", 2, 0.6667),
+        ("GB", 1, 0.3333),
+    ]
+    assert [r["referrer_name"] for r in get(client, "referrer", token, **base).json()] == [
+        "",
+        "Google",
+    ]
+    assert {c["channel"] for c in get(client, "channel", token, **base).json()} == {
+        "Organic Search",
+        "Direct",
+        "Email",
+    }
+    assert (
+        get(client, "utm/source", token, **base, search="news").json()[0]["utm_source"]
+        == "newsletter"
+    )
+    assert get(client, "platform", token, **base).json()["platform_mobile"] == 1
+    assert [e["name"] for e in get(client, "events", token, **base).json()] == ["Signup"]
+    assert len(get(client, "page", token, **base, limit=1, offset=1).json()) == 1
+    assert [
+        c["city"] for c in get(client, "city", token, **base, sort="city", direction="asc").json()
+    ] == ["Berlin", "London", "Munich"]
+    assert sum(h["visitors"] for h in get(client, "hours", token, **base).json()) == 3
+
+
+def test_growth_against_the_previous_period(client, site, token, traffic):
+    store([event_row(site.pk, datetime(2022, 12, 31, 10, tzinfo=UTC), visitor=9, session=9)])
+    growth = get(
+        client, "growth", token, id=site.public_id, **{"from": "2023-01-01", "to": "2023-01-01"}
+    ).json()
+    assert growth["visitors_growth"] == 1.0  # 2 against 1
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2023-01-01"}, "to"),
+        ({"to": "2023-01-01"}, "from"),
+        ({"from": "yesterday", "to": "2023-01-01"}, "from"),
+        ({"from": "2023-01-02", "to": "2023-01-01"}, "to"),
+        ({"from": "2023-01-01", "to": "2023-01-01", "scale": "decade"}, "scale"),
+        ({"from": "2023-01-01", "to": "2023-01-01", "tz": "Mars/Base"}, "tz"),
+        ({"from": "2023-01-01", "to": "2023-01-01", "limit": "101"}, "limit"),
+        ({"from": "2023-01-01", "to": "2023-01-01", "pattern": "("}, "pattern"),
+    ],
+)
+def test_bad_parameters_name_the_field(client, site, token, params, field):
+    response = get(client, "visitor", token, id=site.public_id, **params)
+    assert response.status_code == 400
+    assert set(response.json()) == PIRSCH_KEYS and field in response.json()["validation"]
+
+
+def test_credentials_and_tenants(client, owner, site, token, traffic):
+    base = {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-31"}
+    pa_key = api_client_create(user=owner, type="key", site=site)[1]["key"]
+    assert get(client, "total", pa_key, **base).status_code == 403
+    assert get(client, "total", "garbage", **base).status_code == 401
+    other_owner = UserFactory()
+    other = SiteFactory(hostname="other.example")
+    SiteMembershipFactory(site=other, user=other_owner, role="owner")
+    other_token = oauth_token_issue(
+        client=api_client_create(user=other_owner, type="oauth", site=other)[0]
+    )[0]
+    response = get(client, "total", other_token, **base)
+    assert response.status_code == 404 and set(response.json()) == PIRSCH_KEYS
+    no_scope = api_client_create(user=owner, type="oauth", site=site, scopes=["domains:read"])[0]
+    assert get(client, "total", oauth_token_issue(client=no_scope)[0], **base).status_code == 403
+    assert get(client, "nothing/here", token, **base).status_code == 404
+
+
+def test_active_visitors(client, site, token):
+    from django.utils import timezone
+
+    store([event_row(site.pk, timezone.now(), visitor=5, session=5, path="/live")])
+    body = get(client, "active", token, id=site.public_id, start=60).json()
+    assert body == {"stats": [{"path": "/live", "title": "", "visitors": 1}], "visitors": 1}
+    assert get(client, "active", token, id=site.public_id, start=4000).status_code == 400
