@@ -400,3 +400,248 @@ def active_visitors(site_id: int, seconds: int) -> dict:
         "stats": [{"path": p["path"], "title": "", "visitors": p["visitors"]} for p in pages],
         "visitors": events.aggregate(v=Count("visitor_id", distinct=True))["v"],
     }
+
+
+# --- session-level breakdowns (raw path) ---------------------------------------------
+
+
+def session_summaries(query: StatsQuery) -> list[dict]:
+    """One row per session with events in the range: entry, exit, page views, duration, bounce."""
+    sessions: dict[int, dict] = {}
+    rows = (
+        query.events()
+        .exclude(kind="engagement")
+        .values_list(
+            "session_id",
+            "visitor_id",
+            "timestamp",
+            "kind",
+            "path",
+            "title",
+            "interactive",
+            "entry_path",
+        )
+        .order_by("session_id", "timestamp", "id")
+    )
+    for session_id, visitor_id, at, kind, path, title, interactive, entry_path in rows.iterator(
+        chunk_size=5000
+    ):
+        session = sessions.get(session_id)
+        if session is None:
+            session = sessions[session_id] = {
+                "session_id": session_id,
+                "visitor_id": visitor_id,
+                "start": at,
+                "end": at,
+                "entry_path": entry_path or path,
+                "exit_path": "",
+                "exit_title": "",
+                "page_views": 0,
+                "interactions": 0,
+            }
+        session["end"] = at
+        if kind == "pageview":
+            session["page_views"] += 1
+            session["exit_path"], session["exit_title"] = path, title
+        elif kind == "custom" and interactive:
+            session["interactions"] += 1
+    for session in sessions.values():
+        session["duration_ms"] = milliseconds(session["end"] - session["start"])
+        session["is_bounce"] = session["page_views"] <= 1 and session["interactions"] == 0
+    return sorted(sessions.values(), key=lambda s: s["start"], reverse=True)
+
+
+def exit_pages(query: StatsQuery) -> list[dict]:
+    """Pirsch's ``ExitStats``: sessions ending on each page."""
+    sessions = session_summaries(query)
+    per_path: dict[str, dict] = {}
+    for session in sessions:
+        if not session["exit_path"]:
+            continue
+        row = per_path.setdefault(
+            session["exit_path"],
+            {
+                "path": session["exit_path"],
+                "title": session["exit_title"],
+                "visitors": set(),
+                "exits": 0,
+            },
+        )
+        row["visitors"].add(session["visitor_id"])
+        row["exits"] += 1
+    total = sum(r["exits"] for r in per_path.values()) or 1
+    result = [
+        {
+            "path": r["path"],
+            "title": r["title"],
+            "visitors": len(r["visitors"]),
+            "sessions": r["exits"],
+            "exits": r["exits"],
+            "exit_rate": round(r["exits"] / total, 4),
+        }
+        for r in per_path.values()
+    ]
+    return sorted(result, key=lambda r: (-r["exits"], r["path"]))
+
+
+def time_on_page(query: StatsQuery) -> dict[date, list[int]]:
+    """Per local day, the milliseconds from each page view to the session's next event."""
+    per_day: dict[date, list[int]] = defaultdict(list)
+    rows = (
+        query.events()
+        .exclude(kind="engagement")
+        .values_list("session_id", "timestamp", "kind")
+        .order_by("session_id", "timestamp", "id")
+    )
+    previous: tuple | None = None
+    for session_id, at, kind in rows.iterator(chunk_size=5000):
+        if previous and previous[0] == session_id and previous[2] == "pageview":
+            per_day[previous[1].astimezone(query.zone).date()].append(
+                min(milliseconds(at - previous[1]), 30 * 60_000)
+            )
+        previous = (session_id, at, kind)
+    return per_day
+
+
+def duration_series(query: StatsQuery, scale: str, *, per_page: bool) -> list[dict]:
+    """Pirsch's ``TimeSpentStats``: average session (or page) time per scale bucket."""
+    buckets: dict[date, list[int]] = {}
+    if per_page:
+        samples = time_on_page(query)
+        for day in query.days():
+            buckets.setdefault(_bucket(day, scale), []).extend(samples.get(day, []))
+        averages = {b: (sum(v) / len(v) / 1000 if v else 0) for b, v in buckets.items()}
+    else:
+        metrics = daily_metrics(query)
+        sums: dict[date, list[int]] = {}
+        for day in query.days():
+            m = metrics.get(day, {})
+            total = sums.setdefault(_bucket(day, scale), [0, 0])
+            total[0] += m.get("duration_ms", 0)
+            total[1] += m.get("sessions", 0)
+        averages = {b: (t[0] / t[1] / 1000 if t[1] else 0) for b, t in sums.items()}
+    series = []
+    for start, average in sorted(averages.items()):
+        stamp = datetime.combine(start, time.min).strftime("%Y-%m-%dT%H:%M:%SZ")
+        series.append(
+            {
+                "day": stamp if scale == "day" else None,
+                "week": stamp if scale == "week" else None,
+                "month": stamp if scale == "month" else None,
+                "year": stamp if scale == "year" else None,
+                "average_time_spent_seconds": round(average),
+            }
+        )
+    return series
+
+
+def _visitors_total(query: StatsQuery) -> int:
+    return sum(
+        m["visitors"]
+        for m in daily_metrics(
+            StatsQuery(query.site_id, query.first_day, query.last_day, query.tz)
+        ).values()
+    )
+
+
+def event_meta(query: StatsQuery, event_name: str, key: str) -> list[dict]:
+    """Pirsch's ``EventStats`` per value of one meta key of one event."""
+    events = query.events().filter(kind="custom", name=event_name, **{"props__has_key": key})
+    per_value: dict[str, dict] = {}
+    for name, props, visitor_id, duration in events.values_list(
+        "name", "props", "visitor_id", "duration_ms"
+    ):
+        value = str(props.get(key, ""))
+        row = per_value.setdefault(value, {"visitors": set(), "views": 0, "durations": []})
+        row["visitors"].add(visitor_id)
+        row["views"] += 1
+        if duration is not None:
+            row["durations"].append(duration)
+    all_visitors = _visitors_total(query) or 1
+    result = [
+        {
+            "name": event_name,
+            "meta_value": value,
+            "visitors": len(r["visitors"]),
+            "views": r["views"],
+            "cr": round(len(r["visitors"]) / all_visitors, 4),
+            "average_duration_seconds": round(sum(r["durations"]) / len(r["durations"]) / 1000)
+            if r["durations"]
+            else 0,
+        }
+        for value, r in per_value.items()
+    ]
+    return sorted(result, key=lambda r: (-r["visitors"], r["meta_value"]))
+
+
+def event_list(query: StatsQuery) -> list[dict]:
+    """Pirsch's ``EventListStats``: every event name with each distinct meta data."""
+    grouped: dict[tuple, dict] = {}
+    for name, props, visitor_id in (
+        query.events().filter(kind="custom").values_list("name", "props", "visitor_id")
+    ):
+        meta = {
+            k: str(v)
+            for k, v in sorted(props.items())
+            if k != "tags" and not isinstance(v, dict | list)
+        }
+        row = grouped.setdefault(
+            (name, tuple(meta.items())), {"name": name, "meta": meta, "visitors": set(), "count": 0}
+        )
+        row["visitors"].add(visitor_id)
+        row["count"] += 1
+    result = [
+        {"name": r["name"], "meta": r["meta"], "visitors": len(r["visitors"]), "count": r["count"]}
+        for r in grouped.values()
+    ]
+    return sorted(result, key=lambda r: (-r["count"], r["name"]))
+
+
+def event_pages(query: StatsQuery, event_name: str) -> list[dict]:
+    """Pages on which an event was triggered."""
+    rows = (
+        query.events()
+        .filter(kind="custom", name=event_name)
+        .values("path")
+        .annotate(visitors=Count("visitor_id", distinct=True), views=Count("id"))
+        .order_by("-visitors", "path")
+    )
+    all_visitors = _visitors_total(query) or 1
+    return [
+        {
+            "path": r["path"],
+            "visitors": r["visitors"],
+            "views": r["views"],
+            "cr": round(r["visitors"] / all_visitors, 4),
+        }
+        for r in rows
+    ]
+
+
+def tags(query: StatsQuery, key: str | None = None) -> list[dict]:
+    """Hit tags (Pirsch ``tags``): per key, or per value of ``key``."""
+    counts: dict[str, dict] = {}
+    for props, visitor_id, kind in (
+        query.events().filter(props__has_key="tags").values_list("props", "visitor_id", "kind")
+    ):
+        for tag_key, value in (props.get("tags") or {}).items():
+            if key is not None and tag_key != key:
+                continue
+            label = tag_key if key is None else str(value)
+            row = counts.setdefault(label, {"visitors": set(), "views": 0})
+            row["visitors"].add(visitor_id)
+            row["views"] += 1 if kind == "pageview" else 0
+    total_visitors = sum(len(r["visitors"]) for r in counts.values()) or 1
+    total_views = sum(r["views"] for r in counts.values()) or 1
+    field_name = "key" if key is None else "value"
+    result = [
+        {
+            field_name: label,
+            "visitors": len(r["visitors"]),
+            "views": r["views"],
+            "relative_visitors": round(len(r["visitors"]) / total_visitors, 4),
+            "relative_views": round(r["views"] / total_views, 4),
+        }
+        for label, r in counts.items()
+    ]
+    return sorted(result, key=lambda r: (-r["visitors"], r[field_name]))

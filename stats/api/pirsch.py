@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -236,3 +236,78 @@ def platform(request, stats_query, *, scale, page):
         "relative_platform_mobile": round(mobile / total_visitors, 4),
         "relative_platform_unknown": round(unknown / total_visitors, 4),
     }
+
+
+@statistics_endpoint
+def exit_page(request, stats_query, *, scale, page):
+    return _page(q.exit_pages(stats_query), page, "path")
+
+
+@statistics_endpoint
+def duration_session(request, stats_query, *, scale, page):
+    return q.duration_series(stats_query, scale, per_page=False)
+
+
+@statistics_endpoint
+def duration_page(request, stats_query, *, scale, page):
+    return q.duration_series(stats_query, scale, per_page=True)
+
+
+def _required(request, name: str) -> str:
+    value = request.GET.get(name, "")
+    if not value:
+        raise ParamError(name, f"{name} is required")
+    return value
+
+
+@statistics_endpoint
+def event_meta(request, stats_query, *, scale, page):
+    filters = dict(stats_query.filters)
+    name = (filters.pop("event", None) or [_required(request, "event")])[0]
+    key = (filters.pop("event_meta_key", None) or [_required(request, "event_meta_key")])[0]
+    stats_query.filters = filters
+    return _page(q.event_meta(stats_query, name, key), page, "meta_value")
+
+
+@statistics_endpoint
+def event_list(request, stats_query, *, scale, page):
+    return _page(q.event_list(stats_query), page, "name")
+
+
+@statistics_endpoint
+def event_page(request, stats_query, *, scale, page):
+    filters = dict(stats_query.filters)
+    name = (filters.pop("event", None) or [_required(request, "event")])[0]
+    stats_query.filters = filters
+    return _page(q.event_pages(stats_query, name), page, "path")
+
+
+@statistics_endpoint
+def tag_keys(request, stats_query, *, scale, page):
+    return _page(q.tags(stats_query), page, "key")
+
+
+@statistics_endpoint
+def tag_details(request, stats_query, *, scale, page):
+    return _page(q.tags(stats_query, _required(request, "key")), page, "value")
+
+
+@statistics_endpoint
+def session_list(request, stats_query, *, scale, page):
+    from stats.selectors import public_session_id, public_visitor_id
+
+    sessions = [
+        {
+            "visitor_id": public_visitor_id(s["visitor_id"]),
+            "session_id": public_session_id(s["session_id"]),
+            "time": s["end"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "start": s["start"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "duration_seconds": s["duration_ms"] // 1000,
+            "entry_path": s["entry_path"],
+            "exit_path": s["exit_path"],
+            "page_views": s["page_views"],
+            "is_bounce": s["is_bounce"],
+        }
+        for s in q.session_summaries(stats_query)
+    ]
+    return _page(sessions, page, "entry_path")

@@ -317,3 +317,70 @@ def test_active_visitors(client, site, token):
     body = get(client, "active", token, id=site.public_id, start=60).json()
     assert body == {"stats": [{"path": "/live", "title": "", "visitors": 1}], "visitors": 1}
     assert get(client, "active", token, id=site.public_id, start=4000).status_code == 400
+
+
+def test_exit_pages_durations_sessions_and_events(client, site, token, traffic):
+    base = {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-31"}
+    exits = get(client, "page/exit", token, **base).json()
+    assert [(e["path"], e["exits"]) for e in exits] == [("/", 1), ("/blog", 1), ("/pricing", 1)]
+    sessions = get(client, "duration/session", token, **base, scale="month").json()
+    assert sessions == [
+        {
+            "day": None,
+            "week": None,
+            "month": "2023-01-01T00:00:00Z",
+            "year": None,
+            "average_time_spent_seconds": round((300 + 0 + 60) / 3),
+        }
+    ]
+    pages = get(client, "duration/page", token, **base, scale="month").json()
+    assert pages[0]["average_time_spent_seconds"] == round(
+        (300 + 60) / 2
+    )  # "/" → "/pricing" 5 min, "/blog" → Signup 1 min
+    listed = get(client, "session/list", token, **base).json()
+    assert [(s["entry_path"], s["exit_path"], s["page_views"], s["is_bounce"]) for s in listed] == [
+        ("/blog", "/blog", 1, False),
+        ("/", "/", 1, True),
+        ("/", "/pricing", 2, False),
+    ]
+    assert get(client, "event/list", token, **base).json() == [
+        {"name": "Signup", "meta": {"plan": "pro"}, "visitors": 1, "count": 1}
+    ]
+    meta = get(client, "event/meta", token, **base, event="Signup", event_meta_key="plan").json()
+    assert [(m["meta_value"], m["visitors"], m["cr"]) for m in meta] == [("pro", 1, 0.3333)]
+    assert get(client, "event/meta", token, **base, event="Signup").status_code == 400
+    assert [
+        (p["path"], p["visitors"])
+        for p in get(client, "event/page", token, **base, event="Signup").json()
+    ] == [("/blog", 1)]
+
+
+def test_tags(client, site, token):
+    store(
+        [
+            event_row(
+                site.pk,
+                datetime(2023, 1, 1, 10, tzinfo=UTC),
+                visitor=1,
+                session=1,
+                props={"tags": {"author": "John", "post": "First"}},
+            ),
+            event_row(
+                site.pk,
+                datetime(2023, 1, 1, 11, tzinfo=UTC),
+                visitor=2,
+                session=2,
+                props={"tags": {"author": "Jane"}},
+            ),
+        ]
+    )
+    base = {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-01"}
+    assert [(t["key"], t["visitors"]) for t in get(client, "tags", token, **base).json()] == [
+        ("author", 2),
+        ("post", 1),
+    ]
+    assert [
+        (t["value"], t["visitors"])
+        for t in get(client, "tag/details", token, **base, key="author").json()
+    ] == [("Jane", 1), ("John", 1)]
+    assert get(client, "total", token, **base, tag_author="John").json()["visitors"] == 1
