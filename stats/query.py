@@ -546,11 +546,9 @@ def _visitors_total(query: StatsQuery) -> int:
 
 def event_meta(query: StatsQuery, event_name: str, key: str) -> list[dict]:
     """Pirsch's ``EventStats`` per value of one meta key of one event."""
-    events = query.events().filter(kind="custom", name=event_name, **{"props__has_key": key})
+    events = query.events().filter(kind="custom", name=event_name, props__has_key=key)
     per_value: dict[str, dict] = {}
-    for name, props, visitor_id, duration in events.values_list(
-        "name", "props", "visitor_id", "duration_ms"
-    ):
+    for props, visitor_id, duration in events.values_list("props", "visitor_id", "duration_ms"):
         value = str(props.get(key, ""))
         row = per_value.setdefault(value, {"visitors": set(), "views": 0, "durations": []})
         row["visitors"].add(visitor_id)
