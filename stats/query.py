@@ -256,6 +256,12 @@ def _bucket(day: date, scale: str) -> date:
     return day
 
 
+def scale_fields(start: date, scale: str) -> dict:
+    """Pirsch's ``day``/``week``/``month``/``year`` fields: only the chosen scale's is set."""
+    stamp = datetime.combine(start, time.min).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {name: stamp if name == scale else None for name in ("day", "week", "month", "year")}
+
+
 def visitor_series(query: StatsQuery, scale: str = "day") -> list[dict]:
     """Pirsch's ``VisitorStats`` list: only the field of the chosen scale is set."""
     metrics = daily_metrics(query)
@@ -268,13 +274,9 @@ def visitor_series(query: StatsQuery, scale: str = "day") -> list[dict]:
             bucket[key] += metrics.get(day, {}).get(key, 0)
     series = []
     for start, values in sorted(buckets.items()):
-        stamp = datetime.combine(start, time.min).strftime("%Y-%m-%dT%H:%M:%SZ")
         series.append(
             {
-                "day": stamp if scale == "day" else None,
-                "week": stamp if scale == "week" else None,
-                "month": stamp if scale == "month" else None,
-                "year": stamp if scale == "year" else None,
+                **scale_fields(start, scale),
                 **values,
                 "bounce_rate": round(values["bounces"] / values["sessions"], 4)
                 if values["sessions"]
@@ -522,13 +524,9 @@ def duration_series(query: StatsQuery, scale: str, *, per_page: bool) -> list[di
         averages = {b: (t[0] / t[1] / 1000 if t[1] else 0) for b, t in sums.items()}
     series = []
     for start, average in sorted(averages.items()):
-        stamp = datetime.combine(start, time.min).strftime("%Y-%m-%dT%H:%M:%SZ")
         series.append(
             {
-                "day": stamp if scale == "day" else None,
-                "week": stamp if scale == "week" else None,
-                "month": stamp if scale == "month" else None,
-                "year": stamp if scale == "year" else None,
+                **scale_fields(start, scale),
                 "average_time_spent_seconds": round(average),
             }
         )

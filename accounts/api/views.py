@@ -7,9 +7,8 @@ import json
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.api.auth import pirsch_principal
 from accounts.authentication import (
-    AuthenticationFailed,
-    authenticate_bearer,
     principal_may,
     principal_site_role,
     principal_sites,
@@ -68,18 +67,9 @@ def token(request: HttpRequest) -> JsonResponse:
 def domain(request: HttpRequest) -> JsonResponse:
     if request.method != "GET":
         return pirsch_error(405, error=["method not allowed"])
-    try:
-        principal = authenticate_bearer(
-            request.headers.get("Authorization", ""), allowed_kinds={"oauth", "key"}
-        )
-    except AuthenticationFailed as exc:
-        return pirsch_error(401, error=[str(exc)])
-    if principal.kind == "key":
-        return pirsch_error(
-            403, error=["access keys (pa_) can only send data; use an oAuth client to read"]
-        )
-    if Scope.READ_DOMAINS not in principal.scopes:
-        return pirsch_error(403, error=["the client is missing the scope domains:read"])
+    principal = pirsch_principal(request, Scope.READ_DOMAINS)
+    if isinstance(principal, JsonResponse):
+        return principal
     domains = []
     for site in principal_sites(principal).order_by("pk"):
         if principal_may(principal, Scope.READ_DOMAINS, site):

@@ -14,12 +14,8 @@ from datetime import UTC, date, datetime
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.authentication import (
-    AuthenticationFailed,
-    authenticate_bearer,
-    principal_may,
-    principal_sites,
-)
+from accounts.api.auth import pirsch_principal
+from accounts.authentication import principal_may, principal_sites
 from accounts.models import Scope
 from analytics_project.api_errors import pirsch_error
 from stats import query as q
@@ -83,18 +79,9 @@ def statistics_endpoint(view):
     def wrapper(request: HttpRequest):
         if request.method != "GET":
             return pirsch_error(405, error=["method not allowed"])
-        try:
-            principal = authenticate_bearer(
-                request.headers.get("Authorization", ""), allowed_kinds={"oauth", "key"}
-            )
-        except AuthenticationFailed as exc:
-            return pirsch_error(401, error=[str(exc)])
-        if principal.kind == "key":
-            return pirsch_error(
-                403, error=["access keys (pa_) can only send data; use an oAuth client to read"]
-            )
-        if Scope.READ_STATISTICS not in principal.scopes:
-            return pirsch_error(403, error=["the client is missing the scope statistics:read"])
+        principal = pirsch_principal(request, Scope.READ_STATISTICS)
+        if isinstance(principal, JsonResponse):
+            return principal
         try:
             site_id = request.GET.get("id", "")
             if not site_id:

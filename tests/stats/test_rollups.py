@@ -12,7 +12,7 @@ from stats.models import DailySiteStats, RollupState
 from stats.rollups import rollup_pending
 from stats.tasks import rollup_pending as rollup_task
 from tests.factories import SiteFactory
-from tests.stats.helpers import event_row, store
+from tests.helpers import event_row, store
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 

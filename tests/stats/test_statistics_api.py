@@ -6,7 +6,7 @@ import pytest
 
 from accounts.services import api_client_create, oauth_token_issue
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
-from tests.stats.helpers import event_row, store
+from tests.helpers import event_row, store
 
 PIRSCH_KEYS = {"validation", "error", "context"}
 

@@ -7,14 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from analytics_project.ids import uuid7
 from tests.factories import SiteFactory
+from tests.helpers import event_row
 from tracking import buffer, writer
 from tracking.consumer import EventConsumer
 from tracking.models import DeadLetter, Event
@@ -24,29 +25,7 @@ pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="the buffer needs
 
 
 def row(site_id: int, **changes) -> dict:
-    values = {column: "" for column in writer.EVENT_COLUMNS}
-    values.update(
-        id=str(uuid7()),
-        site_id=site_id,
-        timestamp="2026-03-01T12:00:00+00:00",
-        received_at="2026-03-01T12:00:00+00:00",
-        protocol="plausible",
-        kind="pageview",
-        name="pageview",
-        visitor_id=1,
-        session_id=2,
-        session_start=True,
-        path="/",
-        screen_width=None,
-        screen_height=None,
-        props={},
-        revenue_amount=None,
-        duration_ms=None,
-        scroll_depth=None,
-        interactive=True,
-    )
-    values.update(changes)
-    return values
+    return event_row(site_id, datetime(2026, 3, 1, 12, tzinfo=UTC), visitor=1, session=2, **changes)
 
 
 def drain_all(name="test") -> int:

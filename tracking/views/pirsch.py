@@ -6,9 +6,10 @@ import logging
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from accounts.authentication import AuthenticationFailed, authenticate_bearer, principal_may
+from accounts.api.auth import pirsch_principal
+from accounts.authentication import principal_may
 from accounts.models import Scope
 from analytics_project.api_errors import pirsch_error
 from tracking import ingest, site_lookup
@@ -63,15 +64,10 @@ def _site_for(principal, parsed, scope: str):
 def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
     if request.method != "POST":
         return pirsch_error(405, error=["method not allowed"])
-    try:
-        principal = authenticate_bearer(
-            request.headers.get("Authorization", ""), allowed_kinds={"oauth", "key"}
-        )
-    except AuthenticationFailed as exc:
-        return pirsch_error(401, error=[str(exc)])
     scope = SCOPES[kind]
-    if scope not in principal.scopes:
-        return pirsch_error(403, error=[f"the client is missing the scope {scope}"])
+    principal = pirsch_principal(request, scope)
+    if isinstance(principal, JsonResponse):
+        return principal
     try:
         payload = read_json(
             request, settings.MAX_BATCH_BYTES if batch else settings.MAX_REQUEST_BYTES
