@@ -37,3 +37,27 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"rollups of {self.site_id} up to {self.received_until}"
+
+
+class DailyDimensionStats(models.Model):
+    """One site-day's visitors, views and sessions per value of one breakdown dimension.
+
+    ``value`` is the JSON array of the dimension's columns (``["DE", "DE-BE", "Berlin"]``).
+    """
+
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    tz = models.CharField(max_length=64)
+    dimension = models.CharField(max_length=24)
+    value = models.TextField()
+    visitors = models.BigIntegerField(default=0)
+    views = models.BigIntegerField(default=0)
+    sessions = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["site", "tz", "dimension", "day"], name="daily_dimension_lookup")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.day} {self.dimension}={self.value}"

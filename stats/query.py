@@ -338,15 +338,41 @@ def growth(query: StatsQuery) -> dict:
     }
 
 
-def breakdown(query: StatsQuery, columns: list[str], *, kind: str | None = None) -> list[dict]:
-    """Visitors, views and sessions per value of ``columns`` (of events of ``kind``), most visitors first."""
+# Breakdowns that are rolled up per day: name → (columns, kind of events counted).
+DIMENSIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "page": (("path",), "pageview"),
+    "entry": (("entry_path",), "pageview"),
+    "referrer": (("referrer", "source"), None),
+    "channel": (("channel",), None),
+    "utm_source": (("utm_source",), None),
+    "utm_medium": (("utm_medium",), None),
+    "utm_campaign": (("utm_campaign",), None),
+    "utm_content": (("utm_content",), None),
+    "utm_term": (("utm_term",), None),
+    "country": (("country_code",), None),
+    "region": (("country_code", "region"), None),
+    "city": (("country_code", "region", "city"), None),
+    "browser": (("browser",), None),
+    "browser_version": (("browser", "browser_version"), None),
+    "os": (("os",), None),
+    "os_version": (("os", "os_version"), None),
+    "platform": (("device_type",), None),
+    "screen": (("screen_class",), None),
+    "language": (("language",), None),
+    "event": (("name",), "custom"),
+}
+VALUE_SEPARATOR = "\x1f"
+
+
+def dimension_days_from_events(query: StatsQuery, dimension: str) -> dict[date, dict[tuple, dict]]:
+    """Per local day and value: visitors, views and sessions, from raw events."""
+    columns, kind = DIMENSIONS[dimension]
     events = query.events()
     if kind:
         events = events.filter(kind=kind)
-    day = query._local_day()
-    rows: dict[tuple, dict] = defaultdict(lambda: {"visitors": 0, "views": 0, "sessions": 0})
+    per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
     for row in (
-        events.annotate(day=day)
+        events.annotate(day=query._local_day())
         .values(*columns, "day")
         .annotate(
             visitors=Count("visitor_id", distinct=True),
@@ -354,9 +380,48 @@ def breakdown(query: StatsQuery, columns: list[str], *, kind: str | None = None)
             sessions=Count("session_id", distinct=True),
         )
     ):
-        metrics = rows[tuple(row[c] for c in columns)]
-        for key in ("visitors", "views", "sessions"):
-            metrics[key] += row[key]
+        per_day[row["day"].date()][tuple(row[c] for c in columns)] = {
+            "visitors": row["visitors"],
+            "views": row["views"],
+            "sessions": row["sessions"],
+        }
+    return per_day
+
+
+def breakdown(query: StatsQuery, dimension: str) -> list[dict]:
+    """Visitors, views and sessions per value of a dimension, most visitors first.
+
+    Whole past days without filters come from the dimension rollups, the rest from raw
+    events; visitors are summed over days, as everywhere.
+    """
+    from stats.rollups import rolled_up_dimension_days
+
+    columns, _kind = DIMENSIONS[dimension]
+    today = timezone.now().astimezone(query.zone).date()
+    rolled = (
+        {}
+        if query.filters
+        else rolled_up_dimension_days(
+            query.site_id,
+            dimension,
+            query.first_day,
+            min(query.last_day, today - timedelta(days=1)),
+            query.tz,
+        )
+    )
+    missing = [d for d in query.days() if d not in rolled]
+    per_day = dict(rolled)
+    if missing:
+        raw = dimension_days_from_events(
+            StatsQuery(query.site_id, min(missing), max(missing), query.tz, query.filters),
+            dimension,
+        )
+        per_day.update({d: raw[d] for d in missing if d in raw})
+    rows: dict[tuple, dict] = defaultdict(lambda: {"visitors": 0, "views": 0, "sessions": 0})
+    for values in per_day.values():
+        for key, metrics in values.items():
+            for name in ("visitors", "views", "sessions"):
+                rows[key][name] += metrics[name]
     total_visitors = sum(m["visitors"] for m in rows.values()) or 1
     total_views = sum(m["views"] for m in rows.values()) or 1
     result = [

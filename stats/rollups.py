@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from sites.models import Site
-from stats.models import DailySiteStats, RollupState
+from stats.models import DailyDimensionStats, DailySiteStats, RollupState
 from tracking.models import Event
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,16 @@ WHERE EXISTS (SELECT 1 FROM ev)
 """
 
 
+DIMENSION_SQL = """
+INSERT INTO stats_dailydimensionstats (site_id, day, tz, dimension, value, visitors, views, sessions)
+SELECT %(site)s, %(day)s, %(tz)s, %(dimension)s, json_build_array({columns})::text,
+       count(DISTINCT visitor_id), count(*) FILTER (WHERE kind = 'pageview'), count(DISTINCT session_id)
+FROM tracking_event
+WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s {kind}
+GROUP BY {columns}
+"""
+
+
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
     return datetime.combine(day, time.min, tzinfo=zone), datetime.combine(
@@ -60,27 +71,56 @@ def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
 
 @transaction.atomic
 def rollup_site_day(site_id: int, day: date, tz: str) -> None:
-    """(Re)compute one site's totals for one local day."""
+    """(Re)compute one site's totals and breakdowns for one local day."""
+    from stats.query import DIMENSIONS, StatsQuery, daily_from_events, dimension_days_from_events
+
     DailySiteStats.objects.filter(site_id=site_id, day=day, tz=tz).delete()
+    DailyDimensionStats.objects.filter(site_id=site_id, day=day, tz=tz).delete()
     start, end = day_bounds(day, tz)
+    params = {"site": site_id, "day": day, "tz": tz, "start": start, "end": end}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                DAY_SQL, {"site": site_id, "day": day, "tz": tz, "start": start, "end": end}
-            )
+            cursor.execute(DAY_SQL, params)
+            for name, (columns, kind) in DIMENSIONS.items():
+                sql = DIMENSION_SQL.format(
+                    columns=", ".join(f'"{c}"' for c in columns),
+                    kind="AND kind = %(kind)s" if kind else "",
+                )
+                cursor.execute(sql, {**params, "dimension": name, "kind": kind})
         return
     # The embedded default (SQLite): the same definitions through the raw query path.
-    from stats.query import StatsQuery, daily_from_events
-
-    metrics = daily_from_events(StatsQuery(site_id, day, day, tz)).get(day)
+    query = StatsQuery(site_id, day, day, tz)
+    metrics = daily_from_events(query).get(day)
     if metrics:
         DailySiteStats.objects.create(
             site_id=site_id, day=day, tz=tz, rolled_at=timezone.now(), **metrics
         )
+    DailyDimensionStats.objects.bulk_create(
+        DailyDimensionStats(
+            site_id=site_id, day=day, tz=tz, dimension=name, value=json.dumps(list(key)), **values
+        )
+        for name in DIMENSIONS
+        for key, values in dimension_days_from_events(query, name).get(day, {}).items()
+    )
+
+
+def _covered_until(site_id: int, tz: str) -> date | None:
+    """The last local day every event of which had been rolled up at the last run."""
+    state = (
+        RollupState.objects.filter(site_id=site_id).values_list("received_until", flat=True).first()
+    )
+    return state.astimezone(ZoneInfo(tz)).date() - timedelta(days=1) if state else None
+
+
+def _covered_days(site_id: int, first: date, last: date, tz: str) -> list[date]:
+    covered_until = _covered_until(site_id, tz)
+    if covered_until is None:
+        return []
+    return [first + timedelta(days=n) for n in range((min(last, covered_until) - first).days + 1)]
 
 
 def rolled_up_days(site_id: int, first: date, last: date, tz: str) -> dict[date, dict]:
-    """Rolled-up totals per day (days without events have no row: they are zero)."""
+    """Rolled-up totals per day; covered days without a row had no events (zeros)."""
     if last < first:
         return {}
     rows = DailySiteStats.objects.filter(site_id=site_id, tz=tz, day__gte=first, day__lte=last)
@@ -94,18 +134,33 @@ def rolled_up_days(site_id: int, first: date, last: date, tz: str) -> dict[date,
         }
         for r in rows
     }
-    state = (
-        RollupState.objects.filter(site_id=site_id).values_list("received_until", flat=True).first()
-    )
-    if state is None:
-        return found
-    # Every past day up to the watermark was rolled up: missing rows mean "no events".
     zero = {"visitors": 0, "views": 0, "sessions": 0, "bounces": 0, "duration_ms": 0}
-    covered_until = state.astimezone(ZoneInfo(tz)).date() - timedelta(days=1)
-    day = first
-    while day <= min(last, covered_until):
+    for day in _covered_days(site_id, first, last, tz):
         found.setdefault(day, dict(zero))
-        day += timedelta(days=1)
+    return found
+
+
+def rolled_up_dimension_days(
+    site_id: int, dimension: str, first: date, last: date, tz: str
+) -> dict[date, dict[tuple, dict]]:
+    """Rolled-up breakdown per day (only days the rollups cover)."""
+    if last < first:
+        return {}
+    days = _covered_days(site_id, first, last, tz)
+    if not days:
+        return {}
+    found: dict[date, dict[tuple, dict]] = {day: {} for day in days}
+    rows = DailyDimensionStats.objects.filter(
+        site_id=site_id, tz=tz, dimension=dimension, day__gte=days[0], day__lte=days[-1]
+    )
+    for day, value, visitors, views, sessions in rows.values_list(
+        "day", "value", "visitors", "views", "sessions"
+    ):
+        found[day][tuple(json.loads(value))] = {
+            "visitors": visitors,
+            "views": views,
+            "sessions": sessions,
+        }
     return found
 
 

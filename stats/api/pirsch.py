@@ -175,43 +175,44 @@ def active(request):
     return inner(request)
 
 
-def dimension(columns: list[str], rename: dict[str, str] | None = None, *, kind: str | None = None):
-    """A breakdown endpoint over event columns (renamed to Pirsch's field names)."""
+def dimension(name: str, rename: dict[str, str] | None = None):
+    """A breakdown endpoint over one of ``stats.query.DIMENSIONS`` (fields renamed to Pirsch's)."""
     rename = rename or {}
+    search_field = q.DIMENSIONS[name][0][-1]
 
     @statistics_endpoint
     def view(request, stats_query, *, scale, page):
-        rows = q.breakdown(stats_query, columns, kind=kind)
+        rows = q.breakdown(stats_query, name)
         renamed = [{rename.get(k, k): v for k, v in row.items()} for row in rows]
-        return _page(renamed, page, rename.get(columns[-1], columns[-1]))
+        return _page(renamed, page, rename.get(search_field, search_field))
 
     return view
 
 
-page = dimension(["path"], kind="pageview")
-entry_page = dimension(["entry_path"], {"entry_path": "path"}, kind="pageview")
-referrer = dimension(["referrer", "source"], {"source": "referrer_name"})
-channel = dimension(["channel"])
-utm_source = dimension(["utm_source"])
-utm_medium = dimension(["utm_medium"])
-utm_campaign = dimension(["utm_campaign"])
-utm_content = dimension(["utm_content"])
-utm_term = dimension(["utm_term"])
-country = dimension(["country_code"])
-region = dimension(["country_code", "region"])
-city = dimension(["country_code", "region", "city"])
-browser = dimension(["browser"])
-browser_version = dimension(["browser", "browser_version"])
-os = dimension(["os"])
-os_version = dimension(["os", "os_version"])
-screen = dimension(["screen_class"])
-language = dimension(["language"])
-events = dimension(["name"], kind="custom")
+page = dimension("page")
+entry_page = dimension("entry", {"entry_path": "path"})
+referrer = dimension("referrer", {"source": "referrer_name"})
+channel = dimension("channel")
+utm_source = dimension("utm_source")
+utm_medium = dimension("utm_medium")
+utm_campaign = dimension("utm_campaign")
+utm_content = dimension("utm_content")
+utm_term = dimension("utm_term")
+country = dimension("country")
+region = dimension("region")
+city = dimension("city")
+browser = dimension("browser")
+browser_version = dimension("browser_version")
+os = dimension("os")
+os_version = dimension("os_version")
+screen = dimension("screen")
+language = dimension("language")
+events = dimension("event")
 
 
 @statistics_endpoint
 def platform(request, stats_query, *, scale, page):
-    rows = {r["device_type"]: r["visitors"] for r in q.breakdown(stats_query, ["device_type"])}
+    rows = {r["device_type"]: r["visitors"] for r in q.breakdown(stats_query, "platform")}
     desktop, mobile = rows.get("desktop", 0), rows.get("mobile", 0) + rows.get("tablet", 0)
     unknown = sum(v for k, v in rows.items() if k not in ("desktop", "mobile", "tablet"))
     total_visitors = desktop + mobile + unknown or 1

@@ -101,6 +101,8 @@ EVENTS = st.lists(
         st.sampled_from(["pageview", "pageview", "custom", "heartbeat"]),
         st.booleans(),  # interactive
         st.sampled_from(["/", "/a", "/b"]),
+        st.sampled_from([("DE", "DE-BE", "Berlin"), ("GB", "GB-ENG", "London"), ("", "", "")]),
+        st.sampled_from(["Chrome", "Firefox", ""]),
     ),
     max_size=40,
 )
@@ -130,8 +132,13 @@ def test_oracle_rollups_equal_raw_events(db, events, tz):
                 kind=kind,
                 interactive=interactive,
                 path=path,
+                entry_path=path,
+                country_code=geo[0],
+                region=geo[1],
+                city=geo[2],
+                browser=browser,
             )
-            for minute, visitor, session, kind, interactive, path in events
+            for minute, visitor, session, kind, interactive, path, geo, browser in events
         ]
     )
     rollup_pending(NOW)
@@ -141,6 +148,12 @@ def test_oracle_rollups_equal_raw_events(db, events, tz):
     zero = {"visitors": 0, "views": 0, "sessions": 0, "bounces": 0, "duration_ms": 0}
     for day in query.days():
         assert rolled.get(day, zero) == raw.get(day, zero), day
+    # Every breakdown agrees with the raw path (a filter that excludes nothing forces it).
+    raw_query = q.StatsQuery(
+        site.pk, query.first_day, query.last_day, tz, {"hostname": ["!no-such-host"]}
+    )
+    for dimension in q.DIMENSIONS:
+        assert q.breakdown(query, dimension) == q.breakdown(raw_query, dimension), dimension
     # Multi-day totals agree too (sums of the same daily definitions).
     assert q.totals(query) == {
         "visitors": sum(m["visitors"] for m in raw.values()),
