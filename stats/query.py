@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import ExtractHour, TruncDay
 from django.utils import timezone
@@ -360,7 +361,10 @@ DIMENSIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "screen": (("screen_class",), None),
     "language": (("language",), None),
     "event": (("name",), "custom"),
+    "hour": (("hour",), None),
 }
+# Dimension columns computed from the event time (SQL for the rollups, ORM for raw queries).
+COMPUTED_COLUMNS = {"hour": """extract(hour FROM "timestamp" AT TIME ZONE %(tz)s)::int"""}
 VALUE_SEPARATOR = "\x1f"
 
 
@@ -370,6 +374,8 @@ def dimension_days_from_events(query: StatsQuery, dimension: str) -> dict[date, 
     events = query.events()
     if kind:
         events = events.filter(kind=kind)
+    if "hour" in columns:
+        events = events.annotate(hour=ExtractHour("timestamp", tzinfo=query.zone))
     per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
     for row in (
         events.annotate(day=query._local_day())
@@ -439,17 +445,11 @@ def breakdown(query: StatsQuery, dimension: str) -> list[dict]:
 
 def hours(query: StatsQuery) -> list[dict]:
     """Visitors, views and sessions per hour of the day (0–23, local time)."""
-    events = query.events().annotate(
-        day=query._local_day(), hour=ExtractHour("timestamp", tzinfo=query.zone)
-    )
     per_hour = {h: {"hour": h, "visitors": 0, "views": 0, "sessions": 0} for h in range(24)}
-    for row in events.values("day", "hour").annotate(
-        visitors=Count("visitor_id", distinct=True),
-        views=Count("id", filter=Q(kind="pageview")),
-        sessions=Count("session_id", distinct=True),
-    ):
-        for key in ("visitors", "views", "sessions"):
-            per_hour[row["hour"]][key] += row[key]
+    for row in breakdown(query, "hour"):
+        per_hour[row["hour"]].update(
+            visitors=row["visitors"], views=row["views"], sessions=row["sessions"]
+        )
     return list(per_hour.values())
 
 
@@ -472,8 +472,13 @@ def active_visitors(site_id: int, seconds: int) -> dict:
 # --- session-level breakdowns (raw path) ---------------------------------------------
 
 
-def session_summaries(query: StatsQuery) -> list[dict]:
-    """One row per session with events in the range: entry, exit, page views, duration, bounce."""
+def session_summaries(
+    query: StatsQuery, *, limit: int | None = None, offset: int = 0
+) -> list[dict]:
+    """One row per session with events in the range (newest first): entry, exit, page views,
+    duration, bounce. ``limit``/``offset`` page in the database on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return _session_summaries_sql(query, limit, offset)
     sessions: dict[int, dict] = {}
     rows = (
         query.events()
@@ -515,11 +520,92 @@ def session_summaries(query: StatsQuery) -> list[dict]:
     for session in sessions.values():
         session["duration_ms"] = milliseconds(session["end"] - session["start"])
         session["is_bounce"] = session["page_views"] <= 1 and session["interactions"] == 0
-    return sorted(sessions.values(), key=lambda s: s["start"], reverse=True)
+    ordered = sorted(sessions.values(), key=lambda s: (s["start"], s["session_id"]), reverse=True)
+    return ordered[offset : offset + limit] if limit is not None else ordered[offset:]
+
+
+def _session_summaries_sql(query: StatsQuery, limit: int | None, offset: int) -> list[dict]:
+    inner, params = _sql(
+        query.events()
+        .exclude(kind="engagement")
+        .values(
+            "session_id",
+            "visitor_id",
+            "timestamp",
+            "id",
+            "kind",
+            "path",
+            "title",
+            "interactive",
+            "entry_path",
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT session_id, min(visitor_id), min("timestamp") AS start, max("timestamp"),
+                       (array_agg(coalesce(nullif(entry_path, ''), path) ORDER BY "timestamp", id))[1],
+                       (array_agg(path ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1],
+                       (array_agg(title ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1],
+                       count(*) FILTER (WHERE kind = 'pageview'),
+                       count(*) FILTER (WHERE kind = 'custom' AND interactive)
+                FROM ({inner}) e GROUP BY session_id
+                ORDER BY start DESC, session_id DESC LIMIT %s OFFSET %s""",  # noqa: S608 - Django-built inner query
+            (*params, limit if limit is not None else 10**9, offset),
+        )
+        rows = cursor.fetchall()
+    return [
+        {
+            "session_id": sid,
+            "visitor_id": vid,
+            "start": start,
+            "end": end,
+            "entry_path": entry or "",
+            "exit_path": exit_path or "",
+            "exit_title": exit_title or "",
+            "page_views": views,
+            "interactions": inter,
+            "duration_ms": milliseconds(end - start),
+            "is_bounce": views <= 1 and inter == 0,
+        }
+        for sid, vid, start, end, entry, exit_path, exit_title, views, inter in rows
+    ]
+
+
+def _sql(queryset) -> tuple[str, tuple]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, params
 
 
 def exit_pages(query: StatsQuery) -> list[dict]:
     """Pirsch's ``ExitStats``: sessions ending on each page."""
+    if connection.vendor == "postgresql":
+        inner, params = _sql(
+            query.events()
+            .filter(kind="pageview")
+            .values("session_id", "visitor_id", "path", "title", "timestamp", "id")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT path, max(title), count(DISTINCT visitor_id), count(*) FROM (
+                        SELECT DISTINCT ON (session_id) session_id, visitor_id, path, title
+                        FROM ({inner}) e ORDER BY session_id, "timestamp" DESC, id DESC
+                    ) x GROUP BY path""",  # noqa: S608 - Django-built inner query
+                params,
+            )
+            rows = cursor.fetchall()
+        total = sum(r[3] for r in rows) or 1
+        result = [
+            {
+                "path": path,
+                "title": title,
+                "visitors": visitors,
+                "sessions": exits,
+                "exits": exits,
+                "exit_rate": round(exits / total, 4),
+            }
+            for path, title, visitors, exits in rows
+        ]
+        return sorted(result, key=lambda r: (-r["exits"], r["path"]))
     sessions = session_summaries(query)
     per_path: dict[str, dict] = {}
     for session in sessions:
@@ -553,6 +639,26 @@ def exit_pages(query: StatsQuery) -> list[dict]:
 
 def time_on_page(query: StatsQuery) -> dict[date, list[int]]:
     """Per local day, the milliseconds from each page view to the session's next event."""
+    if connection.vendor == "postgresql":
+        inner, params = _sql(
+            query.events()
+            .exclude(kind="engagement")
+            .values("session_id", "kind", "timestamp", "id")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT ("timestamp" AT TIME ZONE %s)::date,
+                           least(floor(extract(epoch FROM next_at - "timestamp") * 1000), 1800000)::bigint
+                    FROM (SELECT kind, "timestamp",
+                                 lead("timestamp") OVER (PARTITION BY session_id ORDER BY "timestamp", id) AS next_at
+                          FROM ({inner}) e) x
+                    WHERE kind = 'pageview' AND next_at IS NOT NULL""",  # noqa: S608 - Django-built inner query
+                (query.tz, *params),
+            )
+            samples: dict[date, list[int]] = defaultdict(list)
+            for day, ms in cursor.fetchall():
+                samples[day].append(ms)
+        return samples
     per_day: dict[date, list[int]] = defaultdict(list)
     rows = (
         query.events()

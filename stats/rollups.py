@@ -72,7 +72,13 @@ def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
 @transaction.atomic
 def rollup_site_day(site_id: int, day: date, tz: str) -> None:
     """(Re)compute one site's totals and breakdowns for one local day."""
-    from stats.query import DIMENSIONS, StatsQuery, daily_from_events, dimension_days_from_events
+    from stats.query import (
+        COMPUTED_COLUMNS,
+        DIMENSIONS,
+        StatsQuery,
+        daily_from_events,
+        dimension_days_from_events,
+    )
 
     DailySiteStats.objects.filter(site_id=site_id, day=day, tz=tz).delete()
     DailyDimensionStats.objects.filter(site_id=site_id, day=day, tz=tz).delete()
@@ -83,7 +89,7 @@ def rollup_site_day(site_id: int, day: date, tz: str) -> None:
             cursor.execute(DAY_SQL, params)
             for name, (columns, kind) in DIMENSIONS.items():
                 sql = DIMENSION_SQL.format(
-                    columns=", ".join(f'"{c}"' for c in columns),
+                    columns=", ".join(COMPUTED_COLUMNS.get(c, f'"{c}"') for c in columns),
                     kind="AND kind = %(kind)s" if kind else "",
                 )
                 cursor.execute(sql, {**params, "dimension": name, "kind": kind})

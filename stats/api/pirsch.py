@@ -296,6 +296,6 @@ def session_list(request, stats_query, *, scale, page):
             "page_views": s["page_views"],
             "is_bounce": s["is_bounce"],
         }
-        for s in q.session_summaries(stats_query)
+        for s in q.session_summaries(stats_query, limit=page["limit"], offset=page["offset"])
     ]
-    return _page(sessions, page, "entry_path")
+    return sessions
