@@ -61,3 +61,26 @@ class DailyDimensionStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site_id} {self.day} {self.dimension}={self.value}"
+
+
+class Goal(models.Model):
+    """A conversion goal of a site: reaching a page (path pattern) or triggering an event."""
+
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="goals")
+    name = models.CharField(max_length=200)
+    path_pattern = models.CharField(
+        max_length=500, blank=True, help_text="Regular expression matched against page paths."
+    )
+    event_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(path_pattern="", event_name=""), name="goal_has_a_target"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -812,3 +812,37 @@ def tags(query: StatsQuery, key: str | None = None) -> list[dict]:
         for label, r in counts.items()
     ]
     return sorted(result, key=lambda r: (-r["visitors"], r[field_name]))
+
+
+def goals(query: StatsQuery) -> list[dict]:
+    """Pirsch's ``ConversionGoal`` list: visitors who reached each goal and the rate."""
+    from stats.models import Goal
+
+    all_visitors = _visitors_total(query) or 1
+    result = []
+    for goal in Goal.objects.filter(site_id=query.site_id).order_by("name"):
+        if goal.event_name:
+            matched = query.events().filter(kind="custom", name=goal.event_name)
+        else:
+            matched = query.events().filter(kind="pageview", path__regex=goal.path_pattern)
+        counts = (
+            matched.annotate(day=query._local_day())
+            .values("day")
+            .annotate(visitors=Count("visitor_id", distinct=True), views=Count("id"))
+        )
+        visitors = sum(c["visitors"] for c in counts)
+        views = sum(c["views"] for c in counts)
+        result.append(
+            {
+                "page_goal": {
+                    "id": goal.pk,
+                    "name": goal.name,
+                    "path_pattern": goal.path_pattern,
+                    "event_name": goal.event_name,
+                },
+                "visitors": visitors,
+                "views": views,
+                "cr": round(visitors / all_visitors, 4),
+            }
+        )
+    return result

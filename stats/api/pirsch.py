@@ -299,3 +299,8 @@ def session_list(request, stats_query, *, scale, page):
         for s in q.session_summaries(stats_query, limit=page["limit"], offset=page["offset"])
     ]
     return sessions
+
+
+@statistics_endpoint
+def goals(request, stats_query, *, scale, page):
+    return q.goals(stats_query)

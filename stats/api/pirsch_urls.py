@@ -25,6 +25,7 @@ urlpatterns = [
     path("tags", views.tag_keys),
     path("tag/details", views.tag_details),
     path("session/list", views.session_list),
+    path("goals", views.goals),
     path("referrer", views.referrer),
     path("channel", views.channel),
     path("utm/source", views.utm_source),

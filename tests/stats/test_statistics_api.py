@@ -384,3 +384,17 @@ def test_tags(client, site, token):
         for t in get(client, "tag/details", token, **base, key="author").json()
     ] == [("Jane", 1), ("John", 1)]
     assert get(client, "total", token, **base, tag_author="John").json()["visitors"] == 1
+
+
+def test_goals_by_page_and_by_event(client, site, token, traffic):
+    from stats.models import Goal
+
+    Goal.objects.create(site=site, name="Saw pricing", path_pattern="^/pricing")
+    Goal.objects.create(site=site, name="Signed up", event_name="Signup")
+    goals = get(
+        client, "goals", token, id=site.public_id, **{"from": "2023-01-01", "to": "2023-01-31"}
+    ).json()
+    assert [(g["page_goal"]["name"], g["visitors"], g["cr"]) for g in goals] == [
+        ("Saw pricing", 1, 0.3333),
+        ("Signed up", 1, 0.3333),
+    ]
