@@ -13,3 +13,6 @@ urlpatterns = [
     path("", include("tracking.urls")),
     path("", include("sites.urls")),
 ]
+
+handler404 = "analytics_project.errors.not_found"
+handler500 = "analytics_project.errors.server_error"

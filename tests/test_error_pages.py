@@ -1,0 +1,26 @@
+"""Unknown API paths and uncaught errors answer JSON, never an HTML page."""
+
+import pytest
+from django.test import Client
+
+
+def test_unknown_api_paths_are_json_404(client, db):
+    for path in ("/api/v2/anything", "/api/v1/nothing-here", "/api/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+        assert set(response.json()) == {"validation", "error", "context"}
+
+
+def test_unknown_pages_keep_the_html_404(client, db):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.urls("tests.failing_urls")
+def test_uncaught_errors_under_api_are_json_500(db):
+    client = Client(raise_request_exception=False)
+    response = client.get("/api/boom")
+    assert response.status_code == 500
+    assert response.json() == {"validation": {}, "error": ["internal error"], "context": {}}
