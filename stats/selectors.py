@@ -27,13 +27,16 @@ class Period:
 
     start: datetime
     end: datetime
+    first_day: date | None = None
+    last_day: date | None = None
+    tz: str = "UTC"
 
     @classmethod
     def of_days(cls, first: date, last: date, tz: str) -> Period:
         zone = ZoneInfo(tz)
         start = datetime.combine(first, time.min, tzinfo=zone)
         end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-        return cls(start, end)
+        return cls(start, end, first, last, tz)
 
 
 def public_visitor_id(visitor_id: int) -> str:
@@ -135,30 +138,23 @@ def _session_rows(site_id: int, period: Period, *, visitor_id: int | None = None
 
 
 def stats_summary(site_id: int, period: Period) -> dict:
-    events = events_in(site_id, period)
-    totals = events.aggregate(
-        visitors=Count("visitor_id", distinct=True),
-        sessions=Count("session_id", distinct=True),
-        page_views=Count("id", filter=Q(kind="pageview")),
-        events=Count("id", filter=~Q(kind__in=["pageview", "heartbeat"])),
+    """Totals of a date range, read through the statistics query layer (rollups + today)."""
+    from stats.query import StatsQuery, daily_metrics
+
+    days = daily_metrics(StatsQuery(site_id, period.first_day, period.last_day, period.tz)).values()
+    visitors, sessions, page_views, bounces, duration_ms = (
+        sum(day[key] for day in days)
+        for key in ("visitors", "sessions", "views", "bounces", "duration_ms")
     )
-    sessions = list(
-        _session_rows(site_id, period).values_list("started", "ended", "pageviews", "interactions")
-    )
-    bounces = sum(
-        1 for _s, _e, pageviews, interactions in sessions if pageviews <= 1 and interactions == 0
-    )
-    durations = [(ended - started).total_seconds() * 1000 for started, ended, _p, _i in sessions]
+    events = events_in(site_id, period).exclude(kind__in=["pageview", "heartbeat"]).count()
     return {
-        "visitors": totals["visitors"],
-        "sessions": totals["sessions"],
-        "page_views": totals["page_views"],
-        "events": totals["events"],
-        "bounce_rate": round(bounces / len(sessions), 4) if sessions else 0,
-        "avg_session_duration_ms": int(sum(durations) / len(durations)) if durations else 0,
-        "pages_per_session": round(totals["page_views"] / totals["sessions"], 2)
-        if totals["sessions"]
-        else 0,
+        "visitors": visitors,
+        "sessions": sessions,
+        "page_views": page_views,
+        "events": events,
+        "bounce_rate": round(bounces / sessions, 4) if sessions else 0,
+        "avg_session_duration_ms": int(duration_ms / sessions) if sessions else 0,
+        "pages_per_session": round(page_views / sessions, 2) if sessions else 0,
     }
 
 
