@@ -37,3 +37,6 @@ def drain(db):
         return list(Event.objects.order_by("timestamp", "id"))
 
     return _drain
+
+
+pytest_plugins = ["tests.browser"]
