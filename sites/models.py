@@ -138,3 +138,32 @@ class SiteMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.site} ({self.get_role_display()})"
+
+
+class SharedLink(models.Model):
+    """A secret link showing a site's dashboard read-only without log-in (``/share/<token>/``).
+
+    Only the SHA-256 digest of the token is stored (like every other secret here), so the
+    link is shown once when it is created; ``token_prefix`` lets owners tell links apart.
+    An optional password is stored with Django's password hasher.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="shared_links")
+    label = models.CharField(max_length=200, blank=True)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(max_length=8, editable=False)
+    password = models.CharField(max_length=128, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.label or self.token_prefix} ({self.site})"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password)
