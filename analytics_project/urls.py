@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from analytics_project import health
+from stats import views as stats_views
 
 urlpatterns = [
     path("api/health", health.health, name="health"),
@@ -11,6 +12,8 @@ urlpatterns = [
     path("api/v1/statistics/", include("stats.api.pirsch_urls")),
     path("api/v1/", include("stats.api.identity.urls")),
     path("", include("tracking.urls")),
+    path("sites/<str:public_id>/", include("stats.urls")),
+    path("share/<str:token>/", stats_views.shared_link_open, name="shared_link"),
     path("", include("sites.urls")),
 ]
 

@@ -375,3 +375,115 @@ def event_rows(
     if session_id is not None:
         events = events.filter(session_id=session_id)
     return events.order_by("-timestamp", "-id")
+
+
+# --- the site dashboard (``stats.views``) -----------------------------------------------
+
+
+def first_event_day(site_id: int, tz: str) -> date | None:
+    """The local day of a site's earliest event ("all time" starts there)."""
+    first = Event.objects.filter(site_id=site_id).aggregate(first=Min("timestamp"))["first"]
+    return first.astimezone(ZoneInfo(tz)).date() if first else None
+
+
+def _change(current: float, previous: float) -> float | None:
+    """Relative change; None when there is nothing to compare with."""
+    if not previous:
+        return None
+    return round((current - previous) / previous, 4)
+
+
+def dashboard_kpis(query) -> dict:
+    """The dashboard's six headline figures for ``query`` and its previous period.
+
+    Reads ``stats.query.daily_metrics`` once per period (rollups for past days, raw events
+    for the rest) and derives every figure from it, so the KPI row costs two reads.
+    """
+    from stats.query import daily_metrics
+
+    def summarise(days) -> dict:
+        visitors, views, sessions, bounces, duration_ms = (
+            sum(day[key] for day in days)
+            for key in ("visitors", "views", "sessions", "bounces", "duration_ms")
+        )
+        return {
+            "visitors": visitors,
+            "visits": sessions,
+            "views": views,
+            "views_per_visit": round(views / sessions, 2) if sessions else 0,
+            "bounce_rate": round(bounces / sessions, 4) if sessions else 0,
+            "visit_duration": round(duration_ms / 1000 / sessions) if sessions else 0,
+        }
+
+    current = summarise(daily_metrics(query).values())
+    previous = summarise(daily_metrics(query.previous()).values())
+    return {
+        key: {
+            "value": current[key],
+            "previous": previous[key],
+            "change": _change(current[key], previous[key]),
+        }
+        for key in current
+    }
+
+
+def source_breakdown(query) -> list[dict]:
+    """Visitors per referrer *name* (Google, Hacker News…), from the referrer breakdown."""
+    from stats.query import breakdown
+
+    per_source: dict[str, dict] = {}
+    for row in breakdown(query, "referrer"):
+        source = row["source"] or ""
+        entry = per_source.setdefault(
+            source, {"source": source, "visitors": 0, "views": 0, "sessions": 0}
+        )
+        for key in ("visitors", "views", "sessions"):
+            entry[key] += row[key]
+    total = sum(r["visitors"] for r in per_source.values()) or 1
+    rows = [
+        {**r, "relative_visitors": round(r["visitors"] / total, 4)} for r in per_source.values()
+    ]
+    return sorted(rows, key=lambda r: (-r["visitors"], r["source"]))
+
+
+def live_overview(site_id: int, seconds: int, limit: int = 10) -> dict:
+    """Visitors active in the last ``seconds`` and where they are, what they read, whence."""
+    from stats.query import active_visitors
+
+    active = active_visitors(site_id, seconds)
+    recent = Event.objects.filter(
+        site_id=site_id, timestamp__gte=timezone.now() - timedelta(seconds=seconds)
+    )
+
+    def top(column: str) -> list[dict]:
+        return list(
+            recent.values(column)
+            .annotate(visitors=Count("visitor_id", distinct=True))
+            .order_by("-visitors", column)[:limit]
+        )
+
+    return {
+        "visitors": active["visitors"],
+        "pages": active["stats"][:limit],
+        "sources": [{"source": r["source"], "visitors": r["visitors"]} for r in top("source")],
+        "countries": [
+            {"country_code": r["country_code"], "visitors": r["visitors"]}
+            for r in top("country_code")
+        ],
+    }
+
+
+def active_visitor_count(site_id: int, seconds: int) -> int:
+    """Just the number, for the badge polled every few seconds."""
+    since = timezone.now() - timedelta(seconds=seconds)
+    return Event.objects.filter(site_id=site_id, timestamp__gte=since).aggregate(
+        v=Count("visitor_id", distinct=True)
+    )["v"]
+
+
+def region_name(code: str) -> str:
+    """ISO 3166-2 code → the subdivision's name (``DE-BE`` → Berlin); the code if unknown."""
+    if not code:
+        return ""
+    subdivision = pycountry.subdivisions.get(code=code)
+    return subdivision.name if subdivision else code
