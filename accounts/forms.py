@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from accounts.models import User
+from accounts.models import ApiClient, Scope, User
 
 
 class SignupForm(UserCreationForm):
@@ -14,3 +14,24 @@ class SignupForm(UserCreationForm):
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email address already exists.")
         return email
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(label="Name", max_length=150, required=False)
+    email = forms.EmailField(label="Email address")
+
+
+class ApiClientForm(forms.Form):
+    """A new OAuth client or key: which kind, what it may do, a note to recognise it by."""
+
+    type = forms.ChoiceField(label="Kind", choices=ApiClient.Type.choices)
+    description = forms.CharField(
+        label="Description", max_length=200, required=False, help_text="e.g. “Backend server”."
+    )
+    scopes = forms.MultipleChoiceField(
+        label="Scopes",
+        choices=Scope.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave empty for the kind's defaults. Access keys can only write.",
+    )

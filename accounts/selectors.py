@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.hashers import check_password
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from oauth2_provider.models import Application
 
 from accounts.models import ApiClient, Role, User
@@ -29,3 +29,45 @@ def api_clients_for_user(user: User) -> QuerySet[ApiClient]:
 def role_label(role: Role | str | None) -> str | None:
     """Pirsch spells roles Owner / Admin / Viewer."""
     return Role(role).label if role else None
+
+
+def invitation_for_token(token: str):
+    """The invitation whose emailed token this is (any state), or None."""
+    from accounts.models import Invitation
+    from accounts.services import invitation_token_digest
+
+    if not token or len(token) > 100:
+        return None
+    return (
+        Invitation.objects.select_related("site", "invited_by")
+        .filter(token_hash=invitation_token_digest(token))
+        .first()
+    )
+
+
+def pending_invitations(site) -> QuerySet:
+    from django.utils import timezone
+
+    from accounts.models import Invitation
+
+    return Invitation.objects.filter(
+        site=site, accepted_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("email")
+
+
+def account_clients(user: User) -> QuerySet[ApiClient]:
+    """A user's account-level clients (not tied to one site), newest first."""
+    return (
+        api_clients_for_user(user)
+        .filter(site__isnull=True)
+        .order_by(F("revoked_at").desc(nulls_first=True), "-created_at")
+    )
+
+
+def site_clients(site) -> QuerySet[ApiClient]:
+    """Every client of a site, whoever created it; active ones first."""
+    return (
+        ApiClient.objects.filter(site=site)
+        .select_related("user", "application")
+        .order_by(F("revoked_at").desc(nulls_first=True), "-created_at")
+    )

@@ -146,3 +146,103 @@ def oauth_token_issue(*, client: ApiClient) -> tuple[str, "timezone.datetime"]:
     token.save()
     ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
     return raw, expires
+
+
+# --- Profile ------------------------------------------------------------------
+
+
+def user_update_profile(*, user: User, full_name: str, email: str) -> User:
+    """Change a user's name and log-in email (unique, case-insensitive)."""
+    email = (email or "").strip().lower()
+    validate_email(email)
+    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": "An account with this email address already exists."})
+    user.full_name = (full_name or "").strip()[:150]
+    user.email = email
+    user.save(update_fields=["full_name", "email"])
+    return user
+
+
+# --- Invitations --------------------------------------------------------------
+
+INVITATION_LIFETIME_DAYS = 7
+
+
+def invitation_token_digest(token: str) -> str:
+    return keys.key_digest(token)
+
+
+@transaction.atomic
+def invitation_create(*, site, email: str, role: Role | str, invited_by: User | None):
+    """A new invitation for ``email`` (replacing a pending one); returns it and its token.
+
+    The token is returned only here, to be put in the emailed link.
+    """
+    from datetime import timedelta
+
+    from accounts.models import Invitation
+
+    email = (email or "").strip().lower()
+    validate_email(email)
+    Invitation.objects.filter(site=site, email=email, accepted_at__isnull=True).delete()
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        site=site,
+        email=email,
+        role=Role(role),
+        token_hash=invitation_token_digest(token),
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(days=INVITATION_LIFETIME_DAYS),
+    )
+    return invitation, token
+
+
+def invitation_send(*, invitation, accept_url: str) -> None:
+    """Email the accept link (the only place the token ever goes)."""
+    from django.core.mail import send_mail
+
+    inviter = invitation.invited_by.email if invitation.invited_by_id else "Someone"
+    send_mail(
+        subject=f"You are invited to {invitation.site.display_name} on Footfall",
+        message=(
+            f"{inviter} invited you to see the statistics of {invitation.site.display_name} "
+            f"({invitation.site.hostname}) as {invitation.get_role_display()}.\n\n"
+            f"Accept the invitation (log in or sign up with {invitation.email}):\n{accept_url}\n\n"
+            f"The link expires in {INVITATION_LIFETIME_DAYS} days."
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def invitation_revoke(*, invitation) -> None:
+    invitation.delete()
+
+
+@transaction.atomic
+def invitation_accept(*, invitation, user: User):
+    """Make ``user`` a member with the invited role (keeping a stronger role they have)."""
+    from accounts.models import ROLE_RANK, Invitation
+    from sites.models import SiteMembership
+    from sites.services import membership_set
+
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_pending:
+        raise ValidationError("This invitation has expired or was already used.")
+    if invitation.email.lower() != user.email.lower():
+        raise PermissionDenied(
+            f"This invitation was sent to {invitation.email}: log in with that address."
+        )
+    current = (
+        SiteMembership.objects.filter(site=invitation.site, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+    role = invitation.role
+    if current and ROLE_RANK[Role(current)] > ROLE_RANK[Role(role)]:
+        role = current
+    membership = membership_set(site=invitation.site, user=user, role=role)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership

@@ -1,13 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from analytics_project import health
+from analytics_project import health, schema
 from stats import views as stats_views
 
 urlpatterns = [
     path("api/health", health.health, name="health"),
+    path("api/schema/", schema.schema_view, name="api-schema"),
+    path("api/docs/", schema.docs_view, name="api-docs"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("account/", include("accounts.account_urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/statistics/", include("stats.api.pirsch_urls")),
     path("api/v1/", include("stats.api.identity.urls")),

@@ -103,3 +103,204 @@ def site_mark_first_event(site_ids: set[int]) -> None:
     Site.objects.filter(pk__in=site_ids, first_event_at__isnull=True).update(
         first_event_at=timezone.now()
     )
+
+
+# --- Settings pages -------------------------------------------------------------------
+
+
+@transaction.atomic
+def site_update(
+    *, site: Site, display_name: str, hostname: str, timezone: str, public: bool
+) -> Site:
+    """Change a site's name, hostname (its Plausible ``domain`` follows), time zone, visibility."""
+    host = normalize_hostname(hostname)
+    validate_hostname(host)
+    validate_timezone(timezone)
+    if host != site.hostname:
+        if (
+            Site.objects.filter(hostname=host).exclude(pk=site.pk).exists()
+            or SiteDomain.objects.filter(domain=host).exclude(site=site).exists()
+        ):
+            raise ValidationError({"hostname": f"A site for {host} already exists."})
+        SiteDomain.objects.filter(site=site, domain=site.hostname).delete()
+        SiteDomain.objects.get_or_create(site=site, domain=host)
+    timezone_changed = timezone != site.timezone
+    site.display_name = (display_name or host).strip()[:200]
+    site.hostname = host
+    site.timezone = timezone
+    site.public = bool(public)
+    site.save()
+    if timezone_changed:
+        from stats.services import site_rollups_invalidate
+
+        site_rollups_invalidate(site)
+    _forget_cached_site()
+    return site
+
+
+def parse_excluded_ips(text: str) -> list[str]:
+    """One address or CIDR per line (or comma-separated) → normalised list; bad lines refused."""
+    import ipaddress
+
+    values, bad = [], []
+    for raw in re.split(r"[\s,]+", text or ""):
+        if not raw:
+            continue
+        try:
+            values.append(str(ipaddress.ip_network(raw, strict=False)))
+        except ValueError:
+            bad.append(raw)
+    if bad:
+        raise ValidationError(
+            {"excluded_ips": f"Not an IP address or CIDR range: {', '.join(bad[:5])}."}
+        )
+    return list(dict.fromkeys(values))
+
+
+def site_tracking_update(
+    *,
+    site: Site,
+    bot_filter: bool,
+    excluded_ips: list[str],
+    respect_dnt: bool,
+    long_lived_visitor_ids: bool,
+    behaviour_collectors: bool,
+    collectors: dict[str, bool],
+    retention_days: int | None,
+) -> Site:
+    """Save a site's tracking options; ingestion picks them up within its cache TTL."""
+    from tracking.snippet import COLLECTOR_NAMES
+
+    unknown = set(collectors) - COLLECTOR_NAMES
+    if unknown:
+        raise ValidationError(f"Unknown collectors: {', '.join(sorted(unknown))}.")
+    if retention_days is not None and not 1 <= retention_days <= 36500:
+        raise ValidationError({"retention_days": "Keep events between 1 and 36500 days."})
+    site.bot_filter = bool(bot_filter)
+    site.excluded_ips = list(excluded_ips)
+    site.respect_dnt = bool(respect_dnt)
+    site.long_lived_visitor_ids = bool(long_lived_visitor_ids)
+    site.behaviour_collectors = bool(behaviour_collectors)
+    site.settings = {
+        **(site.settings or {}),
+        "collectors": {name: bool(collectors.get(name)) for name in sorted(COLLECTOR_NAMES)},
+    }
+    site.retention_days = retention_days
+    site.save()
+    _forget_cached_site()
+    return site
+
+
+def _forget_cached_site() -> None:
+    """This process drops its cached sites at once; other workers within the cache TTL."""
+    from tracking import site_lookup
+
+    site_lookup.clear()
+
+
+@transaction.atomic
+def site_delete(*, site: Site) -> None:
+    """Delete a site with its statistics (events are not cascaded by the database)."""
+    from stats.services import site_stats_reset
+
+    site_stats_reset(site)
+    site.delete()
+    _forget_cached_site()
+
+
+# --- Members ------------------------------------------------------------------------
+
+
+def _role_of(site: Site, user) -> Role | None:
+    from sites.permissions import site_role
+
+    return site_role(user, site)
+
+
+def _require(actor, action, site: Site) -> Role:
+    from django.core.exceptions import PermissionDenied
+
+    from sites.permissions import role_allows
+
+    role = _role_of(site, actor)
+    if not role_allows(role, action):
+        raise PermissionDenied("You may not do this on this site.")
+    return role
+
+
+def _is_last_owner(site: Site, membership: SiteMembership) -> bool:
+    return (
+        membership.role == Role.OWNER
+        and not site.memberships.filter(role=Role.OWNER).exclude(pk=membership.pk).exists()
+    )
+
+
+@transaction.atomic
+def member_invite(*, site: Site, actor: User, email: str, role: Role | str):
+    """Invite ``email``: an existing user becomes a member, anyone else gets an invitation.
+
+    Returns ``(membership, None)`` or ``(None, (invitation, token))``. Only an Owner
+    may grant Owner.
+    """
+    from django.core.exceptions import PermissionDenied
+
+    from accounts.services import invitation_create
+    from sites.permissions import Action
+
+    actor_role = _require(actor, Action.MANAGE_MEMBERS, site)
+    role = Role(role)
+    if role == Role.OWNER and actor_role != Role.OWNER:
+        raise PermissionDenied("Only an Owner can make someone an Owner.")
+    email = (email or "").strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        return None, invitation_create(site=site, email=email, role=role, invited_by=actor)
+    if SiteMembership.objects.filter(site=site, user=user).exists():
+        raise ValidationError({"email": f"{email} is already a member of this site."})
+    return membership_set(site=site, user=user, role=role), None
+
+
+@transaction.atomic
+def member_role_change(*, site: Site, actor: User, membership: SiteMembership, role) -> None:
+    """Change a member's role: Admins cannot touch Owners or grant Owner; one Owner stays."""
+    from django.core.exceptions import PermissionDenied
+
+    from sites.permissions import Action
+
+    actor_role = _require(actor, Action.MANAGE_MEMBERS, site)
+    role = Role(role)
+    membership = SiteMembership.objects.select_for_update().get(pk=membership.pk, site=site)
+    if actor_role != Role.OWNER and (role == Role.OWNER or membership.role == Role.OWNER):
+        raise PermissionDenied("Only an Owner can change Owners or grant Owner.")
+    if role != Role.OWNER and _is_last_owner(site, membership):
+        raise ValidationError("A site needs at least one Owner: transfer ownership first.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+
+
+@transaction.atomic
+def member_remove(*, site: Site, actor: User, membership: SiteMembership) -> None:
+    """Remove a member: Admins cannot remove Owners; the last Owner cannot be removed."""
+    from django.core.exceptions import PermissionDenied
+
+    from sites.permissions import Action
+
+    actor_role = _require(actor, Action.MANAGE_MEMBERS, site)
+    membership = SiteMembership.objects.select_for_update().get(pk=membership.pk, site=site)
+    if membership.role == Role.OWNER and actor_role != Role.OWNER:
+        raise PermissionDenied("Only an Owner can remove an Owner.")
+    membership_remove(site=site, user=membership.user)
+
+
+@transaction.atomic
+def ownership_transfer(*, site: Site, actor: User, membership: SiteMembership) -> None:
+    """Make another member the Owner; the actor's own Owner membership becomes Admin."""
+    from sites.permissions import Action
+
+    _require(actor, Action.TRANSFER_OWNERSHIP, site)
+    membership = SiteMembership.objects.select_for_update().get(pk=membership.pk, site=site)
+    if membership.user_id == actor.pk:
+        raise ValidationError("Choose another member to transfer ownership to.")
+    membership.role = Role.OWNER
+    membership.save(update_fields=["role"])
+    SiteMembership.objects.filter(site=site, user=actor, role=Role.OWNER).update(role=Role.ADMIN)

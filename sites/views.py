@@ -1,9 +1,537 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The sites list, adding a site and the site settings pages.
 
-from sites.selectors import site_list_for_user
+Views are thin: resolve the site and the user's role (``sites.permissions``), parse a
+form, call one service, render. A user without any role on a site gets 404 (nothing
+leaks about other tenants); a member whose role is too weak gets 403. Actions a role
+may not take are neither shown nor accepted.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.forms import ApiClientForm
+from accounts.models import ApiClient, Role
+from accounts.selectors import pending_invitations, site_clients
+from accounts.services import api_client_create, api_client_revoke, invitation_send
+from sites import services
+from sites.forms import (
+    ConfirmHostnameForm,
+    InviteForm,
+    RoleForm,
+    SiteForm,
+    SiteGeneralForm,
+    TrackingForm,
+)
+from sites.models import Site, SiteMembership
+from sites.permissions import Action, role_allows, site_role
+from sites.selectors import site_identifiers, site_list_for_user
+from sites.sharing import shared_link_create, shared_link_revoke, shared_links_for_site
+from stats.selectors import site_trends
+from stats.services import site_stats_reset
+from tracking.snippet import COLLECTORS, enabled_collectors, snippet_tag
+
+# (section, label, the action needed to open it)
+SECTIONS = (
+    ("general", "General", Action.MANAGE_SETTINGS),
+    ("install", "Install", Action.MANAGE_SETTINGS),
+    ("members", "Members", Action.MANAGE_MEMBERS),
+    ("clients", "API clients", Action.MANAGE_CLIENTS),
+    ("tracking", "Tracking", Action.MANAGE_SETTINGS),
+    ("danger", "Danger zone", Action.DELETE_SITE),
+)
+
+
+def forbidden(request, site: Site | None = None):
+    return render(request, "sites/forbidden.html", {"site": site}, status=403)
+
+
+def site_view(action: Action):
+    """Resolve ``public_id`` to the site; 404 without a role on it, 403 if the role is too weak."""
+
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, public_id: str, *args, **kwargs):
+            site = Site.objects.filter(public_id=public_id).first()
+            role = site_role(request.user, site) if site is not None else None
+            if role is None:
+                raise Http404("No such site.")
+            if not role_allows(role, action):
+                return forbidden(request, site)
+            try:
+                return view(request, site, role, *args, **kwargs)
+            except PermissionDenied:
+                return forbidden(request, site)
+
+        return wrapper
+
+    return decorate
+
+
+def settings_context(site: Site, role: Role, section: str, **extra) -> dict:
+    sections = [
+        {"key": key, "label": label, "url": f"/sites/{site.public_id}/settings/{key}"}
+        for key, label, action in SECTIONS
+        if role_allows(role, action)
+    ]
+    return {"site": site, "role": role, "section": section, "sections": sections, **extra}
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    """Put a service's ``ValidationError`` on the form (by field when it names one)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+# --- Sites list and adding a site ---------------------------------------------------
+
+
+def sparkline(series: list[int], width: int = 120, height: int = 28) -> dict:
+    """SVG polyline points for a small trend line (the top of the box is the maximum)."""
+    peak = max(series) if series else 0
+    step = width / max(len(series) - 1, 1)
+    points = " ".join(
+        f"{i * step:.1f},{height - 2 - (value / peak * (height - 4) if peak else 0):.1f}"
+        for i, value in enumerate(series)
+    )
+    return {"points": points, "width": width, "height": height, "peak": peak, "total": sum(series)}
 
 
 @login_required
+@require_GET
 def site_list(request):
-    return render(request, "sites/site_list.html", {"sites": site_list_for_user(request.user)})
+    sites = list(site_list_for_user(request.user))
+    trends = site_trends(sites)
+    rows = [
+        {
+            "site": site,
+            "today": trends[site.pk]["today"],
+            "sparkline": sparkline(trends[site.pk]["series"]),
+        }
+        for site in sites
+    ]
+    return render(request, "sites/site_list.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def site_new(request):
+    """Add a site: its creator becomes its Owner, then sees how to install the snippet."""
+    form = SiteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            site = services.site_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, f"{site.display_name} was added. Install the snippet next.")
+            return redirect(f"/sites/{site.public_id}/settings/install")
+    return render(request, "sites/site_new.html", {"form": form})
+
+
+@site_view(Action.MANAGE_SETTINGS)
+@require_GET
+def settings_index(request, site, role):
+    return redirect(f"/sites/{site.public_id}/settings/general")
+
+
+# --- General ------------------------------------------------------------------------
+
+
+@site_view(Action.MANAGE_SETTINGS)
+@require_http_methods(["GET", "POST"])
+def settings_general(request, site, role):
+    initial = {
+        "display_name": site.display_name,
+        "hostname": site.hostname,
+        "timezone": site.timezone,
+        "public": site.public,
+    }
+    form = SiteGeneralForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.site_update(site=site, **form.cleaned_data)
+        except ValidationError as error:
+            site.refresh_from_db()
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect(f"/sites/{site.public_id}/settings/general")
+    return render(
+        request,
+        "sites/settings_general.html",
+        settings_context(site, role, "general", form=form, links=shared_links_for_site(site)),
+    )
+
+
+@site_view(Action.MANAGE_SETTINGS)
+@require_POST
+def shared_link_new(request, site, role):
+    """Create a shared link and show its URL this once (it is stored only as a digest)."""
+    link, token = shared_link_create(
+        site=site,
+        label=request.POST.get("label", ""),
+        password=request.POST.get("password", ""),
+        created_by=request.user,
+    )
+    response = render(
+        request,
+        "sites/settings_general.html",
+        settings_context(
+            site,
+            role,
+            "general",
+            form=SiteGeneralForm(
+                initial={
+                    "display_name": site.display_name,
+                    "hostname": site.hostname,
+                    "timezone": site.timezone,
+                    "public": site.public,
+                }
+            ),
+            links=shared_links_for_site(site),
+            new_link_url=request.build_absolute_uri(f"/share/{token}/"),
+            new_link=link,
+        ),
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@site_view(Action.MANAGE_SETTINGS)
+@require_POST
+def shared_link_delete(request, site, role, link_id: int):
+    if shared_link_revoke(site=site, link_id=link_id):
+        messages.success(request, "The shared link was revoked.")
+    return redirect(f"/sites/{site.public_id}/settings/general")
+
+
+# --- Install ------------------------------------------------------------------------
+
+
+@site_view(Action.MANAGE_SETTINGS)
+@require_GET
+def settings_install(request, site, role):
+    origin = request.build_absolute_uri("/").rstrip("/")
+    return render(
+        request,
+        "sites/settings_install.html",
+        settings_context(
+            site,
+            role,
+            "install",
+            origin=origin,
+            tag=snippet_tag(site, origin),
+            ids=site_identifiers(site),
+            collectors=sorted(enabled_collectors(site)),
+        ),
+    )
+
+
+@site_view(Action.MANAGE_SETTINGS)
+@require_GET
+def install_status(request, site, role):
+    """The "waiting for the first event" box, polled by HTMX until an event has arrived."""
+    return render(request, "sites/_install_status.html", {"site": site})
+
+
+# --- Members ------------------------------------------------------------------------
+
+
+def _members_page(request, site, role, invite_form=None, status=200):
+    memberships = site.memberships.select_related("user").order_by("user__email")
+    is_owner = role == Role.OWNER
+    rows = [
+        {
+            "membership": m,
+            # Admins may not touch Owners; nobody edits themselves here except to leave.
+            "editable": is_owner or m.role != Role.OWNER,
+            "role_choices": [c for c in Role.choices if is_owner or c[0] != Role.OWNER],
+        }
+        for m in memberships
+    ]
+    return render(
+        request,
+        "sites/settings_members.html",
+        settings_context(
+            site,
+            role,
+            "members",
+            rows=rows,
+            invitations=pending_invitations(site),
+            invite_form=invite_form or InviteForm(allow_owner=is_owner),
+            can_transfer=role_allows(role, Action.TRANSFER_OWNERSHIP),
+            transfer_choices=[m for m in memberships if m.user_id != request.user.pk],
+        ),
+        status=status,
+    )
+
+
+@site_view(Action.MANAGE_MEMBERS)
+@require_GET
+def settings_members(request, site, role):
+    return _members_page(request, site, role)
+
+
+@site_view(Action.MANAGE_MEMBERS)
+@require_POST
+def member_invite(request, site, role):
+    form = InviteForm(request.POST, allow_owner=role == Role.OWNER)
+    if not form.is_valid():
+        if "role" in form.errors and request.POST.get("role") == Role.OWNER:
+            return forbidden(request, site)
+        return _members_page(request, site, role, invite_form=form, status=400)
+    try:
+        membership, invited = services.member_invite(
+            site=site, actor=request.user, **form.cleaned_data
+        )
+    except ValidationError as error:
+        _form_errors(form, error)
+        return _members_page(request, site, role, invite_form=form, status=400)
+    if membership is not None:
+        messages.success(
+            request, f"{membership.user.email} is now a member ({membership.get_role_display()})."
+        )
+    else:
+        invitation, token = invited
+        invitation_send(
+            invitation=invitation,
+            accept_url=request.build_absolute_uri(f"/accounts/invitations/{token}/"),
+        )
+        messages.success(request, f"An invitation was sent to {invitation.email}.")
+    return redirect(f"/sites/{site.public_id}/settings/members")
+
+
+def _membership(site, membership_id: int) -> SiteMembership:
+    return get_object_or_404(SiteMembership, pk=membership_id, site=site)
+
+
+@site_view(Action.MANAGE_MEMBERS)
+@require_POST
+def member_role(request, site, role, membership_id: int):
+    membership = _membership(site, membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role.")
+    else:
+        try:
+            services.member_role_change(
+                site=site, actor=request.user, membership=membership, role=form.cleaned_data["role"]
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, f"{membership.user.email}'s role was changed.")
+    return redirect(f"/sites/{site.public_id}/settings/members")
+
+
+@site_view(Action.MANAGE_MEMBERS)
+@require_POST
+def member_remove(request, site, role, membership_id: int):
+    membership = _membership(site, membership_id)
+    try:
+        services.member_remove(site=site, actor=request.user, membership=membership)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, f"{membership.user.email} was removed.")
+        if membership.user_id == request.user.pk:
+            return redirect("/")
+    return redirect(f"/sites/{site.public_id}/settings/members")
+
+
+@site_view(Action.TRANSFER_OWNERSHIP)
+@require_POST
+def member_transfer(request, site, role):
+    membership_id = request.POST.get("membership", "")
+    if not membership_id.isdigit():
+        messages.error(request, "Choose the member who becomes the Owner.")
+        return redirect(f"/sites/{site.public_id}/settings/members")
+    membership = _membership(site, int(membership_id))
+    try:
+        services.ownership_transfer(site=site, actor=request.user, membership=membership)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect(f"/sites/{site.public_id}/settings/members")
+    messages.success(request, f"{membership.user.email} is now the Owner; you are an Admin.")
+    if role_allows(site_role(request.user, site), Action.MANAGE_MEMBERS):
+        return redirect(f"/sites/{site.public_id}/settings/members")
+    return redirect("/")
+
+
+@site_view(Action.MANAGE_MEMBERS)
+@require_POST
+def invitation_delete(request, site, role, invitation_id: int):
+    invitation = get_object_or_404(pending_invitations(site), pk=invitation_id)
+    if invitation.role == Role.OWNER and role != Role.OWNER:
+        return forbidden(request, site)
+    from accounts.services import invitation_revoke
+
+    invitation_revoke(invitation=invitation)
+    messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
+    return redirect(f"/sites/{site.public_id}/settings/members")
+
+
+# --- API clients --------------------------------------------------------------------
+
+
+def _clients_page(request, site, role, form=None, created=None, status=200):
+    response = render(
+        request,
+        "sites/settings_clients.html",
+        settings_context(
+            site,
+            role,
+            "clients",
+            clients=site_clients(site),
+            form=form or ApiClientForm(),
+            created=created,
+        ),
+        status=status,
+    )
+    if created:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@site_view(Action.MANAGE_CLIENTS)
+@require_GET
+def settings_clients(request, site, role):
+    return _clients_page(request, site, role)
+
+
+@site_view(Action.MANAGE_CLIENTS)
+@require_POST
+def client_new(request, site, role):
+    """Create a client and render its secret in this response only (nothing stores it)."""
+    form = ApiClientForm(request.POST)
+    if not form.is_valid():
+        return _clients_page(request, site, role, form=form, status=400)
+    try:
+        client, payload = api_client_create(
+            user=request.user,
+            site=site,
+            type=form.cleaned_data["type"],
+            scopes=form.cleaned_data["scopes"] or None,
+            description=form.cleaned_data["description"],
+        )
+    except ValidationError as error:
+        _form_errors(form, error)
+        return _clients_page(request, site, role, form=form, status=400)
+    return _clients_page(request, site, role, created={"client": client, "payload": payload})
+
+
+@site_view(Action.MANAGE_CLIENTS)
+@require_POST
+def client_revoke(request, site, role, client_id: str):
+    client = get_object_or_404(ApiClient, public_id=client_id, site=site)
+    api_client_revoke(client=client)
+    messages.success(request, f"{client.masked_secret} was revoked; it stops working at once.")
+    return redirect(f"/sites/{site.public_id}/settings/clients")
+
+
+# --- Tracking -----------------------------------------------------------------------
+
+
+@site_view(Action.MANAGE_SETTINGS)
+@require_http_methods(["GET", "POST"])
+def settings_tracking(request, site, role):
+    stored = (site.settings or {}).get("collectors")
+    initial = {
+        "bot_filter": site.bot_filter,
+        "excluded_ips": "\n".join(site.excluded_ips or []),
+        "respect_dnt": site.respect_dnt,
+        "long_lived_visitor_ids": site.long_lived_visitor_ids,
+        "behaviour_collectors": site.behaviour_collectors,
+        "retention_days": site.retention_days,
+    }
+    for name, _label in COLLECTORS:
+        # Unchosen collectors default to on, as ``enabled_collectors`` reads them.
+        initial[f"collector_{name}"] = (
+            bool(stored.get(name, True)) if isinstance(stored, dict) else True
+        )
+    form = TrackingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.site_tracking_update(
+                site=site,
+                bot_filter=form.cleaned_data["bot_filter"],
+                excluded_ips=services.parse_excluded_ips(form.cleaned_data["excluded_ips"]),
+                respect_dnt=form.cleaned_data["respect_dnt"],
+                long_lived_visitor_ids=form.cleaned_data["long_lived_visitor_ids"],
+                behaviour_collectors=form.cleaned_data["behaviour_collectors"],
+                collectors=form.collectors(),
+                retention_days=form.cleaned_data["retention_days"],
+            )
+        except ValidationError as error:
+            site.refresh_from_db()
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Tracking options saved.")
+            return redirect(f"/sites/{site.public_id}/settings/tracking")
+    from tracking.site_lookup import TTL_SECONDS
+
+    return render(
+        request,
+        "sites/settings_tracking.html",
+        settings_context(site, role, "tracking", form=form, cache_seconds=int(TTL_SECONDS)),
+        status=400 if form.is_bound else 200,
+    )
+
+
+# --- Danger zone --------------------------------------------------------------------
+
+
+@site_view(Action.DELETE_SITE)
+@require_GET
+def settings_danger(request, site, role):
+    return render(
+        request,
+        "sites/settings_danger.html",
+        settings_context(
+            site, role, "danger", delete_form=ConfirmHostnameForm(hostname=site.hostname)
+        ),
+    )
+
+
+@site_view(Action.RESET_STATS)
+@require_POST
+def site_reset(request, site, role):
+    if request.POST.get("confirm") != "reset":
+        messages.error(request, "Tick the box to confirm the reset.")
+        return redirect(f"/sites/{site.public_id}/settings/danger")
+    deleted = site_stats_reset(site)
+    messages.success(request, f"Statistics reset: {deleted} events deleted.")
+    return redirect(f"/sites/{site.public_id}/settings/danger")
+
+
+@site_view(Action.DELETE_SITE)
+@require_POST
+def site_delete(request, site, role):
+    form = ConfirmHostnameForm(request.POST, hostname=site.hostname)
+    if not form.is_valid():
+        return render(
+            request,
+            "sites/settings_danger.html",
+            settings_context(site, role, "danger", delete_form=form),
+            status=400,
+        )
+    name = site.display_name
+    services.site_delete(site=site)
+    messages.success(request, f"{name} and all its statistics were deleted.")
+    return redirect("/")
