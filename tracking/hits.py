@@ -107,3 +107,7 @@ class Hit:
     allow_bots: bool = False
     unique: bool = False  # Swetrix: refuse a repeat within the session
     do_not_track: bool = False
+    # False for signals that belong to a page view already counted (the snippet's
+    # behaviour and error events): they extend a session but never start one.
+    starts_session: bool = True
+    keep_fragment: bool = False  # hash-based routing: the URL fragment is part of the path

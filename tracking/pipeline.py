@@ -36,6 +36,11 @@ from tracking.hits import DropReason, Hit, Kind
 KEEP_ALIVE_KINDS = frozenset({Kind.HEARTBEAT, Kind.ENGAGEMENT})
 
 
+def keeps_alive_only(hit: Hit) -> bool:
+    """Whether ``hit`` may only extend a live session (a keep-alive kind, or flagged so)."""
+    return hit.kind in KEEP_ALIVE_KINDS or not hit.starts_session
+
+
 @dataclass(slots=True)
 class Context:
     """What the steps learn about a hit as it goes through the pipeline."""
@@ -113,10 +118,10 @@ def sessionize(
     hit = ctx.hit
     at = ctx.at.timestamp()
     visitor_id, state = store.find(hit.site.id, candidates, at)
-    if hit.new_visit and hit.kind not in KEEP_ALIVE_KINDS:
+    if hit.new_visit and not keeps_alive_only(hit):
         state = None
     if state is None:
-        if hit.kind in KEEP_ALIVE_KINDS:
+        if keeps_alive_only(hit):
             return DropReason.NO_SESSION
         state = sessions.SessionState(
             id=sessions.new_session_id(),
@@ -204,7 +209,7 @@ def enrich(
     received_at = received_at or datetime.now(UTC)
     at = hit.timestamp or received_at
     ctx = Context(hit=hit, at=at, received_at=received_at)
-    page = parse_page_url(hit.url)
+    page = parse_page_url(hit.url, hit.keep_fragment)
     reason = sessionize(ctx, store, identify(ctx), page.path)
     if reason is not None:
         return reason

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tracking.views import matomo, pirsch, plausible, swetrix
+from tracking.views import footfall, matomo, pirsch, plausible, swetrix
 
 urlpatterns = [
     path("api/event", plausible.event, name="plausible-event"),
@@ -19,4 +19,7 @@ urlpatterns = [
     path("log/custom", swetrix.custom, name="swetrix-custom"),
     path("log/hb", swetrix.heartbeat, name="swetrix-heartbeat"),
     path("log/error", swetrix.error, name="swetrix-error"),
+    path("api/collect", footfall.collect, name="footfall-collect"),
+    path("js/footfall.js", footfall.core_script, name="footfall-script"),
+    path("js/footfall.behaviour.js", footfall.behaviour_script, name="footfall-behaviour-script"),
 ]
