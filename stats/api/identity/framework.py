@@ -54,17 +54,18 @@ class Context:
         """The seed's ``{"data": [...], "pagination": {...}}`` for a queryset."""
         total = queryset.count()
         items = [to_json(item) for item in queryset[self.offset : self.offset + self.limit]]
+        return {"data": items, "pagination": self.pagination(total)}
+
+    def pagination(self, total: int) -> dict:
+        """The seed's ``pagination`` object for a list of ``total`` rows."""
         total_pages = math.ceil(total / self.limit) if total else 0
         return {
-            "data": items,
-            "pagination": {
-                "total": total,
-                "page": self.page,
-                "limit": self.limit,
-                "total_pages": total_pages,
-                "has_next": self.page < total_pages,
-                "has_prev": self.page > 1,
-            },
+            "total": total,
+            "page": self.page,
+            "limit": self.limit,
+            "total_pages": total_pages,
+            "has_next": self.page < total_pages,
+            "has_prev": self.page > 1,
         }
 
 

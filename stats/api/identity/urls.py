@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from stats.api.identity import views
+from stats.api.identity import insights, views
 from stats.api.identity.framework import not_found
 
 urlpatterns = [
@@ -13,6 +13,15 @@ urlpatterns = [
     path("stats", views.stats, name="identity-stats"),
     path("pages/top", views.pages_top, name="identity-pages-top"),
     path("live", views.live, name="identity-live"),
+    path("insights/frustration", insights.frustration, name="identity-insights-frustration"),
+    path("insights/errors", insights.errors, name="identity-insights-errors"),
+    path("insights/clicks", insights.clicks, name="identity-insights-clicks"),
+    path("insights/seo", insights.seo, name="identity-insights-seo"),
+    path("insights/journeys", insights.journeys, name="identity-insights-journeys"),
+    path("insights/reading", insights.reading, name="identity-insights-reading"),
+    path("insights/forms", insights.forms, name="identity-insights-forms"),
+    path("insights/acquisition", insights.acquisition, name="identity-insights-acquisition"),
+    path("insights/web-metrics", insights.web_metrics, name="identity-insights-web-metrics"),
     # Anything else under the identity API is a JSON 404 in its shape.
     re_path(r"^(?:visitors|sessions|events|stats|pages|live|insights)(?:/.*)?$", not_found),
 ]

@@ -1,0 +1,876 @@
+"""Behaviour insights from the snippet's events: frustration, errors, clicks, SEO, journeys,
+reading, forms, acquisition and web vitals.
+
+Read by the identity-js insights API (``stats.api.identity.insights``) and the dashboard's
+Behaviour pages (``stats.behaviour_views``), so both always show the same numbers. Every
+figure is computed from raw ``Event`` rows of one site and one ``Period`` by set-based
+queries (window functions for orders within a session, ``percentile_cont`` for
+percentiles on PostgreSQL). The embedded SQLite default runs the same SQL where it is
+portable; percentiles are computed in Python there, with the same interpolation as
+``percentile_cont``. The formulas are written down in ``docs/insights.md``.
+
+Bots are dropped at ingestion, so nothing here filters them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    CharField,
+    Count,
+    F,
+    FloatField,
+    Func,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, RowNumber
+
+from stats.selectors import Period, epoch_ms, events_in, public_visitor_id
+from tracking.models import Event
+
+# --- the formulas' constants (docs/insights.md explains each) -------------------------
+
+# A page view less than this many seconds after the previous page view of the same
+# session is a rapid navigation (bouncing around without reading).
+RAPID_NAVIGATION_SECONDS = 3
+# Frustration score: points per occurrence and the most one signal may contribute.
+FRUSTRATION_WEIGHTS: dict[str, tuple[int, int]] = {
+    "rage_clicks": (15, 45),
+    "dead_clicks": (5, 20),
+    "errors": (10, 30),
+    "form_abandons": (15, 30),
+    "rapid_navigations": (5, 15),
+}
+FRUSTRATION_MAX = 100
+# Errors that count towards frustration (warnings do not).
+FRUSTRATION_ERRORS = ("js_exception", "promise_rejection", "console_error")
+ERROR_TYPES = (*FRUSTRATION_ERRORS, "console_warning")
+CLICK_ISSUES = ("rage_click", "dead_click", "phantom_click")
+SEO_ISSUE_CODES = (
+    "missing_title",
+    "missing_meta_description",
+    "missing_h1",
+    "multiple_h1",
+    "images_without_alt",
+    "missing_canonical",
+)
+WEB_VITALS = ("lcp", "inp", "fid", "cls", "ttfb")
+PERCENTILES = (0.5, 0.75, 0.95)
+# How many distinct pages an error group lists.
+ERROR_PAGES_LISTED = 5
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One page of a ranked list and how many rows the whole list has."""
+
+    rows: list[dict]
+    total: int
+
+
+# --- portable expressions -------------------------------------------------------------
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+class PropNumber(Func):
+    """The number stored under ``key`` in ``props``; NULL when absent or not a number.
+
+    Guarded by the JSON type so that one malformed row can never fail a whole report
+    (a bare ``::float`` cast would raise on a string).
+    """
+
+    output_field = FloatField()
+
+    def __init__(self, key: str):
+        super().__init__(F("props"))
+        self.key = key
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = (
+            f"CASE WHEN jsonb_typeof({column} -> %s) = 'number' "
+            f"THEN ({column} ->> %s)::double precision END"
+        )
+        return sql, (*params, self.key, *params, self.key)
+
+    def as_sql(self, compiler, connection, **extra):
+        # SQLite (the embedded default): JSON1's json_type / json_extract.
+        column, params = compiler.compile(self.source_expressions[0])
+        path = f'$."{self.key}"'
+        sql = (
+            f"CASE WHEN json_type({column}, %s) IN ('integer', 'real') "
+            f"THEN json_extract({column}, %s) END"
+        )
+        return sql, (*params, path, *params, path)
+
+
+def prop_text(key: str) -> Coalesce:
+    """The text stored under ``key`` in ``props`` ('' when absent).
+
+    Wrapped in ``Coalesce`` so that comparisons are plain text comparisons (a bare key
+    transform compares JSON values, which SQLite cannot do against a raw string).
+    """
+    return Coalesce(KeyTextTransform(key, "props"), Value(""), output_field=CharField())
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ``percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)``."""
+
+    function = "percentile_cont"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        if not 0 <= fraction <= 1:
+            raise ValueError("fraction must be between 0 and 1")
+        super().__init__(expression, **extra)
+        self.template = f"%(function)s({float(fraction)!r}) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+
+def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
+    """``percentile_cont`` in Python (linear interpolation between the closest ranks)."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    position = fraction * (len(ordered) - 1)
+    lower = math.floor(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def _pkey(fraction: float) -> str:
+    return f"p{round(fraction * 100)}"
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def grouped_percentiles(
+    events: QuerySet[Event],
+    group_by: Sequence[str],
+    values: dict[str, Any],
+    fractions: Sequence[float] = PERCENTILES,
+) -> dict[tuple, dict[str, dict[str, float | None]]]:
+    """Percentiles of several value expressions per group, plus each one's sample count.
+
+    ``values`` maps a name to an expression (NULLs are not samples). Answer:
+    ``{group: {name: {"p50": …, "samples": n}}}``. One ``GROUP BY`` query on PostgreSQL;
+    on SQLite the samples are read once and ranked in Python.
+    """
+    result: dict[tuple, dict[str, dict[str, float | None]]] = {}
+    if _postgres():
+        annotations = {}
+        for name, expression in values.items():
+            annotations[f"pct_{name}_samples"] = Count(expression)
+            for fraction in fractions:
+                annotations[f"pct_{name}_{_pkey(fraction)}"] = PercentileCont(expression, fraction)
+        query = events.values(*group_by).annotate(**annotations).order_by()
+        if not group_by:
+            query = [events.aggregate(**annotations)]
+        for row in query:
+            key = tuple(row[g] for g in group_by)
+            result[key] = {
+                name: {
+                    "samples": row[f"pct_{name}_samples"],
+                    **{_pkey(f): row[f"pct_{name}_{_pkey(f)}"] for f in fractions},
+                }
+                for name in values
+            }
+        return result
+    samples: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    names = list(values)
+    rows = events.annotate(**{f"_v_{n}": values[n] for n in names}).values_list(
+        *group_by, *(f"_v_{n}" for n in names)
+    )
+    for row in rows.iterator(chunk_size=5000):
+        key = tuple(row[: len(group_by)])
+        for name, value in zip(names, row[len(group_by) :], strict=True):
+            if value is not None:
+                samples[key][name].append(float(value))
+    for key, per_name in samples.items():
+        result[key] = {
+            name: {
+                "samples": len(per_name.get(name, [])),
+                **{_pkey(f): percentile_cont(per_name.get(name, []), f) for f in fractions},
+            }
+            for name in names
+        }
+    return result
+
+
+def _raw(queryset: QuerySet) -> tuple[str, tuple]:
+    """The SQL of a Django-built queryset, to be wrapped by a hand-written outer query."""
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _fetch(sql: str, params: Iterable) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, tuple(params))
+        return cursor.fetchall()
+
+
+def _seconds_between(later: str, earlier: str) -> str:
+    """SQL for the seconds from ``earlier`` to ``later`` (two timestamp columns)."""
+    if _postgres():
+        return f"extract(epoch FROM ({later} - {earlier}))"
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def _least(*sql: str) -> str:
+    """SQL for the smallest of several numbers (``least`` / SQLite's scalar ``min``)."""
+    return f"{'least' if _postgres() else 'min'}({', '.join(sql)})"
+
+
+# --- frustration ----------------------------------------------------------------------
+
+
+def frustration_score(
+    *,
+    rage_clicks: int,
+    dead_clicks: int,
+    errors: int,
+    form_abandons: int,
+    rapid_navigations: int,
+) -> int:
+    """The score of one visitor (the same formula as the SQL in ``frustration``)."""
+    counts = {
+        "rage_clicks": rage_clicks,
+        "dead_clicks": dead_clicks,
+        "errors": errors,
+        "form_abandons": form_abandons,
+        "rapid_navigations": rapid_navigations,
+    }
+    points = sum(
+        min(counts[name] * weight, cap) for name, (weight, cap) in FRUSTRATION_WEIGHTS.items()
+    )
+    return min(points, FRUSTRATION_MAX)
+
+
+def _frustration_sql(site_id: int, period: Period) -> tuple[str, tuple]:
+    inner, params = _raw(
+        events_in(site_id, period)
+        .filter(kind__in=["pageview", "behaviour", "error"])
+        .values("id", "visitor_id", "session_id", "timestamp", "kind", "name")
+    )
+    errors = ", ".join(f"'{name}'" for name in FRUSTRATION_ERRORS)
+    score = " + ".join(
+        _least(f"{name} * {weight}", str(cap))
+        for name, (weight, cap) in FRUSTRATION_WEIGHTS.items()
+    )
+    sql = f"""
+        WITH e AS ({inner}),
+        views AS (
+            SELECT visitor_id, "timestamp" AS at,
+                   lag("timestamp") OVER (
+                       PARTITION BY visitor_id, session_id ORDER BY "timestamp", id
+                   ) AS previous_at
+            FROM e WHERE kind = 'pageview'
+        ),
+        navigation AS (
+            SELECT visitor_id,
+                   SUM(CASE WHEN previous_at IS NOT NULL
+                            AND {_seconds_between("at", "previous_at")} < {RAPID_NAVIGATION_SECONDS}
+                       THEN 1 ELSE 0 END) AS rapid_navigations
+            FROM views GROUP BY visitor_id
+        ),
+        signals AS (
+            SELECT visitor_id,
+                   SUM(CASE WHEN kind = 'behaviour' AND name = 'rage_click' THEN 1 ELSE 0 END)
+                       AS rage_clicks,
+                   SUM(CASE WHEN kind = 'behaviour' AND name = 'dead_click' THEN 1 ELSE 0 END)
+                       AS dead_clicks,
+                   SUM(CASE WHEN kind = 'error' AND name IN ({errors}) THEN 1 ELSE 0 END)
+                       AS errors,
+                   SUM(CASE WHEN kind = 'behaviour' AND name = 'form_abandon' THEN 1 ELSE 0 END)
+                       AS form_abandons
+            FROM e WHERE kind IN ('behaviour', 'error') GROUP BY visitor_id
+        ),
+        counted AS (
+            SELECT n.visitor_id,
+                   coalesce(s.rage_clicks, 0) AS rage_clicks,
+                   coalesce(s.dead_clicks, 0) AS dead_clicks,
+                   coalesce(s.errors, 0) AS errors,
+                   coalesce(s.form_abandons, 0) AS form_abandons,
+                   n.rapid_navigations
+            FROM navigation n LEFT JOIN signals s ON s.visitor_id = n.visitor_id
+        ),
+        scored AS (
+            SELECT counted.*, {_least(f"({score})", str(FRUSTRATION_MAX))} AS score FROM counted
+        )
+    """  # noqa: S608 - Django-built inner query; constants only
+    return sql, params
+
+
+def frustration(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+    """Frustration scores of the visitors with at least one page view in the period.
+
+    Answer: ``{"scores": [...], "average": {"avg_score", "visitor_count"}, "total": n}``,
+    scores highest first. The average is over every such visitor (zeros included), so it
+    reads as "how frustrated is a typical visitor".
+    """
+    sql, params = _frustration_sql(site_id, period)
+    rows = _fetch(
+        f"""{sql} SELECT visitor_id, score, rage_clicks, dead_clicks, errors, form_abandons,
+                         rapid_navigations
+            FROM scored ORDER BY score DESC, visitor_id LIMIT %s OFFSET %s""",  # noqa: S608 - Django-built inner query
+        (*params, limit, offset),
+    )
+    ((count, average),) = _fetch(f"{sql} SELECT count(*), avg(score) FROM scored", params)  # noqa: S608 - Django-built inner query
+    return {
+        "scores": [
+            {
+                "visitor_id": public_visitor_id(visitor_id),
+                "score": int(score),
+                "rage_clicks": int(rage),
+                "dead_clicks": int(dead),
+                "errors": int(errors),
+                "form_abandons": int(abandons),
+                "rapid_navigations": int(rapid),
+            }
+            for visitor_id, score, rage, dead, errors, abandons, rapid in rows
+        ],
+        "average": {
+            "avg_score": round(float(average), 1) if count else 0,
+            "visitor_count": count,
+        },
+        "total": count,
+    }
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def errors(
+    site_id: int, period: Period, *, offset: int = 0, limit: int = 50, type: str = ""
+) -> Ranked:
+    """JavaScript errors and console warnings grouped by type and message, most frequent first.
+
+    Each group: count, affected visitors and sessions, the number of distinct pages and the
+    most affected ones, first and last seen (epoch ms), and the source/line/column of the
+    latest occurrence.
+    """
+    events = events_in(site_id, period).filter(kind="error", name__in=ERROR_TYPES)
+    if type:
+        events = events.filter(name=type)
+    events = events.annotate(message=prop_text("message"))
+    groups = (
+        events.values("name", "message")
+        .annotate(
+            count=Count("id"),
+            visitors=Count("visitor_id", distinct=True),
+            sessions=Count("session_id", distinct=True),
+            page_count=Count("path", distinct=True),
+            first_seen=Min("timestamp"),
+            last_seen=Max("timestamp"),
+        )
+        .order_by("-count", "-last_seen", "name", "message")
+    )
+    total = groups.count()
+    page = list(groups[offset : offset + limit])
+    if not page:
+        return Ranked([], total)
+
+    in_page = reduce(or_, (Q(name=row["name"], message=row["message"]) for row in page))
+    latest: dict[tuple, dict] = {}
+    for event in (
+        events.filter(in_page)
+        .annotate(
+            position=Window(
+                RowNumber(),
+                partition_by=[F("name"), F("message")],
+                order_by=[F("timestamp").desc(), F("id").desc()],
+            )
+        )
+        .filter(position=1)
+        .values("name", "message", "props")
+    ):
+        latest[(event["name"], event["message"])] = event["props"]
+    pages: dict[tuple, list[dict]] = defaultdict(list)
+    for row in (
+        events.filter(in_page)
+        .values("name", "message", "path")
+        .annotate(count=Count("id"))
+        .order_by("-count", "path")
+    ):
+        listed = pages[(row["name"], row["message"])]
+        if len(listed) < ERROR_PAGES_LISTED:
+            listed.append({"url": row["path"], "count": row["count"]})
+    result = []
+    for row in page:
+        key = (row["name"], row["message"])
+        props = latest.get(key) or {}
+        result.append(
+            {
+                "type": row["name"],
+                "message": row["message"] or "",
+                "count": row["count"],
+                "visitors": row["visitors"],
+                "sessions": row["sessions"],
+                "page_count": row["page_count"],
+                "pages": pages[key],
+                "first_seen": epoch_ms(row["first_seen"]),
+                "last_seen": epoch_ms(row["last_seen"]),
+                "source": props.get("source") if isinstance(props.get("source"), str) else None,
+                "line": props.get("line") if isinstance(props.get("line"), int) else None,
+                "column": props.get("column") if isinstance(props.get("column"), int) else None,
+            }
+        )
+    return Ranked(result, total)
+
+
+# --- click issues ---------------------------------------------------------------------
+
+
+def clicks(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Ranked:
+    """Elements (selector on a page) with rage, dead or phantom clicks, most issues first."""
+    groups = (
+        events_in(site_id, period)
+        .filter(kind="behaviour", name__in=CLICK_ISSUES)
+        .annotate(selector=prop_text("selector"))
+        .values("selector", "path")
+        .annotate(
+            rage_clicks=Count("id", filter=Q(name="rage_click")),
+            dead_clicks=Count("id", filter=Q(name="dead_click")),
+            phantom_clicks=Count("id", filter=Q(name="phantom_click")),
+            total=Count("id"),
+            visitors=Count("visitor_id", distinct=True),
+            last_seen=Max("timestamp"),
+        )
+        .order_by("-total", "-rage_clicks", "path", "selector")
+    )
+    total = groups.count()
+    return Ranked(
+        [
+            {
+                "selector": row["selector"] or "",
+                "url": row["path"],
+                "rage_clicks": row["rage_clicks"],
+                "dead_clicks": row["dead_clicks"],
+                "phantom_clicks": row["phantom_clicks"],
+                "total": row["total"],
+                "visitors": row["visitors"],
+                "last_seen": epoch_ms(row["last_seen"]),
+            }
+            for row in groups[offset : offset + limit]
+        ],
+        total,
+    )
+
+
+# --- SEO ------------------------------------------------------------------------------
+
+
+def _issue_codes(props: dict) -> list[str]:
+    issues = props.get("issues") if isinstance(props, dict) else None
+    if not isinstance(issues, list):
+        return []
+    return [code for code in issues if isinstance(code, str)]
+
+
+def _int_prop(props: dict, key: str) -> int | None:
+    value = props.get(key)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def seo(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+    """Each page's latest SEO diagnostics and, over those, how many pages have each issue.
+
+    A page's state is its latest report in the period (a fixed page stops counting as soon
+    as a visit reports it fixed). Pages with the most issues come first.
+    """
+    reports = events_in(site_id, period).filter(kind="behaviour", name="seo_diagnostics")
+    report_counts = dict(
+        reports.values("path").annotate(n=Count("id")).order_by().values_list("path", "n")
+    )
+    latest = (
+        reports.annotate(
+            position=Window(
+                RowNumber(),
+                partition_by=[F("path")],
+                order_by=[F("timestamp").desc(), F("id").desc()],
+            )
+        )
+        .filter(position=1)
+        .values("path", "props", "timestamp")
+    )
+    pages = []
+    issue_pages: Counter[str] = Counter()
+    for row in latest.iterator(chunk_size=2000):
+        props = row["props"] if isinstance(row["props"], dict) else {}
+        codes = _issue_codes(props)
+        issue_pages.update(set(codes))
+        pages.append(
+            {
+                "url": row["path"],
+                "issues": codes,
+                "issue_count": len(codes),
+                "h1_count": _int_prop(props, "h1_count"),
+                "images_without_alt": _int_prop(props, "images_without_alt"),
+                "title_length": _int_prop(props, "title_length"),
+                "description_length": _int_prop(props, "description_length"),
+                "reports": report_counts.get(row["path"], 0),
+                "last_checked": epoch_ms(row["timestamp"]),
+            }
+        )
+    pages.sort(key=lambda p: (-p["issue_count"], p["url"]))
+    return {
+        "pages": pages[offset : offset + limit],
+        "total": len(pages),
+        "issues": [
+            {"code": code, "pages": count}
+            for code, count in sorted(issue_pages.items(), key=lambda i: (-i[1], i[0]))
+        ],
+        "pages_checked": len(pages),
+        "pages_with_issues": sum(1 for p in pages if p["issue_count"]),
+    }
+
+
+# --- journeys -------------------------------------------------------------------------
+
+
+def journeys(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+    """Page → next page transitions within sessions, and where sessions end (drop-off).
+
+    ``transitions`` (most frequent first): ``count`` is how often a page view of ``from``
+    was directly followed by a page view of ``to`` in the same session; ``share`` is that
+    count over ``from``'s page views. ``drop_offs`` per page: ``exits`` are page views
+    that were the last of their session in the period, ``drop_off`` = exits / views.
+    """
+    inner, params = _raw(
+        events_in(site_id, period)
+        .filter(kind="pageview")
+        .values("id", "visitor_id", "session_id", "timestamp", "path")
+    )
+    base = f"""
+        WITH e AS ({inner}),
+        steps AS (
+            SELECT path, lead(path) OVER (
+                PARTITION BY visitor_id, session_id ORDER BY "timestamp", id
+            ) AS next_path
+            FROM e
+        ),
+        pages AS (
+            SELECT path, count(*) AS views,
+                   SUM(CASE WHEN next_path IS NULL THEN 1 ELSE 0 END) AS exits
+            FROM steps GROUP BY path
+        )
+    """  # noqa: S608 - Django-built inner query
+    transitions = _fetch(
+        f"""{base}
+            SELECT s.path, s.next_path, count(*) AS n, p.views, p.exits
+            FROM steps s JOIN pages p ON p.path = s.path
+            WHERE s.next_path IS NOT NULL
+            GROUP BY s.path, s.next_path, p.views, p.exits
+            ORDER BY n DESC, s.path, s.next_path
+            LIMIT %s OFFSET %s""",  # noqa: S608 - Django-built inner query
+        (*params, limit, offset),
+    )
+    ((total,),) = _fetch(
+        f"""{base} SELECT count(*) FROM (
+                SELECT DISTINCT path, next_path FROM steps WHERE next_path IS NOT NULL
+            ) t""",  # noqa: S608 - Django-built inner query
+        params,
+    )
+    drop_offs = _fetch(
+        f"""{base} SELECT path, views, exits FROM pages
+            ORDER BY exits DESC, views DESC, path LIMIT %s""",  # noqa: S608 - Django-built inner query
+        (*params, limit),
+    )
+    return {
+        "transitions": [
+            {
+                "from": path,
+                "to": next_path,
+                "count": count,
+                "share": round(count / views, 4),
+                "from_views": views,
+                "from_exits": int(exits),
+                "drop_off": round(int(exits) / views, 4),
+            }
+            for path, next_path, count, views, exits in transitions
+        ],
+        "total": total,
+        "drop_offs": [
+            {
+                "url": path,
+                "views": views,
+                "exits": int(exits),
+                "drop_off": round(int(exits) / views, 4),
+            }
+            for path, views, exits in drop_offs
+        ],
+    }
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def reading(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Ranked:
+    """Reading behaviour per page from the engagement reports sent on page hide.
+
+    ``attention`` is Σ active ms / Σ visible ms × 100 over the page's reports that measured
+    visible time (a ratio of sums, so long visits weigh more than glances).
+    """
+    reports = events_in(site_id, period).filter(kind="engagement", name="reading_behavior")
+    visible = PropNumber("visible_ms")
+    measured = Q(duration_ms__isnull=False) & Q(visible_ms__gt=0)
+    groups = (
+        reports.annotate(visible_ms=visible, velocity=PropNumber("scroll_velocity"))
+        .values("path")
+        .annotate(
+            reports=Count("id"),
+            avg_scroll_depth=Avg("scroll_depth"),
+            avg_active_ms=Avg("duration_ms"),
+            avg_scroll_velocity=Avg("velocity"),
+            active_sum=Sum("duration_ms", filter=measured),
+            visible_sum=Sum("visible_ms", filter=measured),
+        )
+        .order_by("-reports", "path")
+    )
+    total = groups.count()
+    page = list(groups[offset : offset + limit])
+    paths = [row["path"] for row in page]
+    medians = grouped_percentiles(
+        reports.filter(path__in=paths), ["path"], {"scroll_depth": F("scroll_depth")}, (0.5,)
+    )
+    views = dict(
+        events_in(site_id, period)
+        .filter(kind="pageview", path__in=paths)
+        .values("path")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("path", "n")
+    )
+    rows = []
+    for row in page:
+        median = medians.get((row["path"],), {}).get("scroll_depth", {}).get("p50")
+        attention = (
+            round(100 * float(row["active_sum"]) / float(row["visible_sum"]), 1)
+            if row["visible_sum"]
+            else None
+        )
+        rows.append(
+            {
+                "url": row["path"],
+                "views": views.get(row["path"], 0),
+                "reports": row["reports"],
+                "avg_scroll_depth": _round(row["avg_scroll_depth"]),
+                "median_scroll_depth": _round(median),
+                "avg_active_ms": None
+                if row["avg_active_ms"] is None
+                else round(row["avg_active_ms"]),
+                "avg_scroll_velocity": _round(row["avg_scroll_velocity"]),
+                "attention_pct": None if attention is None else min(attention, 100.0),
+            }
+        )
+    return Ranked(rows, total)
+
+
+# --- forms ----------------------------------------------------------------------------
+
+
+def forms(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+    """Abandonment hotspots (form on a page) and the fields where visitors hesitate.
+
+    Abandonments come most frequent first, each with the field most often touched last.
+    Hesitation fields come longest average pause first (the median is given alongside).
+    """
+    events = events_in(site_id, period).filter(kind="behaviour")
+    abandons = events.filter(name="form_abandon").annotate(form=prop_text("form"))
+    hotspots = (
+        abandons.annotate(touched=PropNumber("fields_touched"))
+        .values("form", "path")
+        .annotate(
+            count=Count("id"),
+            visitors=Count("visitor_id", distinct=True),
+            avg_fields_touched=Avg("touched"),
+        )
+        .order_by("-count", "path", "form")
+    )
+    abandon_total = hotspots.count()
+    hotspot_rows = list(hotspots[offset : offset + limit])
+    last_fields: dict[tuple, str] = {}
+    if hotspot_rows:
+        in_page = reduce(
+            or_,
+            (Q(path=row["path"], form=row["form"]) for row in hotspot_rows),
+        )
+        for row in (
+            abandons.filter(in_page)
+            .annotate(last_field=prop_text("last_field"))
+            .values("form", "path", "last_field")
+            .annotate(n=Count("id"))
+            .order_by("-n", "last_field")
+        ):
+            last_fields.setdefault((row["form"], row["path"]), row["last_field"] or "")
+    hesitations = (
+        events.filter(name="form_hesitation")
+        .annotate(
+            form=prop_text("form"), field=prop_text("field"), pause=PropNumber("hesitation_ms")
+        )
+        .filter(pause__isnull=False)
+    )
+    fields = (
+        hesitations.values("form", "field", "path")
+        .annotate(count=Count("id"), avg_ms=Avg("pause"))
+        .order_by("-avg_ms", "-count", "path", "form", "field")
+    )
+    field_total = fields.count()
+    field_rows = list(fields[offset : offset + limit])
+    medians = (
+        grouped_percentiles(
+            hesitations.filter(path__in={row["path"] for row in field_rows}),
+            ["form", "field", "path"],
+            {"pause": F("pause")},
+            (0.5,),
+        )
+        if field_rows
+        else {}
+    )
+    return {
+        "abandonments": [
+            {
+                "form": row["form"] or "",
+                "url": row["path"],
+                "count": row["count"],
+                "visitors": row["visitors"],
+                "avg_fields_touched": _round(row["avg_fields_touched"]),
+                "last_field": last_fields.get((row["form"], row["path"]), ""),
+            }
+            for row in hotspot_rows
+        ],
+        "hesitations": [
+            {
+                "form": row["form"] or "",
+                "field": row["field"] or "",
+                "url": row["path"],
+                "count": row["count"],
+                "avg_hesitation_ms": round(row["avg_ms"]),
+                "median_hesitation_ms": round(
+                    medians[(row["form"], row["field"], row["path"])]["pause"]["p50"]
+                ),
+            }
+            for row in field_rows
+        ],
+        "totals": {"abandonments": abandon_total, "hesitations": field_total},
+    }
+
+
+# --- acquisition ----------------------------------------------------------------------
+
+
+def acquisition(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+    """Referrers, UTM source / medium / campaign and channels, through the statistics query
+    layer (``stats.query.breakdown``), so the numbers equal the Pirsch API's."""
+    from stats.query import StatsQuery, breakdown
+
+    query = StatsQuery(site_id, period.first_day, period.last_day, period.tz)
+
+    def listed(dimension: str, column: str) -> list[dict]:
+        return [
+            {
+                column: row[column],
+                "visitors": row["visitors"],
+                "sessions": row["sessions"],
+                "views": row["views"],
+                "relative_visitors": row["relative_visitors"],
+                **({"referrer_name": row["source"] or None} if dimension == "referrer" else {}),
+            }
+            for row in breakdown(query, dimension)
+            if row[column]
+        ]
+
+    lists = {
+        "referrers": listed("referrer", "referrer"),
+        "utm_sources": listed("utm_source", "utm_source"),
+        "utm_mediums": listed("utm_medium", "utm_medium"),
+        "utm_campaigns": listed("utm_campaign", "utm_campaign"),
+        "channels": listed("channel", "channel"),
+    }
+    return {
+        **{name: rows[offset : offset + limit] for name, rows in lists.items()},
+        "totals": {name: len(rows) for name, rows in lists.items()},
+    }
+
+
+# --- web metrics ----------------------------------------------------------------------
+
+
+def _vitals_json(per_metric: dict[str, dict]) -> dict:
+    """Milliseconds as whole numbers, CLS with three decimals."""
+
+    def shown(metric: str, value: float | None) -> float | int | None:
+        if value is None:
+            return None
+        return round(value, 3) if metric == "cls" else round(value)
+
+    return {
+        metric: {
+            "samples": values["samples"],
+            **{_pkey(f): shown(metric, values[_pkey(f)]) for f in PERCENTILES},
+        }
+        for metric, values in per_metric.items()
+    }
+
+
+def web_metrics(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+    """Web vitals percentiles (p50/p75/p95) overall and per page, with the period's average
+    session duration, bounce rate and top pages from ``stats.selectors``.
+
+    LCP, INP, FID and TTFB are milliseconds; CLS is unitless. Pages with the most vitals
+    reports come first.
+    """
+    from stats.selectors import stats_summary, top_pages
+
+    reports = events_in(site_id, period).filter(kind="behaviour", name="web_vitals")
+    metrics = {metric: PropNumber(metric) for metric in WEB_VITALS}
+    overall = grouped_percentiles(reports, [], metrics).get(())
+    empty = {m: {"samples": 0, **{_pkey(f): None for f in PERCENTILES}} for m in WEB_VITALS}
+    per_page = reports.values("path").annotate(n=Count("id")).order_by("-n", "path")
+    total = per_page.count()
+    page = list(per_page[offset : offset + limit])
+    page_vitals = (
+        grouped_percentiles(
+            reports.filter(path__in=[row["path"] for row in page]), ["path"], metrics
+        )
+        if page
+        else {}
+    )
+    summary = stats_summary(site_id, period)
+    return {
+        "web_vitals": _vitals_json(overall or empty),
+        "pages": [
+            {
+                "url": row["path"],
+                "reports": row["n"],
+                **_vitals_json(page_vitals.get((row["path"],), empty)),
+            }
+            for row in page
+        ],
+        "total": total,
+        "avg_session_duration_ms": summary["avg_session_duration_ms"],
+        "bounce_rate": summary["bounce_rate"],
+        "sessions": summary["sessions"],
+        "top_pages": top_pages(site_id, period, limit=10)["top_pages"],
+    }
