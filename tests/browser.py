@@ -27,6 +27,9 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
     f"--host-resolver-rules=MAP {TEST_HOST} 127.0.0.1",
+    # The browser-wide user agent too: beacons sent while a page unloads do not carry
+    # the context's override, and the bot filter would drop "HeadlessChrome".
+    f"--user-agent={USER_AGENT}",
 ]
 
 
@@ -37,6 +40,9 @@ def chromium():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure_browser.sh (make test does).")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop running in this thread; without this,
+    # Django refuses database calls from it (SynchronousOnlyOperation) in browser tests.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS

@@ -40,7 +40,10 @@
     var leaveHandlers = [];
     var batch = [];
     var collectors = [];
-    var lastUrl, behaviourLoaded;
+    var lastUrl, behaviourLoaded, held;
+    // Requests go one after another, so the page view that opens a session is stored
+    // before the events that follow it.
+    var chain = Promise.resolve();
     // Engagement of the current page: visible / active (visible and focused) ms not yet sent.
     var visibleMs = 0,
       activeMs = 0,
@@ -75,6 +78,8 @@
 
     var send = function (events, url, beacon) {
       if (off || !events.length) return;
+      // While starting, the first page view and the queued calls gather into one request.
+      if (held) return held.push.apply(held, events);
       var body = JSON.stringify({
         k: key,
         u: (url || lastUrl || pageUrl()).slice(0, 2000),
@@ -85,7 +90,10 @@
         e: events,
       });
       if (beacon && nav.sendBeacon && nav.sendBeacon(endpoint, body)) return;
-      fetch(endpoint, { method: 'POST', body: body, keepalive: true, credentials: 'omit' })
+      chain = chain
+        .then(function () {
+          return fetch(endpoint, { method: 'POST', body: body, keepalive: true, credentials: 'omit' });
+        })
         .then(function (response) {
           return response.json();
         })
@@ -272,9 +280,13 @@
     if (hashMode) listen(w, 'hashchange', page);
 
     tick();
+    held = [];
     page();
     pending.forEach(function (args) {
       api.apply(null, args);
     });
+    var first = held;
+    held = 0;
+    send(first);
   } catch (e) {}
 })(window, document);
