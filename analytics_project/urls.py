@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/statistics/", include("stats.api.pirsch_urls")),
     path("api/v1/", include("stats.api.identity.urls")),
     path("", include("tracking.urls")),
+    path("sites/<str:public_id>/behaviour/", include("stats.behaviour_urls")),
     path("sites/<str:public_id>/", include("stats.urls")),
     path("share/<str:token>/", stats_views.shared_link_open, name="shared_link"),
     path("", include("sites.urls")),

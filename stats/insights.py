@@ -59,6 +59,8 @@ FRUSTRATION_WEIGHTS: dict[str, tuple[int, int]] = {
     "rapid_navigations": (5, 15),
 }
 FRUSTRATION_MAX = 100
+# Score bands of the distribution (inclusive bounds).
+FRUSTRATION_BUCKETS = ((0, 19), (20, 39), (40, 59), (60, 79), (80, 100))
 # Errors that count towards frustration (warnings do not).
 FRUSTRATION_ERRORS = ("js_exception", "promise_rejection", "console_error")
 ERROR_TYPES = (*FRUSTRATION_ERRORS, "console_warning")
@@ -325,8 +327,8 @@ def _frustration_sql(site_id: int, period: Period) -> tuple[str, tuple]:
 def frustration(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
     """Frustration scores of the visitors with at least one page view in the period.
 
-    Answer: ``{"scores": [...], "average": {"avg_score", "visitor_count"}, "total": n}``,
-    scores highest first. The average is over every such visitor (zeros included), so it
+    Answer: ``{"scores": [...], "average": {"avg_score", "visitor_count"}, "distribution":
+    [{"from", "to", "visitors"}], "total": n}``, scores highest first. The average is over every such visitor (zeros included), so it
     reads as "how frustrated is a typical visitor".
     """
     sql, params = _frustration_sql(site_id, period)
@@ -337,6 +339,16 @@ def frustration(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
         (*params, limit, offset),
     )
     ((count, average),) = _fetch(f"{sql} SELECT count(*), avg(score) FROM scored", params)  # noqa: S608 - Django-built inner query
+    bucket = " ".join(
+        f"WHEN score >= {low} THEN {low}" for low, _high in reversed(FRUSTRATION_BUCKETS)
+    )
+    per_bucket = dict(
+        _fetch(
+            f"""{sql} SELECT CASE {bucket} END AS bucket, count(*)
+                FROM scored GROUP BY CASE {bucket} END""",  # noqa: S608 - Django-built inner query
+            params,
+        )
+    )
     return {
         "scores": [
             {
@@ -354,6 +366,10 @@ def frustration(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
             "avg_score": round(float(average), 1) if count else 0,
             "visitor_count": count,
         },
+        "distribution": [
+            {"from": low, "to": high, "visitors": int(per_bucket.get(low, 0))}
+            for low, high in FRUSTRATION_BUCKETS
+        ],
         "total": count,
     }
 

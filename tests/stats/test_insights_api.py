@@ -26,6 +26,12 @@ INSIGHTS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Users are created per test; PBKDF2 would dominate these tests' time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def at(seconds: float) -> datetime:
     return NOON + timedelta(seconds=seconds)
 
@@ -144,6 +150,13 @@ def test_frustration_scores_and_average(client, read_key, frustrated):
         0,
     )
     assert body["data"]["average"] == {"avg_score": 60.0, "visitor_count": 3}
+    assert body["data"]["distribution"] == [
+        {"from": 0, "to": 19, "visitors": 1},
+        {"from": 20, "to": 39, "visitors": 0},
+        {"from": 40, "to": 59, "visitors": 0},
+        {"from": 60, "to": 79, "visitors": 0},
+        {"from": 80, "to": 100, "visitors": 2},
+    ]
     assert body["pagination"]["total"] == 3
 
 
@@ -174,7 +187,9 @@ def test_frustration_dates_select_the_days(client, read_key, frustrated):
     later = data(client, "frustration", read_key, start_date="2026-01-07", end_date="2026-01-07")
     assert [(s["score"], s["rage_clicks"]) for s in later["data"]["scores"]] == [(15, 1)]
     empty = data(client, "frustration", read_key, start_date="2026-01-06", end_date="2026-01-06")
-    assert empty["data"] == {"scores": [], "average": {"avg_score": 0, "visitor_count": 0}}
+    assert empty["data"]["scores"] == []
+    assert empty["data"]["average"] == {"avg_score": 0, "visitor_count": 0}
+    assert [band["visitors"] for band in empty["data"]["distribution"]] == [0, 0, 0, 0, 0]
 
 
 # --- errors ---------------------------------------------------------------------------

@@ -1,0 +1,343 @@
+"""The dashboard's Behaviour pages: the snippet's insights as tables and small charts.
+
+One page per section (``/sites/<public_id>/behaviour/<section>``). Every number comes from
+``stats.insights`` — the selectors the identity-js insights API answers from — and the
+date range is read from the URL exactly like the dashboard's (``period``, or
+``period=custom`` with ``from``/``to``; ``stats.dashboard.dashboard_state``).
+
+Access: site members who may view statistics. Anonymous visitors are sent to log in;
+signed-in users without access get 404 (another tenant's site does not exist for them).
+Charts are inline SVG drawn from numbers computed here; templates escape every string.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from sites.models import Site
+from sites.permissions import Action, can
+from stats import insights
+from stats.dashboard import PERIODS, dashboard_state
+from stats.selectors import Period
+from tracking.snippet import enabled_collectors
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+CHART_ROWS = 8
+
+
+@dataclass(frozen=True)
+class Section:
+    slug: str
+    title: str
+    # The snippet collector that feeds the section (None: the core snippet).
+    collector: str | None
+    empty: str
+
+
+SECTIONS: dict[str, Section] = {
+    s.slug: s
+    for s in (
+        Section(
+            "frustration",
+            "Frustration",
+            "clicks",
+            "No visitors with page views in this period.",
+        ),
+        Section("errors", "Errors", "errors", "No JavaScript errors or warnings in this period."),
+        Section(
+            "clicks",
+            "Click issues",
+            "clicks",
+            "No rage, dead or phantom clicks in this period.",
+        ),
+        Section("journeys", "Journeys", None, "No page-to-page navigation in this period."),
+        Section("reading", "Reading", None, "No reading reports in this period."),
+        Section("forms", "Forms", "forms", "No abandoned forms or hesitation in this period."),
+        Section("vitals", "Web vitals", "vitals", "No web vitals reported in this period."),
+        Section("seo", "SEO", "seo", "No SEO diagnostics in this period."),
+    )
+}
+
+# Google's thresholds (good up to the first, poor from the second), per metric.
+VITAL_THRESHOLDS: dict[str, tuple[float, float]] = {
+    "lcp": (2500, 4000),
+    "inp": (200, 500),
+    "fid": (100, 300),
+    "cls": (0.1, 0.25),
+    "ttfb": (800, 1800),
+}
+VITAL_NAMES = {
+    "lcp": "Largest Contentful Paint",
+    "inp": "Interaction to Next Paint",
+    "fid": "First Input Delay",
+    "cls": "Cumulative Layout Shift",
+    "ttfb": "Time to First Byte",
+}
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _bars(rows: list[dict], value_key: str, label_key: str, limit: int = CHART_ROWS) -> list:
+    """The first rows as chart bars: label, value and width in % of the largest."""
+    shown = rows[:limit]
+    top = max([float(r[value_key] or 0) for r in shown] + [0]) or 1
+    return [
+        {
+            "label": r[label_key],
+            "value": r[value_key],
+            "width": round(float(r[value_key] or 0) / top * 100, 1),
+        }
+        for r in shown
+    ]
+
+
+def rating(metric: str, value: float | None) -> str:
+    """Google's words for a p75: good, needs improvement or poor ('' without data)."""
+    if value is None:
+        return ""
+    good, poor = VITAL_THRESHOLDS[metric]
+    if value <= good:
+        return "good"
+    return "poor" if value > poor else "needs improvement"
+
+
+def vital_chart(metric: str, values: dict) -> dict:
+    """Geometry of one percentile strip: zones good / needs improvement / poor on a linear
+    scale up to 1.25 × the poor threshold (or the p95 when larger), markers at p50/p75/p95."""
+    good, poor = VITAL_THRESHOLDS[metric]
+    scale = max(poor * 1.25, values.get("p95") or 0)
+
+    def x(value: float) -> float:
+        return round(min(value, scale) / scale * 100, 2)
+
+    return {
+        "good_width": x(good),
+        "warn_x": x(good),
+        "warn_width": round(x(poor) - x(good), 2),
+        "poor_x": x(poor),
+        "poor_width": round(100 - x(poor), 2),
+        "markers": [
+            {"name": key, "x": x(values[key]), "value": values[key]}
+            for key in ("p50", "p75", "p95")
+            if values.get(key) is not None
+        ],
+    }
+
+
+def _vitals_rows(per_metric: dict) -> list[dict]:
+    return [
+        {
+            "metric": metric,
+            "name": VITAL_NAMES[metric],
+            "unit": "" if metric == "cls" else "ms",
+            **values,
+            "rating": rating(metric, values["p75"]),
+            "chart": vital_chart(metric, values) if values["samples"] else None,
+        }
+        for metric, values in per_metric.items()
+    ]
+
+
+# --- one builder per section: the selector's answer → template context ------------------
+
+
+def _frustration(site_id: int, period: Period, offset: int) -> dict:
+    result = insights.frustration(site_id, period, offset=offset, limit=PAGE_SIZE)
+    bands = [
+        {"label": f"{b['from']}–{b['to']}", "visitors": b["visitors"]}
+        for b in result["distribution"]
+    ]
+    return {
+        "rows": result["scores"],
+        "total": result["total"],
+        "average": result["average"],
+        "chart": _bars(bands, "visitors", "label") if result["total"] else [],
+        "weights": [
+            {"signal": name.replace("_", " "), "points": weight, "cap": cap}
+            for name, (weight, cap) in insights.FRUSTRATION_WEIGHTS.items()
+        ],
+        "rapid_seconds": insights.RAPID_NAVIGATION_SECONDS,
+    }
+
+
+def _moment(epoch_ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms is not None else None
+
+
+def _errors(site_id: int, period: Period, offset: int) -> dict:
+    result = insights.errors(site_id, period, offset=offset, limit=PAGE_SIZE)
+    for row in result.rows:
+        row["first_seen_at"], row["last_seen_at"] = (
+            _moment(row["first_seen"]),
+            _moment(row["last_seen"]),
+        )
+    return {
+        "rows": result.rows,
+        "total": result.total,
+        "chart": _bars(result.rows, "count", "message"),
+    }
+
+
+def _clicks(site_id: int, period: Period, offset: int) -> dict:
+    result = insights.clicks(site_id, period, offset=offset, limit=PAGE_SIZE)
+    for row in result.rows:
+        row["last_seen_at"] = _moment(row["last_seen"])
+    return {
+        "rows": result.rows,
+        "total": result.total,
+        "chart": _bars(result.rows, "total", "selector"),
+    }
+
+
+def _journeys(site_id: int, period: Period, offset: int) -> dict:
+    result = insights.journeys(site_id, period, offset=offset, limit=PAGE_SIZE)
+    for row in result["transitions"]:
+        row["label"] = f"{row['from']} → {row['to']}"
+    return {
+        "rows": result["transitions"],
+        "total": result["total"],
+        "drop_offs": result["drop_offs"][:10],
+        "chart": _bars(result["transitions"], "count", "label"),
+    }
+
+
+def _reading(site_id: int, period: Period, offset: int) -> dict:
+    result = insights.reading(site_id, period, offset=offset, limit=PAGE_SIZE)
+    chart = [
+        {"label": r["url"], "value": r["avg_scroll_depth"], "width": r["avg_scroll_depth"] or 0}
+        for r in result.rows[:CHART_ROWS]
+    ]
+    return {"rows": result.rows, "total": result.total, "chart": chart}
+
+
+def _forms(site_id: int, period: Period, offset: int) -> dict:
+    result = insights.forms(site_id, period, offset=offset, limit=PAGE_SIZE)
+    return {
+        "rows": result["abandonments"],
+        "hesitations": result["hesitations"],
+        "total": max(result["totals"].values()),
+        "totals": result["totals"],
+        "chart": _bars(result["abandonments"], "count", "form"),
+    }
+
+
+def _vitals(site_id: int, period: Period, offset: int) -> dict:
+    result = insights.web_metrics(site_id, period, offset=offset, limit=PAGE_SIZE)
+    pages = [
+        {
+            "url": page["url"],
+            "reports": page["reports"],
+            "metrics": [
+                {"metric": m, "p75": page[m]["p75"], "rating": rating(m, page[m]["p75"])}
+                for m in insights.WEB_VITALS
+            ],
+        }
+        for page in result["pages"]
+    ]
+    return {
+        "rows": pages,
+        "total": result["total"],
+        "overall": _vitals_rows(result["web_vitals"]),
+        "metrics": insights.WEB_VITALS,
+        "summary": {
+            "avg_session_duration_ms": result["avg_session_duration_ms"],
+            "bounce_rate": result["bounce_rate"],
+            "sessions": result["sessions"],
+        },
+        "top_pages": result["top_pages"],
+    }
+
+
+def _seo(site_id: int, period: Period, offset: int) -> dict:
+    result = insights.seo(site_id, period, offset=offset, limit=PAGE_SIZE)
+    for row in result["pages"]:
+        row["last_checked_at"] = _moment(row["last_checked"])
+    return {
+        "rows": result["pages"],
+        "total": result["total"],
+        "issues": result["issues"],
+        "pages_checked": result["pages_checked"],
+        "pages_with_issues": result["pages_with_issues"],
+        "chart": _bars(result["issues"], "pages", "code"),
+    }
+
+
+BUILDERS = {
+    "frustration": _frustration,
+    "errors": _errors,
+    "clicks": _clicks,
+    "journeys": _journeys,
+    "reading": _reading,
+    "forms": _forms,
+    "vitals": _vitals,
+    "seo": _seo,
+}
+
+
+def _site_for(request: HttpRequest, public_id: str) -> Site:
+    site = Site.objects.filter(public_id=public_id).first()
+    if site is None or not can(request.user, Action.VIEW_STATS, site):
+        raise Http404("No such site.")
+    return site
+
+
+@require_GET
+@login_required
+def behaviour_index(request: HttpRequest, public_id: str) -> HttpResponse:
+    site = _site_for(request, public_id)
+    query = request.GET.urlencode()
+    target = f"/sites/{site.public_id}/behaviour/frustration"
+    return redirect(f"{target}?{query}" if query else target)
+
+
+@require_GET
+@login_required
+def behaviour_section(request: HttpRequest, public_id: str, section: str) -> HttpResponse:
+    site = _site_for(request, public_id)
+    chosen = SECTIONS.get(section)
+    if chosen is None:
+        raise Http404("No such section.")
+    state = dashboard_state(request.GET, site)
+    period = Period.of_days(state.first_day, state.last_day, site.timezone)
+    page = _page_number(request)
+    collectors = enabled_collectors(site)
+    context = {
+        "site": site,
+        "section": chosen,
+        "sections": SECTIONS.values(),
+        "state": state,
+        "periods": PERIODS,
+        "base": f"/sites/{site.public_id}/behaviour/{chosen.slug}",
+        "range_qs": state.querystring(),
+        "page": page,
+        "collector_off": chosen.collector is not None and chosen.collector not in collectors,
+        "may_manage": can(request.user, Action.MANAGE_SETTINGS, site),
+        "failed": False,
+    }
+    try:
+        context.update(BUILDERS[chosen.slug](site.pk, period, (page - 1) * PAGE_SIZE))
+    except Exception:
+        logger.exception("behaviour section %s failed for site %s", chosen.slug, site.pk)
+        context.update(failed=True, rows=[], total=0)
+    total = context["total"]
+    context.update(
+        has_prev=page > 1,
+        has_next=page * PAGE_SIZE < total,
+        first_shown=(page - 1) * PAGE_SIZE + 1 if context["rows"] else 0,
+        last_shown=(page - 1) * PAGE_SIZE + len(context["rows"]),
+    )
+    return render(request, f"stats/behaviour/{chosen.slug}.html", context)
