@@ -12,7 +12,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/footfall
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test lint format geoip services migrate demo
+.PHONY: install run test lint format geoip services migrate demo snippet
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Rebuild static/js/footfall*.js from static/js/src (npm ci + esbuild); commit the result.
+snippet:
+	./scripts/build_snippet.sh
 
 geoip: $(STAMP)
 	$(PY) scripts/install_geoip.py || echo "GeoIP database not installed: locations fall back to time zone and language."
