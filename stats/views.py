@@ -296,6 +296,9 @@ def live_badge(request, access: DashboardAccess):
     except Exception:
         logger.exception("live badge failed for site %s", site.pk)
         count = None
+    if count is not None and request.GET.get("last") == str(count):
+        # Unchanged: 204 makes HTMX keep the badge, so screen readers hear nothing new.
+        return HttpResponse(status=204)
     return render(request, "stats/_live_badge.html", {"site": site, "live_count": count})
 
 

@@ -701,3 +701,12 @@ def test_user_strings_are_escaped_everywhere(client, site, owner):
         html = get(client, site, path, **RANGE, **extra).content.decode()
         assert payload not in html, path
         assert "&lt;script&gt;" in html, path
+
+
+def test_live_badge_answers_204_when_the_count_is_unchanged(client, site, owner):
+    store([event_row(site.pk, datetime.now(UTC) - timedelta(minutes=1), path="/now")])
+    client.force_login(owner)
+    assert get(client, site, "live/badge", last="1").status_code == 204
+    changed = get(client, site, "live/badge", last="0")
+    assert changed.status_code == 200
+    assert b"live/badge?last=1" in changed.content
