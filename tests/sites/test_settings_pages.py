@@ -362,3 +362,30 @@ def test_delete_needs_the_hostname_typed_and_removes_everything(client, world):
     assert not SiteMembership.objects.filter(site_id=site.pk).exists()
     assert not SiteDomain.objects.filter(domain="blog.example.com").exists()
     assert site_lookup.site_by_domain("blog.example.com") is None
+
+
+def test_organization_roles_count_and_other_organizations_see_nothing(client, db):
+    from tests.factories import OrganizationFactory, OrganizationMemberFactory
+
+    organization = OrganizationFactory()
+    site = SiteFactory(organization=organization)
+    org_admin = OrganizationMemberFactory(organization=organization, role=Role.ADMIN).user
+    org_viewer = OrganizationMemberFactory(organization=organization, role=Role.VIEWER).user
+    outsider = OrganizationMemberFactory(role=Role.OWNER).user  # Owner of another organization
+    SiteFactory(organization=OrganizationFactory())
+    for user, general, danger in (
+        (org_admin, 200, 403),
+        (org_viewer, 403, 403),
+        (outsider, 404, 404),
+    ):
+        as_user(client, user)
+        assert client.get(f"/sites/{site.public_id}/settings/general").status_code == general
+        assert client.get(f"/sites/{site.public_id}/settings/danger").status_code == danger
+    as_user(client, org_admin)
+    response = client.post(
+        f"/sites/{site.public_id}/settings/general",
+        {"display_name": "Renamed", "hostname": site.hostname, "timezone": "UTC"},
+    )
+    assert response.status_code == 302
+    site.refresh_from_db()
+    assert site.display_name == "Renamed"
