@@ -200,10 +200,17 @@ def _forget_cached_site() -> None:
 
 @transaction.atomic
 def site_delete(*, site: Site) -> None:
-    """Delete a site with its statistics (events are not cascaded by the database)."""
+    """Delete a site with its statistics (events are not cascaded by the database).
+
+    Its clients go with it (cascade); their OAuth applications and tokens are deleted
+    explicitly, as the link from a client to its application is the other way round.
+    """
+    from oauth2_provider.models import Application
+
     from stats.services import site_stats_reset
 
     site_stats_reset(site)
+    Application.objects.filter(api_client__site=site).delete()
     site.delete()
     _forget_cached_site()
 

@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 from django.forms.models import model_to_dict
+from oauth2_provider.models import AccessToken, Application
 
 from accounts.models import ApiClient, Invitation, Role
+from accounts.services import api_client_create, oauth_token_issue
 from sites.models import SharedLink, Site, SiteDomain, SiteMembership
 from stats.models import DailySiteStats, RollupState
 from stats.rollups import rollup_site
@@ -348,6 +350,8 @@ def test_reset_deletes_the_sites_statistics_only(client, world):
 def test_delete_needs_the_hostname_typed_and_removes_everything(client, world):
     site, people = world
     store([event_row(site.pk, datetime(2026, 1, 5, 12, tzinfo=UTC))])
+    oauth, _ = api_client_create(user=people["owner"], type="oauth", site=site)
+    oauth_token_issue(client=oauth)
     as_user(client, people["owner"])
     wrong = client.post(f"/sites/{site.public_id}/settings/danger/delete", {"confirm": "blog"})
     assert wrong.status_code == 400
@@ -362,6 +366,8 @@ def test_delete_needs_the_hostname_typed_and_removes_everything(client, world):
     assert not SiteMembership.objects.filter(site_id=site.pk).exists()
     assert not SiteDomain.objects.filter(domain="blog.example.com").exists()
     assert site_lookup.site_by_domain("blog.example.com") is None
+    assert not ApiClient.objects.exists()
+    assert not Application.objects.exists() and not AccessToken.objects.exists()
 
 
 def test_organization_roles_count_and_other_organizations_see_nothing(client, db):
