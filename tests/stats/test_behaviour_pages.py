@@ -1,6 +1,7 @@
 """The dashboard's Behaviour pages: access per role, the numbers, empty states and escaping."""
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 
@@ -218,3 +219,33 @@ def test_long_lists_are_paged(client, site, members):
     assert "26–30 of 30" in second and 'rel="prev"' in second and 'rel="next"' not in second
     assert second.count('<th scope="row" class="mono">div.item-') == 5
     assert page(client, site, "clicks", page="x").status_code == 200
+
+
+@pytest.mark.browser
+def test_behaviour_pages_in_a_real_browser(
+    client, live_server, browser_context, site, members, hostile_traffic, tmp_path
+):
+    """Signed in, the sections switch through their tabs and user strings stay text."""
+    client.force_login(members["viewer"])
+    base = live_server.url
+    browser_context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}]
+    )
+    dialogs = []
+    tab = browser_context.new_page()
+    tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    tab.goto(f"{base}/sites/{site.public_id}/behaviour/frustration?{urlencode(RANGE)}")
+    scores = tab.get_by_role("table", name="Most frustrated visitors")
+    assert scores.locator("tbody th").all_inner_texts() == ["v_0000000000000001"]
+    tab.screenshot(path=str(tmp_path / "frustration.png"), full_page=True)
+    tab.get_by_role("link", name="Errors", exact=True).click()
+    tab.wait_for_url("**/behaviour/errors?**")
+    errors = tab.get_by_role("table", name="Errors and warnings, grouped by message")
+    assert errors.locator("tbody th").all_inner_texts() == [XSS]
+    tab.screenshot(path=str(tmp_path / "errors.png"), full_page=True)
+    assert tab.locator("nav.tabs a[aria-current=page]").inner_text() == "Errors"
+    tab.get_by_role("link", name="Web vitals").click()
+    tab.wait_for_url("**/behaviour/vitals?**")
+    assert tab.locator("svg.vitals-strip").count() == 3  # LCP, INP and CLS were measured
+    tab.screenshot(path=str(tmp_path / "vitals.png"), full_page=True)
+    assert dialogs == []
