@@ -692,3 +692,65 @@ def test_snippet_event_types_are_listed_and_filterable(client, site, read_key):
     assert [e["name"] for e in rage["data"]] == ["rage_click", "rage_click"]
     assert rage["data"][0]["data"]["props"] == {"selector": "a"}
     assert Event.objects.count() == 5
+
+
+def traffic_with(site, groups: int) -> list[dict]:
+    """``groups`` distinct pages, elements, errors, forms and fields, two sessions each."""
+    rows = []
+    for n in range(groups):
+        path, visitor = f"/page-{n}", n + 1
+        for session in (2 * n, 2 * n + 1):
+            rows += [
+                row(site, session, visitor=visitor, session=session, path=path),
+                row(site, session + 1, visitor=visitor, session=session, path="/next"),
+                signal(site, session + 2, "rage_click", visitor, session, path, selector=f"b{n}"),
+                signal(site, session + 2, "js_exception", visitor, session, path, message=f"e{n}"),
+                signal(site, session + 2, "form_abandon", visitor, session, path, form=f"f{n}"),
+                signal(
+                    site,
+                    session + 2,
+                    "form_hesitation",
+                    visitor,
+                    session,
+                    path,
+                    form=f"f{n}",
+                    field="input",
+                    hesitation_ms=100 * n,
+                ),
+                signal(site, session + 2, "web_vitals", visitor, session, path, lcp=1000 + n),
+                signal(site, session + 2, "seo_diagnostics", visitor, session, path, issues=[]),
+                reading_report(site, session + 3, path, 50, 1000, 2000, 10.0),
+            ]
+    return rows
+
+
+def test_query_counts_do_not_grow_with_the_rows(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small, large = SiteFactory(hostname="small.site"), SiteFactory(hostname="large.site")
+    store(traffic_with(small, 1) + traffic_with(large, 12))
+    period = insights.Period.of_days(NOON.date(), NOON.date(), "UTC")
+    selectors = {
+        "frustration": insights.frustration,
+        "errors": insights.errors,
+        "clicks": insights.clicks,
+        "seo": insights.seo,
+        "journeys": insights.journeys,
+        "reading": insights.reading,
+        "forms": insights.forms,
+        "acquisition": insights.acquisition,
+        "web_metrics": insights.web_metrics,
+    }
+    assert insights.clicks(large.pk, period).total == 12
+    assert insights.forms(large.pk, period)["totals"] == {"abandonments": 12, "hesitations": 12}
+    expected = {"frustration": 2, "clicks": 2, "seo": 2, "journeys": 3, "errors": 4}
+    for name, selector in selectors.items():
+        counts = []
+        for site in (small, large):
+            with CaptureQueriesContext(connection) as queries:
+                selector(site.pk, period)
+            counts.append(len(queries))
+        assert counts[0] == counts[1], name
+        if name in expected:
+            assert counts[0] == expected[name], name
