@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.hashers import check_password
+import functools
+import secrets
+
+from django.contrib.auth.hashers import check_password, make_password
 from django.db.models import F, QuerySet
 from oauth2_provider.models import Application
 
 from accounts.models import ApiClient, Role, User
+
+
+@functools.cache
+def _unknown_client_secret_hash() -> str:
+    return make_password(secrets.token_urlsafe(32))
 
 
 def api_client_for_credentials(client_id: str, client_secret: str) -> ApiClient | None:
@@ -14,7 +22,11 @@ def api_client_for_credentials(client_id: str, client_secret: str) -> ApiClient 
     application = (
         Application.objects.select_related("api_client__user").filter(client_id=client_id).first()
     )
-    if application is None or not check_password(client_secret, application.client_secret):
+    if application is None:
+        # Hash anyway: an unknown id must take as long as a wrong secret (no id oracle).
+        check_password(client_secret, _unknown_client_secret_hash())
+        return None
+    if not check_password(client_secret, application.client_secret):
         return None
     client = getattr(application, "api_client", None)
     if client is None or not client.is_active or not client.user.is_active:

@@ -46,3 +46,34 @@ def with_rate_limit_headers(response: HttpResponse, limit: RateLimit) -> HttpRes
     if not limit.allowed:
         response["Retry-After"] = str(limit.retry_after())
     return response
+
+
+def failure_count(key: str) -> int:
+    """Failures recorded against ``key`` in its current lock window (0 when none)."""
+    return int(cache.get(f"fail:{key}") or 0)
+
+
+def record_failure(key: str, window_seconds: int) -> int:
+    """Count one failure; the window starts at the first failure and is not extended."""
+    cache_key = f"fail:{key}"
+    if cache.add(cache_key, 1, window_seconds):
+        return 1
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, 1, window_seconds)
+        return 1
+
+
+def clear_failures(key: str) -> None:
+    cache.delete(f"fail:{key}")
+
+
+def failure_retry_after(key: str, window_seconds: int) -> int:
+    """Seconds until the failure window of ``key`` ends (the whole window when unknown)."""
+    ttl = getattr(cache, "ttl", None)
+    if ttl is not None:
+        remaining = ttl(f"fail:{key}")
+        if isinstance(remaining, int) and remaining > 0:
+            return remaining
+    return window_seconds

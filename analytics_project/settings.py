@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,10 +50,14 @@ INSTALLED_APPS = [
     "sites",
     "tracking",
     "stats",
+    "csp",  # Content-Security-Policy with nonces (docs/security.md)
+    "drf_spectacular_sidecar",  # Swagger UI assets for /api/docs/, served locally
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "analytics_project.security.NulCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -144,6 +149,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.clear_expired_tokens",
         "schedule": crontab(minute=17),
     },
+    "purge-expired-events": {
+        "task": "tracking.tasks.purge_expired_events",
+        "schedule": crontab(minute=41),
+    },
 }
 
 # --- Ingestion --------------------------------------------------------------
@@ -176,6 +185,16 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_TOKEN_LIFETIME_SECONDS", default=3600),
     # RFC 9700: keep only the token's SHA-256 checksum at rest, never the token.
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # Only the client-credentials grant is used: adopt every other RFC 9700 default too.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
     "SCOPES": {
         "hits:write": "Send page views",
         "events:write": "Send events",
@@ -217,6 +236,36 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# Dashboard pages: scripts only from us or with the request's nonce, no inline styles,
+# never framed (docs/security.md). The protocol and API paths answer JSON, GIFs or
+# scripts for other sites: no policy there.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": (
+        "/api/v1/",
+        "/api/event",
+        "/api/collect",
+        "/api/health",
+        "/matomo.php",
+        "/piwik.php",
+        "/log",
+        "/js/",
+    ),
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", csp_constants.NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- I18N, static -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -66,11 +66,27 @@ def read_body(request: HttpRequest, max_bytes: int) -> bytes:
     return body
 
 
+def storable_text(value):
+    """Strings PostgreSQL can store: NUL characters dropped, lone surrogates (``"\\ud800"``
+    is valid JSON) replaced, in every string of a decoded JSON value."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        if not value.isascii():
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {storable_text(key): storable_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable_text(item) for item in value]
+    return value
+
+
 def read_json(request: HttpRequest, max_bytes: int):
     """Parse the body as JSON whatever the Content-Type says (browsers send text/plain)."""
     body = read_body(request, max_bytes)
     try:
-        return json.loads(body.decode("utf-8"))
+        return storable_text(json.loads(body.decode("utf-8")))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidBody("request body is not valid JSON") from exc
 

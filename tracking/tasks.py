@@ -18,3 +18,11 @@ def flush_drop_counts() -> int:
     from tracking.drops import flush_drop_counts as flush
 
     return flush()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def purge_expired_events() -> dict:
+    """Delete raw events past each site's retention (aggregates are kept)."""
+    from tracking.retention import purge_expired_events as purge
+
+    return purge()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from django.http import HttpRequest, JsonResponse
@@ -24,6 +25,15 @@ TOKEN_LIMIT_PER_IP = 30  # a minute: client secrets are checked with PBKDF2, and
 TOKEN_LIMIT_PER_CLIENT = 10
 
 
+def _storable(value: str) -> bool:
+    """No NUL and no lone surrogate: the only strings a stored credential can equal."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
 @csrf_exempt
 def token(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
@@ -36,7 +46,7 @@ def token(request: HttpRequest) -> JsonResponse:
         )
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return pirsch_error(400, error=["the request body must be JSON"])
     if not isinstance(body, dict):
         return pirsch_error(400, error=["the request body must be a JSON object"])
@@ -49,7 +59,10 @@ def token(request: HttpRequest) -> JsonResponse:
         validation["client_secret"] = "client_secret is required"  # noqa: S105 - a field name, not a secret
     if validation:
         return pirsch_error(400, validation=validation)
-    per_client = check_rate_limit(f"token-client:{client_id[:64]}", TOKEN_LIMIT_PER_CLIENT, 60)
+    if not _storable(client_id) or not _storable(secret):
+        return pirsch_error(401, error=["client ID or secret wrong"])  # no such client exists
+    client_key = hashlib.sha256(client_id[:64].encode()).hexdigest()[:32]  # any characters
+    per_client = check_rate_limit(f"token-client:{client_key}", TOKEN_LIMIT_PER_CLIENT, 60)
     if not per_client.allowed:
         return with_rate_limit_headers(
             pirsch_error(429, error=["too many requests, retry later"]), per_client

@@ -39,7 +39,9 @@ class Request:
         for key, value in pairs:
             if not isinstance(key, str) or not isinstance(value, str):
                 continue
-            value = value.strip()
+            value = value.strip().replace("\x00", "")  # PostgreSQL text cannot hold NUL
+            if not value.isascii():  # lone surrogates from JSON bulk bodies
+                value = value.encode("utf-8", "replace").decode("utf-8")
             if value and value != "undefined" and len(key) <= 64:
                 params[key] = value[: MAX_FIELD * 4]
         return cls(params)

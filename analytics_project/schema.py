@@ -1,0 +1,262 @@
+"""The OpenAPI 3.1 description of the public API, and the pages that serve it.
+
+The protocol endpoints are plain Django views, so the description is written by hand in
+``openapi.yaml``; the Pirsch statistics family (36 endpoints with the same parameters and
+errors) is generated here from one table. ``/api/schema/`` serves the document as JSON
+(``?format=yaml`` for YAML) and ``/api/docs/`` renders it with Swagger UI from the
+``drf-spectacular-sidecar`` package (no CDN; the start-up script is a static file, so the
+page needs no inline script under our CSP).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+
+import yaml
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+SCHEMA_FILE = Path(__file__).with_name("openapi.yaml")
+
+_ROWS = {"type": "array", "items": {"type": "object"}}
+_SCALE_ROWS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "day": {"type": ["string", "null"]},
+            "week": {"type": ["string", "null"]},
+            "month": {"type": ["string", "null"]},
+            "year": {"type": ["string", "null"]},
+        },
+    },
+}
+
+
+def _rows(*required: str) -> dict:
+    return {"type": "array", "items": {"type": "object", "required": list(required)}}
+
+
+def _object(*required: str) -> dict:
+    return {"type": "object", "required": list(required)}
+
+
+# endpoint → (summary, answer schema, required extra query parameters)
+STATISTICS_ENDPOINTS: dict[str, tuple[str, dict, tuple[str, ...]]] = {
+    "visitor": ("Visitors, views, sessions and bounces per scale bucket", _SCALE_ROWS, ()),
+    "total": (
+        "Totals over the range",
+        _object("visitors", "views", "sessions", "bounces", "bounce_rate"),
+        (),
+    ),
+    "growth": ("Growth against the previous period", _object("visitors_growth"), ()),
+    "hours": ("Visitors per local hour", _rows("hour", "visitors"), ()),
+    "active": ("Visitors active in the last `start` seconds", _object("stats", "visitors"), ()),
+    "page": ("Pages", _rows("path", "visitors"), ()),
+    "page/entry": ("Entry pages", _rows("path", "visitors"), ()),
+    "page/exit": ("Exit pages", _rows("path", "exits"), ()),
+    "duration/session": ("Average session duration per bucket", _SCALE_ROWS, ()),
+    "duration/page": ("Average time on page per bucket", _SCALE_ROWS, ()),
+    "event/meta": ("Metadata values of one event", _ROWS, ("event", "event_meta_key")),
+    "event/list": ("Events and their metadata", _ROWS, ()),
+    "event/page": ("Pages an event happened on", _ROWS, ("event",)),
+    "tags": ("Tag keys", _ROWS, ()),
+    "tag/details": ("Values of one tag key", _ROWS, ("key",)),
+    "session/list": ("Sessions, newest first", _rows("visitor_id", "session_id"), ()),
+    "goals": ("Conversion goals", _ROWS, ()),
+    "referrer": ("Referrers", _rows("visitors"), ()),
+    "channel": ("Channels", _rows("channel", "visitors"), ()),
+    "utm/source": ("UTM sources", _rows("visitors"), ()),
+    "utm/medium": ("UTM media", _rows("visitors"), ()),
+    "utm/campaign": ("UTM campaigns", _rows("visitors"), ()),
+    "utm/content": ("UTM contents", _rows("visitors"), ()),
+    "utm/term": ("UTM terms", _rows("visitors"), ()),
+    "country": ("Countries", _rows("visitors"), ()),
+    "region": ("Regions", _rows("visitors"), ()),
+    "city": ("Cities", _rows("visitors"), ()),
+    "browser": ("Browsers", _rows("visitors"), ()),
+    "browser/version": ("Browser versions", _rows("visitors"), ()),
+    "os": ("Operating systems", _rows("visitors"), ()),
+    "os/version": ("Operating system versions", _rows("visitors"), ()),
+    "platform": ("Desktop, mobile and unknown", _object("platform_desktop", "platform_mobile"), ()),
+    "screen": ("Screen classes", _rows("visitors"), ()),
+    "language": ("Languages", _rows("visitors"), ()),
+    "events": ("Custom events", _rows("name", "visitors"), ()),
+}
+
+# Filters: repeatable (OR); `!` negates, `~` contains, `^` does not contain.
+STATISTICS_FILTERS = (
+    "path",
+    "entry_path",
+    "pattern",
+    "event",
+    "event_meta_key",
+    "language",
+    "country",
+    "region",
+    "city",
+    "referrer",
+    "referrer_name",
+    "channel",
+    "os",
+    "os_version",
+    "browser",
+    "browser_version",
+    "platform",
+    "screen_class",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+)
+
+IDENTITY_INSIGHTS = (
+    "frustration",
+    "errors",
+    "clicks",
+    "seo",
+    "journeys",
+    "reading",
+    "forms",
+    "acquisition",
+    "web-metrics",
+)
+
+
+def _statistics_parameters(required_extra: tuple[str, ...]) -> list[dict]:
+    def query(name: str, schema: dict, required: bool = False, description: str = "") -> dict:
+        parameter = {"name": name, "in": "query", "required": required, "schema": schema}
+        if description:
+            parameter["description"] = description
+        return parameter
+
+    day = {"type": "string", "format": "date"}
+    parameters = [
+        query("id", {"type": "string", "maxLength": 32}, True, "The domain id"),
+        query("from", day, True, "YYYY-MM-DD or an ISO timestamp"),
+        query("to", day, True, "YYYY-MM-DD or an ISO timestamp"),
+        query("tz", {"type": "string"}, description="IANA time zone (default: the site's)"),
+        query("scale", {"type": "string", "enum": ["day", "week", "month", "year"]}),
+        query("limit", {"type": "integer", "minimum": 0, "maximum": 100}),
+        query("offset", {"type": "integer", "minimum": 0}),
+        query("search", {"type": "string"}),
+        query("sort", {"type": "string"}),
+        query("direction", {"type": "string", "enum": ["asc", "desc"]}),
+        query("start", {"type": "integer", "minimum": 0, "maximum": 3600}),
+    ]
+    for name in STATISTICS_FILTERS:
+        if name not in required_extra:
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "schema": {"type": "array", "items": {"type": "string"}},
+                    "style": "form",
+                    "explode": True,
+                }
+            )
+    for name in required_extra:
+        parameters.append(query(name, {"type": "string", "minLength": 1}, True))
+    return parameters
+
+
+def _statistics_paths() -> dict:
+    paths = {}
+    for endpoint, (summary, answer, extra) in STATISTICS_ENDPOINTS.items():
+        paths[f"/api/v1/statistics/{endpoint}"] = {
+            "get": {
+                "tags": ["Pirsch statistics"],
+                "operationId": "statistics_" + endpoint.replace("/", "_"),
+                "summary": summary,
+                "security": [{"pirschOAuth": []}],
+                "parameters": _statistics_parameters(extra),
+                "responses": {
+                    "200": {
+                        "description": summary,
+                        "content": {"application/json": {"schema": answer}},
+                    },
+                    "400": {"$ref": "#/components/responses/PirschError"},
+                    "401": {"$ref": "#/components/responses/PirschError"},
+                    "403": {"$ref": "#/components/responses/PirschError"},
+                    "404": {"$ref": "#/components/responses/PirschError"},
+                    "405": {"$ref": "#/components/responses/PirschError"},
+                },
+            }
+        }
+    return paths
+
+
+def _insights_paths() -> dict:
+    paths = {}
+    for name in IDENTITY_INSIGHTS:
+        paths[f"/api/v1/insights/{name}"] = {
+            "get": {
+                "tags": ["Insights (identity-js)"],
+                "operationId": "insights_" + name.replace("-", "_"),
+                "summary": f"Behaviour insight: {name}",
+                "security": [{"identityKey": []}],
+                "parameters": [
+                    {"$ref": "#/components/parameters/IdentitySite"},
+                    {"$ref": "#/components/parameters/StartDate"},
+                    {"$ref": "#/components/parameters/EndDate"},
+                    {"$ref": "#/components/parameters/Limit"},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The insight (see docs/insights.md).",
+                        "content": {
+                            "application/json": {"schema": {"type": "object", "required": ["data"]}}
+                        },
+                    },
+                    **{
+                        status: {"$ref": "#/components/responses/IdentityError"}
+                        for status in ("400", "401", "404", "429")
+                    },
+                },
+            }
+        }
+    return paths
+
+
+def _inline_blocks(node, blocks: dict):
+    """Replace ``{"$ref": "#/components/x-…"}`` with a copy of that reusable block."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if len(node) == 1 and ref.startswith("#/components/x-"):
+            return _inline_blocks(copy.deepcopy(blocks[ref.rsplit("/", 1)[1]]), blocks)
+        return {key: _inline_blocks(value, blocks) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_blocks(item, blocks) for item in node]
+    return node
+
+
+@functools.cache
+def openapi_document() -> dict:
+    """The whole document (built once per process)."""
+    document = yaml.safe_load(SCHEMA_FILE.read_text(encoding="utf-8"))
+    components = document["components"]
+    blocks = {key: components.pop(key) for key in list(components) if key.startswith("x-")}
+    document = _inline_blocks(document, blocks)
+    document["paths"].update(_statistics_paths())
+    document["paths"].update(_insights_paths())
+    return document
+
+
+@require_GET
+def schema_view(request: HttpRequest) -> HttpResponse:
+    document = openapi_document()
+    if request.GET.get("format") == "yaml":
+        return HttpResponse(
+            yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
+            content_type="application/yaml; charset=utf-8",
+        )
+    return JsonResponse(document, json_dumps_params={"ensure_ascii": False})
+
+
+@require_GET
+def docs_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "api_docs.html")

@@ -1,0 +1,40 @@
+"""Request hygiene shared by every view, and the hook for embeddable pages.
+
+* ``NulCharacterMiddleware``: PostgreSQL text cannot hold NUL (``\\x00``), and a NUL in a
+  URL never means anything; without this every view that passes a path or query value to
+  the database would answer a 500 for ``?id=%00``. A NUL in the path answers the site's 404
+  (JSON under ``/api/``); NULs in query values are dropped.
+* ``embeddable``: our pages are never framed (``X-Frame-Options: DENY`` and CSP
+  ``frame-ancestors 'none'``); a view that must be embeddable (a public shared dashboard)
+  is decorated with it to allow framing by any site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+
+
+class NulCharacterMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path_info:
+            raise Http404("not found")
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            cleaned = QueryDict(mutable=True)
+            for key, values in request.GET.lists():
+                cleaned.setlist(key.replace("\x00", ""), [v.replace("\x00", "") for v in values])
+            cleaned._mutable = False
+            request.GET = cleaned
+        return self.get_response(request)
+
+
+def embeddable(view: Callable) -> Callable:
+    """Allow this view's pages in frames on other sites (public shared dashboards only)."""
+    from csp.decorators import csp_replace
+    from django.views.decorators.clickjacking import xframe_options_exempt
+
+    return xframe_options_exempt(csp_replace({"frame-ancestors": ["*"]})(view))

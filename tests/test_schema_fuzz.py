@@ -1,0 +1,230 @@
+"""schemathesis over every operation of ``/api/schema/``, against a live server.
+
+Each operation gets generated requests (valid data, then invalid data) sent once with a
+valid credential of the right kind and once with an invalid one. A 5xx, an undocumented
+status code or content type, a body that does not match the schema (error bodies are
+described with exactly their protocol's keys) or a missing documented header fails.
+The example count is bounded so the whole file runs in a couple of minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hsettings
+from openapi_spec_validator import validate
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from accounts.services import api_client_create, oauth_token_issue
+from analytics_project.schema import openapi_document
+from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+
+EXAMPLES_PER_MODE = 6
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+OPERATIONS = [
+    (path, method)
+    for path, item in openapi_document()["paths"].items()
+    for method in item
+    if method in ("get", "post")
+]
+ERROR_KEYS = {
+    "Pirsch": {"validation", "error", "context"},
+    "identity": {"error"},
+    "Plausible": {"errors"},
+    "Swetrix": {"statusCode", "message", "error"},
+}
+
+
+def test_schema_document_is_valid_openapi(client):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    document = response.json()
+    validate(document)
+    assert document["openapi"].startswith("3.")
+    yaml_response = client.get("/api/schema/", {"format": "yaml"})
+    assert yaml_response["Content-Type"].startswith("application/yaml")
+
+
+def test_schema_covers_every_public_api_route():
+    """Every ingestion and API route the project serves is described (new ones must be added)."""
+    from django.urls import get_resolver
+
+    from tests.test_url_walk import iter_patterns
+
+    described = {path.strip("/") for path in openapi_document()["paths"]}
+    missing = []
+    for route, _pattern in iter_patterns(get_resolver()):
+        if not (route.startswith(("api/", "matomo.php", "piwik.php")) or route.startswith("log")):
+            continue
+        if route in ("api/schema/", "api/docs/") or "^" in route or "(?" in route:
+            continue  # the schema itself, and the catch-all 404 routes
+        normalized = route.replace("<str:visitor_id>", "{visitor_id}").replace(
+            "<str:session_id>", "{session_id}"
+        )
+        if normalized.strip("/") not in described:
+            missing.append(route)
+    assert missing == []
+
+
+def test_docs_page_serves_swagger_ui_from_our_own_static_files(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "api-docs/swagger-init.js" in html
+    assert "https://" not in html  # no CDN
+    assert "script-src 'self' 'nonce-" in response["Content-Security-Policy"]
+
+
+@pytest.fixture
+def credentials(transactional_db, live_server, monkeypatch):
+    """A site with an owner, every kind of credential, and a little traffic to read back."""
+    import stats.api.identity.framework as identity_framework
+    from accounts.api import views as account_views
+
+    # Rate limits would turn most generated requests into 429s; they are tested elsewhere.
+    monkeypatch.setattr(identity_framework, "RATE_LIMIT", 10**6)
+    monkeypatch.setattr(account_views, "TOKEN_LIMIT_PER_CLIENT", 10**6)
+    monkeypatch.setattr(account_views, "TOKEN_LIMIT_PER_IP", 10**6)
+    owner = UserFactory()
+    site = SiteFactory(hostname="fuzz.example")
+    SiteMembershipFactory(site=site, user=owner, role="owner")
+    oauth_client, _ = api_client_create(user=owner, type="oauth", site=site)
+    key = api_client_create(user=owner, type="key", site=site)[1]["key"]
+    read_key = api_client_create(user=owner, type="read", site=site)[1]["key"]
+    token = oauth_token_issue(client=oauth_client)[0]
+    for path in ("/", "/pricing", "/blog?utm_source=news"):
+        response = requests.post(
+            f"{live_server.url}/api/v1/hit",
+            data=json.dumps(
+                {"url": f"https://fuzz.example{path}", "ip": "198.51.100.7", "user_agent": CHROME}
+            ),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+    _drain()
+    return {
+        "pirschOAuth": token,
+        "pirschAccessKey": key,
+        "identityKey": read_key,
+        "site": site,
+    }
+
+
+def _drain():
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        from tracking.consumer import EventConsumer
+
+        consumer = EventConsumer(name="fuzz-drain", block_ms=1)
+        while consumer.run_once():
+            pass
+
+
+_schemas: dict[str, schemathesis.BaseSchema] = {}
+
+
+def _schema(base_url: str):
+    if base_url not in _schemas:
+        _schemas[base_url] = schemathesis.openapi.from_url(f"{base_url}/api/schema/")
+    return _schemas[base_url]
+
+
+PIRSCH_PATHS = {
+    "/api/v1/token",
+    "/api/v1/domain",
+    *(f"/api/v1/{kind}{batch}" for kind in ("hit", "event", "session") for batch in ("", "/batch")),
+}
+
+
+def _error_family(path: str) -> str | None:
+    if path.startswith("/api/v1/statistics/") or path in PIRSCH_PATHS:
+        return "Pirsch"
+    if path.startswith("/api/v1/"):
+        return "identity"
+    if path == "/api/event":
+        return "Plausible"
+    if path.startswith("/log"):
+        return "Swetrix"
+    return None
+
+
+def _assert_error_shape(path: str, response) -> None:
+    """Belt and braces on top of the schema: a 4xx/5xx JSON body has exactly the family's keys."""
+    family = _error_family(path)
+    if family is None or response.status_code < 400:
+        return
+    assert set(response.json()) == ERROR_KEYS[family], (path, response.status_code, response.text)
+
+
+def _fuzz_operation(base_url: str, credentials: dict, path: str, method: str) -> None:
+    operation = _schema(base_url)[path][method.upper()]
+    security = openapi_document()["paths"][path][method].get("security") or []
+    schemes = [name for requirement in security for name in requirement]
+    site = credentials["site"]
+
+    def send(case, authorization: str | None):
+        headers = {"Authorization": authorization} if authorization else {}
+        response = case.call(base_url=base_url, headers=headers, timeout=30)
+        case.validate_response(response, checks=CHECKS, headers=headers)
+        _assert_error_shape(path, response)
+        return response
+
+    # Valid statistics requests name the real site so that the queries run on data.
+    fixed = {"query": {"id": site.public_id}} if path.startswith("/api/v1/statistics/") else {}
+    strategies = [operation.as_strategy(generation_mode=GenerationMode.POSITIVE, **fixed)]
+    if operation.body or list(operation.iter_parameters()):
+        strategies.append(operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+    for strategy in strategies:
+
+        @hsettings(
+            max_examples=EXAMPLES_PER_MODE,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            report_multiple_bugs=False,
+        )
+        @given(case=strategy)
+        def run(case):
+            for scheme in schemes or [None]:
+                send(case, f"Bearer {credentials[scheme]}" if scheme else None)
+            if schemes:
+                response = send(case, "Bearer not-a-valid-credential")
+                assert response.status_code == 401, (path, response.status_code)
+
+        run()
+
+
+def test_every_operation_survives_generated_requests(live_server, credentials):
+    """One live server and one set of credentials for all operations (set-up is the slow part)."""
+    failures = {}
+    for path, method in OPERATIONS:
+        try:
+            _fuzz_operation(live_server.url, credentials, path, method)
+        except Exception as exc:  # collect every operation's failure, then report them all
+            failures[f"{method.upper()} {path}"] = f"{type(exc).__name__}: {str(exc)[:3000]}"
+    _drain()
+    assert not failures, "\n\n".join(f"{op}\n{text}" for op, text in failures.items())
