@@ -99,6 +99,7 @@ class ConfirmHostnameForm(forms.Form):
     def __init__(self, *args, hostname: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.hostname = hostname
+        self.fields["confirm"].help_text = f"Type {hostname} exactly."
 
     def clean_confirm(self) -> str:
         value = self.cleaned_data["confirm"].strip().lower()
