@@ -1,5 +1,6 @@
 """The identity-js insights API: each insight with exact numbers from stored snippet events."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -754,3 +755,63 @@ def test_query_counts_do_not_grow_with_the_rows(db):
         assert counts[0] == counts[1], name
         if name in expected:
             assert counts[0] == expected[name], name
+
+
+def test_signals_sent_to_the_collection_endpoint_come_back_as_insights(client, owner, drain):
+    """End to end: the snippet's payload through /api/collect, then the insights API."""
+    site = SiteFactory(hostname="e2e.site", behaviour_collectors=True)
+    SiteMembershipFactory(site=site, user=owner, role="owner")
+    key = api_client_create(user=owner, type="read", site=site)[1]["key"]
+    events = [
+        {"t": "pageview"},
+        {"t": "rage_click", "p": {"selector": "button.buy", "clicks": 5}},
+        {"t": "dead_click", "p": {"selector": "div.card"}},
+        {"t": "js_exception", "p": {"message": "TypeError: boom", "source": "/app.js"}},
+        {"t": "form_abandon", "p": {"form": "form#signup", "fields_touched": 2}},
+        {"t": "web_vitals", "p": {"lcp": 1234, "cls": 0.02}},
+        {
+            "t": "reading_behavior",
+            "p": {
+                "visible_ms": 10_000,
+                "active_ms": 8_000,
+                "scroll_depth": 75,
+                "scroll_velocity": 120.5,
+                "page_height": 4000,
+            },
+        },
+    ]
+    response = client.post(
+        "/api/collect",
+        data=json.dumps({"k": site.public_key, "u": "https://e2e.site/pricing", "e": events}),
+        content_type="text/plain",
+        HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+    )
+    assert response.status_code == 202 and response.json()["accepted"] == len(events)
+    drain()
+
+    def read(name):
+        reply = client.get(f"/api/v1/insights/{name}", HTTP_AUTHORIZATION=f"Bearer {key}")
+        assert reply.status_code == 200
+        return reply.json()["data"]
+
+    [score] = read("frustration")["scores"]
+    assert (score["rage_clicks"], score["dead_clicks"], score["errors"]) == (1, 1, 1)
+    assert (score["form_abandons"], score["rapid_navigations"], score["score"]) == (1, 0, 45)
+    [error] = read("errors")["errors"]
+    assert (error["message"], error["source"], error["pages"]) == (
+        "TypeError: boom",
+        "/app.js",
+        [{"url": "/pricing", "count": 1}],
+    )
+    assert [(e["selector"], e["url"]) for e in read("clicks")["elements"]] == [
+        ("button.buy", "/pricing"),
+        ("div.card", "/pricing"),
+    ]
+    [page] = read("reading")["pages"]
+    assert (page["url"], page["views"], page["attention_pct"]) == ("/pricing", 1, 80.0)
+    assert read("web-metrics")["web_vitals"]["lcp"] == {
+        "samples": 1,
+        "p50": 1234,
+        "p75": 1234,
+        "p95": 1234,
+    }
