@@ -17,6 +17,7 @@ everything else is computed from the raw events with the same definitions.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,10 +25,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, TruncDay
 from django.utils import timezone
 
+from stats.models import SessionDay
 from tracking.models import Event
 
 # Filter parameter → event column (Pirsch's names).
@@ -56,6 +58,31 @@ FILTER_FIELDS = {
     "hostname": "hostname",
 }
 BOUNCE = Q(pageviews__lte=1, interactions=0)
+# A session's attributes: ``SessionDay`` rows are grouped by them, so filters on them can be
+# answered from session rows exactly (see ``stats.models.SessionDay``).
+SESSION_COLUMNS = (
+    "hostname",
+    "entry_path",
+    "referrer",
+    "source",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device_type",
+    "screen_class",
+    "language",
+    "country_code",
+    "region",
+    "city",
+)
+SESSION_FILTERS = frozenset(k for k, c in FILTER_FIELDS.items() if c in SESSION_COLUMNS)
 
 
 def milliseconds(delta: timedelta) -> int:
@@ -118,6 +145,48 @@ class StatsQuery:
 
     def _local_day(self):
         return TruncDay("timestamp", tzinfo=self.zone)
+
+
+def _today(query: StatsQuery) -> date:
+    return timezone.now().astimezone(query.zone).date()
+
+
+def _covered(query: StatsQuery) -> list[date]:
+    """The days of the query the rollups cover: whole past days, in the site's time zone."""
+    from stats.rollups import covered_days
+
+    return covered_days(
+        query.site_id,
+        query.first_day,
+        min(query.last_day, _today(query) - timedelta(days=1)),
+        query.tz,
+    )
+
+
+def _after(query: StatsQuery, covered: list[date]) -> StatsQuery | None:
+    """The query over the days after ``covered`` (covered days are a prefix), or None."""
+    if covered and covered[-1] >= query.last_day:
+        return None
+    first = covered[-1] + timedelta(days=1) if covered else query.first_day
+    return StatsQuery(query.site_id, first, query.last_day, query.tz, query.filters)
+
+
+def uses_session_rows(query: StatsQuery) -> bool:
+    """Whether filtered metrics come from ``SessionDay`` rows for covered days: every filter
+    is a session attribute (PostgreSQL only; the embedded SQLite answers from raw events)."""
+    return (
+        bool(query.filters)
+        and connection.vendor == "postgresql"
+        and set(query.filters) <= SESSION_FILTERS
+    )
+
+
+def session_days(query: StatsQuery, first: date, last: date) -> QuerySet[SessionDay]:
+    """The query's ``SessionDay`` rows of [first, last], filters applied."""
+    rows = SessionDay.objects.filter(
+        site_id=query.site_id, tz=query.tz, day__gte=first, day__lte=last
+    )
+    return apply_filters(rows, query.filters)
 
 
 def _condition(column: str, raw: str) -> tuple[Q, bool]:
@@ -226,25 +295,65 @@ def daily_from_events(query: StatsQuery) -> dict[date, dict]:
     return per_day
 
 
-def daily_metrics(query: StatsQuery) -> dict[date, dict]:
-    """Per-day metrics: rollups for whole past days without filters, raw events otherwise."""
-    from stats.rollups import rolled_up_days
+def daily_from_session_rows(query: StatsQuery, first: date, last: date) -> dict[date, dict]:
+    """``daily_from_events`` for [first, last] from ``SessionDay`` rows (PostgreSQL).
 
-    today = timezone.now().astimezone(query.zone).date()
-    rolled = (
-        {}
-        if query.filters
-        else rolled_up_days(
-            query.site_id, query.first_day, min(query.last_day, today - timedelta(days=1)), query.tz
+    A session may have several rows a day (its attributes changed): bounces and durations
+    are taken per (day, session) over the rows the filters kept, as the raw path does."""
+    inner, params = _sql(
+        session_days(query, first, last).values(
+            "day", "session_id", "visitor_id", "pageviews", "interactions", "first_at", "last_at"
         )
     )
-    missing = [d for d in query.days() if d not in rolled]
-    if not missing:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH s AS MATERIALIZED ({inner}),
+                per_session AS (
+                    SELECT day, sum(pageviews) AS pageviews, sum(interactions) AS interactions,
+                           floor(extract(epoch FROM max(last_at) - min(first_at)) * 1000) AS ms
+                    FROM s GROUP BY day, session_id)
+                SELECT day, v.visitors, v.views, p.sessions, p.bounces, p.ms
+                FROM (SELECT day, count(DISTINCT visitor_id) AS visitors, sum(pageviews) AS views
+                      FROM s GROUP BY day) v
+                JOIN (SELECT day, count(*) AS sessions,
+                             count(*) FILTER (WHERE pageviews <= 1 AND interactions = 0) AS bounces,
+                             coalesce(sum(ms), 0)::bigint AS ms
+                      FROM per_session GROUP BY day) p USING (day)""",  # noqa: S608 - Django-built inner query
+            params,
+        )
+        return {
+            day: {
+                "visitors": visitors,
+                "views": int(views),
+                "sessions": sessions,
+                "bounces": bounces,
+                "duration_ms": int(ms),
+            }
+            for day, visitors, views, sessions, bounces, ms in cursor.fetchall()
+        }
+
+
+ZERO_METRICS = {"visitors": 0, "views": 0, "sessions": 0, "bounces": 0, "duration_ms": 0}
+
+
+def daily_metrics(query: StatsQuery) -> dict[date, dict]:
+    """Per-day metrics for covered days from the rollups (no filters) or session rows (session
+    filters); raw events for the rest (today, other time zones, event filters)."""
+    from stats.rollups import rolled_up_days
+
+    covered = _covered(query)
+    rolled: dict[date, dict] = {}
+    if covered and not query.filters:
+        rolled = rolled_up_days(query.site_id, covered[0], covered[-1], query.tz)
+    elif covered and uses_session_rows(query):
+        rolled = {day: dict(ZERO_METRICS) for day in covered}
+        rolled.update(daily_from_session_rows(query, covered[0], covered[-1]))
+    else:
+        covered = []
+    rest = _after(query, covered)
+    if rest is None:
         return rolled
-    raw = daily_from_events(
-        StatsQuery(query.site_id, min(missing), max(missing), query.tz, query.filters)
-    )
-    return {**{d: raw[d] for d in missing if d in raw}, **rolled}
+    return {**daily_from_events(rest), **rolled}
 
 
 def _bucket(day: date, scale: str) -> date:
@@ -394,35 +503,77 @@ def dimension_days_from_events(query: StatsQuery, dimension: str) -> dict[date, 
     return per_day
 
 
+def dimension_days_from_session_rows(
+    query: StatsQuery, dimension: str, first: date, last: date
+) -> dict[date, dict[tuple, dict]]:
+    """``dimension_days_from_events`` for [first, last] from ``SessionDay`` rows."""
+    columns, kind = DIMENSIONS[dimension]
+    rows = session_days(query, first, last)
+    if kind == "pageview":
+        rows = rows.filter(pageviews__gt=0)
+    per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
+    for row in rows.values("day", *columns).annotate(
+        visitors=Count("visitor_id", distinct=True),
+        views=Sum("pageviews"),
+        sessions=Count("session_id", distinct=True),
+    ):
+        per_day[row["day"]][tuple(row[c] for c in columns)] = {
+            "visitors": row["visitors"],
+            "views": row["views"],
+            "sessions": row["sessions"],
+        }
+    return per_day
+
+
+# Breakdowns of session attributes (counting all events or page views) that session rows answer.
+SESSION_DIMENSIONS = frozenset(
+    name
+    for name, (columns, kind) in DIMENSIONS.items()
+    if set(columns) <= set(SESSION_COLUMNS) and kind in (None, "pageview")
+)
+
+
+def _dimension_days(query: StatsQuery, dimension: str) -> dict[date, dict[tuple, dict]]:
+    """Per day and value: rollups (no filters) or session rows (session filters) for covered
+    days, raw events for the rest. ``dimension`` may also be ``"exit"``."""
+    from stats.rollups import rolled_up_dimension_days
+
+    covered = _covered(query)
+    per_day: dict[date, dict[tuple, dict]] = {}
+    if covered and not query.filters:
+        per_day = rolled_up_dimension_days(
+            query.site_id, dimension, covered[0], covered[-1], query.tz
+        )
+    elif covered and uses_session_rows(query) and dimension in (*SESSION_DIMENSIONS, "exit"):
+        per_day = {day: {} for day in covered}
+        from_rows = (
+            exit_days_from_session_rows
+            if dimension == "exit"
+            else functools.partial(dimension_days_from_session_rows, dimension=dimension)
+        )
+        per_day.update(from_rows(query, first=covered[0], last=covered[-1]))
+    else:
+        covered = []
+    rest = _after(query, covered)
+    if rest is not None:
+        raw = (
+            exit_days_from_events(rest)
+            if dimension == "exit"
+            else dimension_days_from_events(rest, dimension)
+        )
+        per_day.update(raw)
+    return per_day
+
+
 def breakdown(query: StatsQuery, dimension: str) -> list[dict]:
     """Visitors, views and sessions per value of a dimension, most visitors first.
 
-    Whole past days without filters come from the dimension rollups, the rest from raw
-    events; visitors are summed over days, as everywhere.
+    Whole past days come from the dimension rollups (no filters) or the session rows
+    (filters on session attributes), the rest from raw events; visitors are summed over
+    days, as everywhere.
     """
-    from stats.rollups import rolled_up_dimension_days
-
     columns, _kind = DIMENSIONS[dimension]
-    today = timezone.now().astimezone(query.zone).date()
-    rolled = (
-        {}
-        if query.filters
-        else rolled_up_dimension_days(
-            query.site_id,
-            dimension,
-            query.first_day,
-            min(query.last_day, today - timedelta(days=1)),
-            query.tz,
-        )
-    )
-    missing = [d for d in query.days() if d not in rolled]
-    per_day = dict(rolled)
-    if missing:
-        raw = dimension_days_from_events(
-            StatsQuery(query.site_id, min(missing), max(missing), query.tz, query.filters),
-            dimension,
-        )
-        per_day.update({d: raw[d] for d in missing if d in raw})
+    per_day = _dimension_days(query, dimension)
     rows: dict[tuple, dict] = defaultdict(lambda: {"visitors": 0, "views": 0, "sessions": 0})
     for values in per_day.values():
         for key, metrics in values.items():
@@ -476,13 +627,19 @@ def session_summaries(
     query: StatsQuery, *, limit: int | None = None, offset: int = 0
 ) -> list[dict]:
     """One row per session with events in the range (newest first): entry, exit, page views,
-    duration, bounce. ``limit``/``offset`` page in the database on PostgreSQL."""
+    duration (first to last event, as everywhere), bounce. ``limit``/``offset`` page in the
+    database on PostgreSQL."""
     if connection.vendor == "postgresql":
         return _session_summaries_sql(query, limit, offset)
+    ordered = session_summaries_from_events(query)
+    return ordered[offset : offset + limit] if limit is not None else ordered[offset:]
+
+
+def session_summaries_from_events(query: StatsQuery) -> list[dict]:
+    """``session_summaries`` of the whole range, from raw events in Python (any database)."""
     sessions: dict[int, dict] = {}
     rows = (
         query.events()
-        .exclude(kind="engagement")
         .values_list(
             "session_id",
             "visitor_id",
@@ -512,6 +669,7 @@ def session_summaries(
                 "interactions": 0,
             }
         session["end"] = at
+        session["visitor_id"] = min(session["visitor_id"], visitor_id)
         if kind == "pageview":
             session["page_views"] += 1
             session["exit_path"], session["exit_title"] = path, title
@@ -520,39 +678,124 @@ def session_summaries(
     for session in sessions.values():
         session["duration_ms"] = milliseconds(session["end"] - session["start"])
         session["is_bounce"] = session["page_views"] <= 1 and session["interactions"] == 0
-    ordered = sorted(sessions.values(), key=lambda s: (s["start"], s["session_id"]), reverse=True)
-    return ordered[offset : offset + limit] if limit is not None else ordered[offset:]
+    return sorted(sessions.values(), key=lambda s: (s["start"], s["session_id"]), reverse=True)
+
+
+# The columns a session row contributes to the session list, in this order.
+_LIST_COLUMNS = (
+    "day",
+    "session_id",
+    "visitor_id",
+    "first_at",
+    "last_at",
+    "pageviews",
+    "interactions",
+    "first_event_id",
+    "first_path",
+    "entry_path",
+    "exit_at",
+    "exit_event_id",
+    "exit_path",
+    "exit_title",
+)
+# Raw events grouped like ``SessionDay`` rows (enough of them for the session list).
+_RAW_SESSION_DAYS_SQL = """
+    SELECT ("timestamp" AT TIME ZONE %s)::date AS day, session_id, visitor_id,
+           min("timestamp") AS first_at, max("timestamp") AS last_at,
+           count(*) FILTER (WHERE kind = 'pageview') AS pageviews,
+           count(*) FILTER (WHERE kind = 'custom' AND interactive) AS interactions,
+           (array_agg(id ORDER BY "timestamp", id))[1] AS first_event_id,
+           (array_agg(path ORDER BY "timestamp", id))[1] AS first_path,
+           (array_agg(entry_path ORDER BY "timestamp", id))[1] AS entry_path,
+           max("timestamp") FILTER (WHERE kind = 'pageview') AS exit_at,
+           (array_agg(id ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1] AS exit_event_id,
+           (array_agg(path ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1] AS exit_path,
+           (array_agg(title ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1] AS exit_title
+    FROM ({inner}) e GROUP BY 1, session_id, visitor_id
+"""
+_NO_SESSION_ROWS = f"SELECT {', '.join(_LIST_COLUMNS)} FROM stats_sessionday WHERE false"  # noqa: S608
+_SESSION_LIST_SQL = """
+    WITH raw AS MATERIALIZED ({raw}),
+    recent AS ({recent_rows} UNION SELECT session_id FROM raw WHERE day >= %s),
+    rows AS (SELECT {columns} FROM ({rows}) c WHERE session_id IN (SELECT session_id FROM recent)
+             UNION ALL SELECT {columns} FROM raw WHERE session_id IN (SELECT session_id FROM recent))
+    SELECT session_id, min(visitor_id), min(first_at) AS start, max(last_at),
+           (array_agg(coalesce(nullif(entry_path, ''), first_path) ORDER BY first_at, first_event_id))[1],
+           (array_agg(exit_path ORDER BY exit_at DESC, exit_event_id DESC) FILTER (WHERE exit_at IS NOT NULL))[1],
+           (array_agg(exit_title ORDER BY exit_at DESC, exit_event_id DESC) FILTER (WHERE exit_at IS NOT NULL))[1],
+           sum(pageviews), sum(interactions)
+    FROM rows GROUP BY session_id HAVING min(first_at) >= %s
+    ORDER BY start DESC, session_id DESC LIMIT %s
+"""
 
 
 def _session_summaries_sql(query: StatsQuery, limit: int | None, offset: int) -> list[dict]:
-    inner, params = _sql(
-        query.events()
-        .exclude(kind="engagement")
-        .values(
-            "session_id",
-            "visitor_id",
-            "timestamp",
-            "id",
-            "kind",
-            "path",
-            "title",
-            "interactive",
-            "entry_path",
+    """Newest sessions first, from session rows (covered days) and raw events (the rest).
+
+    Only the newest days are read: the sessions that started on or after a day D are those
+    with rows on D or later and none before; D moves back (1, 2, 4… days) until a page is
+    full or the range is exhausted, so the answer is exact and usually needs one day."""
+    covered = _covered(query) if (not query.filters or uses_session_rows(query)) else []
+    rest = _after(query, covered)
+    if rest is not None:
+        inner, raw_params = _sql(
+            rest.events().values(
+                "session_id",
+                "visitor_id",
+                "timestamp",
+                "id",
+                "kind",
+                "path",
+                "title",
+                "interactive",
+                "entry_path",
+            )
         )
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT session_id, min(visitor_id), min("timestamp") AS start, max("timestamp"),
-                       (array_agg(coalesce(nullif(entry_path, ''), path) ORDER BY "timestamp", id))[1],
-                       (array_agg(path ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1],
-                       (array_agg(title ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1],
-                       count(*) FILTER (WHERE kind = 'pageview'),
-                       count(*) FILTER (WHERE kind = 'custom' AND interactive)
-                FROM ({inner}) e GROUP BY session_id
-                ORDER BY start DESC, session_id DESC LIMIT %s OFFSET %s""",  # noqa: S608 - Django-built inner query
-            (*params, limit if limit is not None else 10**9, offset),
-        )
-        rows = cursor.fetchall()
+        raw_sql, raw_params = _RAW_SESSION_DAYS_SQL.format(inner=inner), (query.tz, *raw_params)
+    else:
+        raw_sql, raw_params = _NO_SESSION_ROWS, ()
+    wanted = offset + limit if limit is not None else None
+    span = 1
+    while True:
+        window_first = max(query.first_day, query.last_day - timedelta(days=span - 1))
+        if covered:
+            rows_sql, rows_params = _sql(
+                session_days(query, covered[0], covered[-1]).values(*_LIST_COLUMNS)
+            )
+            recent_sql, recent_params = (
+                _sql(
+                    session_days(query, max(window_first, covered[0]), covered[-1]).values(
+                        "session_id"
+                    )
+                )
+                if window_first <= covered[-1]
+                else ("SELECT NULL::bigint WHERE false", ())
+            )
+        else:
+            rows_sql, rows_params = _NO_SESSION_ROWS, ()
+            recent_sql, recent_params = "SELECT NULL::bigint WHERE false", ()
+        window_start = datetime.combine(window_first, time.min, tzinfo=query.zone)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SESSION_LIST_SQL.format(
+                    raw=raw_sql,
+                    recent_rows=recent_sql,
+                    rows=rows_sql,
+                    columns=", ".join(_LIST_COLUMNS),
+                ),
+                (
+                    *raw_params,
+                    *recent_params,
+                    window_first,
+                    *rows_params,
+                    window_start,
+                    wanted if wanted is not None else 10**9,
+                ),
+            )
+            rows = cursor.fetchall()
+        if window_first == query.first_day or (wanted is not None and len(rows) >= wanted):
+            break
+        span *= 2
     return [
         {
             "session_id": sid,
@@ -562,12 +805,12 @@ def _session_summaries_sql(query: StatsQuery, limit: int | None, offset: int) ->
             "entry_path": entry or "",
             "exit_path": exit_path or "",
             "exit_title": exit_title or "",
-            "page_views": views,
-            "interactions": inter,
+            "page_views": int(views),
+            "interactions": int(inter),
             "duration_ms": milliseconds(end - start),
             "is_bounce": views <= 1 and inter == 0,
         }
-        for sid, vid, start, end, entry, exit_path, exit_title, views, inter in rows
+        for sid, vid, start, end, entry, exit_path, exit_title, views, inter in rows[offset:]
     ]
 
 
@@ -576,58 +819,90 @@ def _sql(queryset) -> tuple[str, tuple]:
     return sql, params
 
 
-def exit_pages(query: StatsQuery) -> list[dict]:
-    """Pirsch's ``ExitStats``: sessions ending on each page."""
+def exit_days_from_events(query: StatsQuery) -> dict[date, dict[tuple, dict]]:
+    """Per local day, exits per (page, title): each session's last page view of the day.
+
+    Like sessions, exits are counted per day (a session spanning midnight exits on both
+    days); ``views`` and ``sessions`` are the exits, ``visitors`` the day's distinct ones."""
+    events = query.events().filter(kind="pageview")
+    per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
     if connection.vendor == "postgresql":
         inner, params = _sql(
-            query.events()
-            .filter(kind="pageview")
-            .values("session_id", "visitor_id", "path", "title", "timestamp", "id")
+            events.values("session_id", "visitor_id", "path", "title", "timestamp", "id")
         )
         with connection.cursor() as cursor:
             cursor.execute(
-                f"""SELECT path, max(title), count(DISTINCT visitor_id), count(*) FROM (
-                        SELECT DISTINCT ON (session_id) session_id, visitor_id, path, title
-                        FROM ({inner}) e ORDER BY session_id, "timestamp" DESC, id DESC
-                    ) x GROUP BY path""",  # noqa: S608 - Django-built inner query
-                params,
+                f"""SELECT day, path, max(title), count(DISTINCT visitor_id), count(*) FROM (
+                        SELECT DISTINCT ON (day, session_id) ("timestamp" AT TIME ZONE %s)::date AS day,
+                               session_id, visitor_id, path, title
+                        FROM ({inner}) e ORDER BY day, session_id, "timestamp" DESC, id DESC
+                    ) x GROUP BY day, path""",  # noqa: S608 - Django-built inner query
+                (query.tz, *params),
             )
             rows = cursor.fetchall()
-        total = sum(r[3] for r in rows) or 1
-        result = [
-            {
-                "path": path,
-                "title": title,
-                "visitors": visitors,
-                "sessions": exits,
-                "exits": exits,
-                "exit_rate": round(exits / total, 4),
-            }
-            for path, title, visitors, exits in rows
+    else:
+        last: dict[tuple, tuple] = {}
+        for session_id, visitor_id, path, title, at in events.order_by(
+            "timestamp", "id"
+        ).values_list("session_id", "visitor_id", "path", "title", "timestamp"):
+            last[(at.astimezone(query.zone).date(), session_id)] = (visitor_id, path, title)
+        grouped: dict[tuple, dict] = {}
+        for (day, _session), (visitor_id, path, title) in last.items():
+            row = grouped.setdefault((day, path), {"titles": [], "visitors": set(), "exits": 0})
+            row["titles"].append(title)
+            row["visitors"].add(visitor_id)
+            row["exits"] += 1
+        rows = [
+            (day, path, max(r["titles"]), len(r["visitors"]), r["exits"])
+            for (day, path), r in grouped.items()
         ]
-        return sorted(result, key=lambda r: (-r["exits"], r["path"]))
-    sessions = session_summaries(query)
-    per_path: dict[str, dict] = {}
-    for session in sessions:
-        if not session["exit_path"]:
-            continue
-        row = per_path.setdefault(
-            session["exit_path"],
-            {
-                "path": session["exit_path"],
-                "title": session["exit_title"],
-                "visitors": set(),
-                "exits": 0,
-            },
+    for day, path, title, visitors, exits in rows:
+        per_day[day][(path, title)] = {"visitors": visitors, "views": exits, "sessions": exits}
+    return per_day
+
+
+def exit_days_from_session_rows(
+    query: StatsQuery, first: date, last: date
+) -> dict[date, dict[tuple, dict]]:
+    """``exit_days_from_events`` for [first, last] from ``SessionDay`` rows."""
+    inner, params = _sql(
+        session_days(query, first, last)
+        .filter(exit_at__isnull=False)
+        .values(
+            "day", "session_id", "visitor_id", "exit_path", "exit_title", "exit_at", "exit_event_id"
         )
-        row["visitors"].add(session["visitor_id"])
-        row["exits"] += 1
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT day, exit_path, max(exit_title), count(DISTINCT visitor_id), count(*) FROM (
+                    SELECT DISTINCT ON (day, session_id) day, session_id, visitor_id, exit_path, exit_title
+                    FROM ({inner}) s ORDER BY day, session_id, exit_at DESC, exit_event_id DESC
+                ) x GROUP BY day, exit_path""",  # noqa: S608 - Django-built inner query
+            params,
+        )
+        per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
+        for day, path, title, visitors, exits in cursor.fetchall():
+            per_day[day][(path, title)] = {"visitors": visitors, "views": exits, "sessions": exits}
+    return per_day
+
+
+def exit_pages(query: StatsQuery) -> list[dict]:
+    """Pirsch's ``ExitStats``: sessions ending on each page (per day, summed over days)."""
+    per_path: dict[str, dict] = {}
+    for values in _dimension_days(query, "exit").values():
+        for (path, title), metrics in values.items():
+            row = per_path.setdefault(
+                path, {"path": path, "title": title, "visitors": 0, "exits": 0}
+            )
+            row["title"] = max(row["title"], title)
+            row["visitors"] += metrics["visitors"]
+            row["exits"] += metrics["sessions"]
     total = sum(r["exits"] for r in per_path.values()) or 1
     result = [
         {
             "path": r["path"],
             "title": r["title"],
-            "visitors": len(r["visitors"]),
+            "visitors": r["visitors"],
             "sessions": r["exits"],
             "exits": r["exits"],
             "exit_rate": round(r["exits"] / total, 4),
@@ -638,7 +913,8 @@ def exit_pages(query: StatsQuery) -> list[dict]:
 
 
 def time_on_page(query: StatsQuery) -> dict[date, list[int]]:
-    """Per local day, the milliseconds from each page view to the session's next event."""
+    """Per local day, the milliseconds from each page view to the session's next event that
+    day (engagement signals excluded, at most 30 minutes)."""
     if connection.vendor == "postgresql":
         inner, params = _sql(
             query.events()
@@ -647,11 +923,11 @@ def time_on_page(query: StatsQuery) -> dict[date, list[int]]:
         )
         with connection.cursor() as cursor:
             cursor.execute(
-                f"""SELECT ("timestamp" AT TIME ZONE %s)::date,
+                f"""SELECT day,
                            least(floor(extract(epoch FROM next_at - "timestamp") * 1000), 1800000)::bigint
-                    FROM (SELECT kind, "timestamp",
-                                 lead("timestamp") OVER (PARTITION BY session_id ORDER BY "timestamp", id) AS next_at
-                          FROM ({inner}) e) x
+                    FROM (SELECT kind, "timestamp", day,
+                                 lead("timestamp") OVER (PARTITION BY session_id, day ORDER BY "timestamp", id) AS next_at
+                          FROM (SELECT *, ("timestamp" AT TIME ZONE %s)::date AS day FROM ({inner}) e) d) x
                     WHERE kind = 'pageview' AND next_at IS NOT NULL""",  # noqa: S608 - Django-built inner query
                 (query.tz, *params),
             )
@@ -668,11 +944,28 @@ def time_on_page(query: StatsQuery) -> dict[date, list[int]]:
     )
     previous: tuple | None = None
     for session_id, at, kind in rows.iterator(chunk_size=5000):
-        if previous and previous[0] == session_id and previous[2] == "pageview":
-            per_day[previous[1].astimezone(query.zone).date()].append(
-                min(milliseconds(at - previous[1]), 30 * 60_000)
-            )
-        previous = (session_id, at, kind)
+        day = at.astimezone(query.zone).date()
+        if previous and previous[:2] == (session_id, day) and previous[3] == "pageview":
+            per_day[day].append(min(milliseconds(at - previous[2]), 30 * 60_000))
+        previous = (session_id, day, at, kind)
+    return per_day
+
+
+def page_time_days_from_events(query: StatsQuery) -> dict[date, tuple[int, int]]:
+    """Per local day, the sum and number of ``time_on_page`` gaps."""
+    return {day: (sum(gaps), len(gaps)) for day, gaps in time_on_page(query).items()}
+
+
+def _page_time_days(query: StatsQuery) -> dict[date, tuple[int, int]]:
+    from stats.rollups import rolled_up_page_time
+
+    covered = _covered(query) if not query.filters else []
+    per_day = (
+        rolled_up_page_time(query.site_id, covered[0], covered[-1], query.tz) if covered else {}
+    )
+    rest = _after(query, covered)
+    if rest is not None:
+        per_day.update(page_time_days_from_events(rest))
     return per_day
 
 
@@ -680,10 +973,13 @@ def duration_series(query: StatsQuery, scale: str, *, per_page: bool) -> list[di
     """Pirsch's ``TimeSpentStats``: average session (or page) time per scale bucket."""
     buckets: dict[date, list[int]] = {}
     if per_page:
-        samples = time_on_page(query)
+        page_time = _page_time_days(query)
         for day in query.days():
-            buckets.setdefault(_bucket(day, scale), []).extend(samples.get(day, []))
-        averages = {b: (sum(v) / len(v) / 1000 if v else 0) for b, v in buckets.items()}
+            total = buckets.setdefault(_bucket(day, scale), [0, 0])
+            day_ms, day_count = page_time.get(day, (0, 0))
+            total[0] += day_ms
+            total[1] += day_count
+        averages = {b: (t[0] / t[1] / 1000 if t[1] else 0) for b, t in buckets.items()}
     else:
         metrics = daily_metrics(query)
         sums: dict[date, list[int]] = {}

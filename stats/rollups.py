@@ -22,7 +22,7 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from sites.models import Site
-from stats.models import DailyDimensionStats, DailySiteStats, RollupState
+from stats.models import DailyDimensionStats, DailySiteStats, RollupState, SessionDay
 from tracking.models import Event
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ ADVISORY_LOCK_ID = 0x666F6F74  # "foot"
 
 DAY_SQL = """
 WITH ev AS (
-    SELECT visitor_id, session_id, kind, interactive, "timestamp"
+    SELECT id, visitor_id, session_id, kind, interactive, "timestamp"
     FROM tracking_event
     WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
 ), s AS (
@@ -39,16 +39,57 @@ WITH ev AS (
            count(*) FILTER (WHERE kind = 'custom' AND interactive) AS interactions,
            floor(extract(epoch FROM max("timestamp") - min("timestamp")) * 1000) AS duration_ms
     FROM ev GROUP BY session_id
+), page_time AS (
+    SELECT least(floor(extract(epoch FROM next_at - "timestamp") * 1000), 1800000) AS ms
+    FROM (SELECT kind, "timestamp",
+                 lead("timestamp") OVER (PARTITION BY session_id ORDER BY "timestamp", id) AS next_at
+          FROM ev WHERE kind <> 'engagement') x
+    WHERE kind = 'pageview' AND next_at IS NOT NULL
 )
-INSERT INTO stats_dailysitestats (site_id, day, tz, visitors, views, sessions, bounces, duration_ms, rolled_at)
+INSERT INTO stats_dailysitestats (site_id, day, tz, visitors, views, sessions, bounces, duration_ms,
+                                  page_time_ms, page_time_count, rolled_at)
 SELECT %(site)s, %(day)s, %(tz)s,
        (SELECT count(DISTINCT visitor_id) FROM ev),
        (SELECT count(*) FROM ev WHERE kind = 'pageview'),
        (SELECT count(*) FROM s),
        (SELECT count(*) FROM s WHERE pageviews <= 1 AND interactions = 0),
        (SELECT coalesce(sum(duration_ms), 0)::bigint FROM s),
+       (SELECT coalesce(sum(ms), 0)::bigint FROM page_time),
+       (SELECT count(*) FROM page_time),
        now()
 WHERE EXISTS (SELECT 1 FROM ev)
+"""
+
+# One row per session and combination of its attributes on the day (see ``SessionDay``).
+SESSION_DAY_SQL = """
+INSERT INTO stats_sessionday (site_id, day, tz, session_id, visitor_id, first_at, last_at,
+                              pageviews, interactions, first_event_id, first_path, exit_at,
+                              exit_event_id, exit_path, exit_title, {columns})
+SELECT %(site)s, %(day)s, %(tz)s, session_id, visitor_id, min("timestamp"), max("timestamp"),
+       count(*) FILTER (WHERE kind = 'pageview'),
+       count(*) FILTER (WHERE kind = 'custom' AND interactive),
+       (array_agg(id ORDER BY "timestamp", id))[1],
+       (array_agg(path ORDER BY "timestamp", id))[1],
+       max("timestamp") FILTER (WHERE kind = 'pageview'),
+       (array_agg(id ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1],
+       coalesce((array_agg(path ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1], ''),
+       coalesce((array_agg(title ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1], ''),
+       {columns}
+FROM tracking_event
+WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
+GROUP BY session_id, visitor_id, {columns}
+"""
+
+# Exit pages of the day, from its session rows: each session's last page view of the day.
+EXIT_SQL = """
+INSERT INTO stats_dailydimensionstats (site_id, day, tz, dimension, value, visitors, views, sessions)
+SELECT %(site)s, %(day)s, %(tz)s, 'exit', json_build_array(exit_path, max(exit_title))::text,
+       count(DISTINCT visitor_id), count(*), count(*)
+FROM (SELECT DISTINCT ON (session_id) session_id, visitor_id, exit_path, exit_title
+      FROM stats_sessionday
+      WHERE site_id = %(site)s AND day = %(day)s AND tz = %(tz)s AND exit_at IS NOT NULL
+      ORDER BY session_id, exit_at DESC, exit_event_id DESC) x
+GROUP BY exit_path
 """
 
 
@@ -75,13 +116,17 @@ def rollup_site_day(site_id: int, day: date, tz: str) -> None:
     from stats.query import (
         COMPUTED_COLUMNS,
         DIMENSIONS,
+        SESSION_COLUMNS,
         StatsQuery,
         daily_from_events,
         dimension_days_from_events,
+        exit_days_from_events,
+        page_time_days_from_events,
     )
 
     DailySiteStats.objects.filter(site_id=site_id, day=day, tz=tz).delete()
     DailyDimensionStats.objects.filter(site_id=site_id, day=day, tz=tz).delete()
+    SessionDay.objects.filter(site_id=site_id, day=day, tz=tz).delete()
     start, end = day_bounds(day, tz)
     params = {"site": site_id, "day": day, "tz": tz, "start": start, "end": end}
     if connection.vendor == "postgresql":
@@ -93,13 +138,23 @@ def rollup_site_day(site_id: int, day: date, tz: str) -> None:
                     kind="AND kind = %(kind)s" if kind else "",
                 )
                 cursor.execute(sql, {**params, "dimension": name, "kind": kind})
+            columns = ", ".join(f'"{c}"' for c in SESSION_COLUMNS)
+            cursor.execute(SESSION_DAY_SQL.format(columns=columns), params)
+            cursor.execute(EXIT_SQL, params)
         return
     # The embedded default (SQLite): the same definitions through the raw query path.
     query = StatsQuery(site_id, day, day, tz)
     metrics = daily_from_events(query).get(day)
     if metrics:
+        page_time_ms, page_time_count = page_time_days_from_events(query).get(day, (0, 0))
         DailySiteStats.objects.create(
-            site_id=site_id, day=day, tz=tz, rolled_at=timezone.now(), **metrics
+            site_id=site_id,
+            day=day,
+            tz=tz,
+            rolled_at=timezone.now(),
+            page_time_ms=page_time_ms,
+            page_time_count=page_time_count,
+            **metrics,
         )
     DailyDimensionStats.objects.bulk_create(
         DailyDimensionStats(
@@ -108,14 +163,46 @@ def rollup_site_day(site_id: int, day: date, tz: str) -> None:
         for name in DIMENSIONS
         for key, values in dimension_days_from_events(query, name).get(day, {}).items()
     )
+    # Session rows are read on PostgreSQL only; SQLite (small sites) answers from raw events.
+    DailyDimensionStats.objects.bulk_create(
+        DailyDimensionStats(
+            site_id=site_id, day=day, tz=tz, dimension="exit", value=json.dumps(list(key)), **values
+        )
+        for key, values in exit_days_from_events(query).get(day, {}).items()
+    )
 
 
 def _covered_until(site_id: int, tz: str) -> date | None:
-    """The last local day every event of which had been rolled up at the last run."""
+    """The last local day every event of which had been rolled up at the last run.
+
+    Rollups are kept in the site's time zone only: a query in another zone covers nothing.
+    """
     state = (
-        RollupState.objects.filter(site_id=site_id).values_list("received_until", flat=True).first()
+        RollupState.objects.filter(site_id=site_id, site__timezone=tz)
+        .values_list("received_until", flat=True)
+        .first()
     )
     return state.astimezone(ZoneInfo(tz)).date() - timedelta(days=1) if state else None
+
+
+def covered_days(site_id: int, first: date, last: date, tz: str) -> list[date]:
+    """The days of [first, last] that the rollups (totals, breakdowns, session rows) cover."""
+    if last < first:
+        return []
+    return _covered_days(site_id, first, last, tz)
+
+
+def rolled_up_page_time(site_id: int, first: date, last: date, tz: str) -> dict[date, tuple]:
+    """Rolled-up (sum of ms, number) of page-view-to-next-event gaps per covered day."""
+    days = covered_days(site_id, first, last, tz)
+    if not days:
+        return {}
+    found = {day: (0, 0) for day in days}
+    for day, total_ms, count in DailySiteStats.objects.filter(
+        site_id=site_id, tz=tz, day__gte=days[0], day__lte=days[-1]
+    ).values_list("day", "page_time_ms", "page_time_count"):
+        found[day] = (total_ms, count)
+    return found
 
 
 def _covered_days(site_id: int, first: date, last: date, tz: str) -> list[date]:
