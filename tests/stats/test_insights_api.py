@@ -815,3 +815,13 @@ def test_signals_sent_to_the_collection_endpoint_come_back_as_insights(client, o
         "p75": 1234,
         "p95": 1234,
     }
+
+
+def test_insights_share_the_keys_rate_limit(client, read_key):
+    for number in range(60):
+        name = INSIGHTS[number % len(INSIGHTS)]
+        assert api(client, name, read_key).status_code == 200, number
+    response = api(client, "frustration", read_key)
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "rate_limited"
+    assert int(response["Retry-After"]) >= 1
