@@ -186,10 +186,12 @@ def grouped_percentiles(
             annotations[f"pct_{name}_samples"] = Count(expression)
             for fraction in fractions:
                 annotations[f"pct_{name}_{_pkey(fraction)}"] = PercentileCont(expression, fraction)
-        query = events.values(*group_by).annotate(**annotations).order_by()
-        if not group_by:
-            query = [events.aggregate(**annotations)]
-        for row in query:
+        rows = (
+            events.values(*group_by).annotate(**annotations).order_by()
+            if group_by
+            else [events.aggregate(**annotations)]
+        )
+        for row in rows:
             key = tuple(row[g] for g in group_by)
             result[key] = {
                 name: {
