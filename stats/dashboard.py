@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -458,8 +458,37 @@ def _nice_max(value: int) -> int:
     return value
 
 
-def series_points(state: DashboardState, site_id: int) -> list[ChartPoint]:
-    """Visitors and views per bucket (hour, day, week or month), with the previous period."""
+def _bucket_start(day: date, scale: str) -> date:
+    if scale == "week":
+        return day - timedelta(days=day.weekday())
+    if scale == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _buckets(days: list[date], per_day: dict, scale: str) -> list[tuple[date, int, int]]:
+    """Visitors (summed daily uniques, as everywhere) and views per bucket, in order."""
+    buckets: dict[date, list[int]] = {}
+    for day in days:
+        metrics = per_day.get(day, {})
+        bucket = buckets.setdefault(_bucket_start(day, scale), [0, 0])
+        bucket[0] += metrics.get("visitors", 0)
+        bucket[1] += metrics.get("views", 0)
+    return [(start, visitors, views) for start, (visitors, views) in buckets.items()]
+
+
+def series_points(
+    state: DashboardState,
+    site_id: int,
+    current_days: dict | None = None,
+    previous_days: dict | None = None,
+) -> list[ChartPoint]:
+    """Visitors and views per bucket (hour, day, week or month), with the previous period.
+
+    Days, weeks and months are summed from ``stats.query.daily_metrics`` (passed in when the
+    caller already read them for the KPIs, so a page reads each period once); hours come
+    from ``stats.query.hours``.
+    """
     stats_query = state.query(site_id)
     points: list[ChartPoint] = []
     if state.scale == "hour":
@@ -475,20 +504,24 @@ def series_points(state: DashboardState, site_id: int) -> list[ChartPoint]:
                 )
             )
         return points
-    current = q.visitor_series(stats_query, state.scale)
-    previous = q.visitor_series(stats_query.previous(), state.scale) if state.compare else None
-    for index, row in enumerate(current):
-        start = datetime.strptime(row[state.scale], "%Y-%m-%dT%H:%M:%SZ").date()
+    if current_days is None:
+        current_days = q.daily_metrics(stats_query)
+    current = _buckets(stats_query.days(), current_days, state.scale)
+    previous = None
+    if state.compare:
+        previous_query = stats_query.previous()
+        if previous_days is None:
+            previous_days = q.daily_metrics(previous_query)
+        previous = _buckets(previous_query.days(), previous_days, state.scale)
+    for index, (start, visitors, views) in enumerate(current):
         if state.scale == "month":
             label, long_label = f"{start:%b %Y}", f"{start:%B %Y}"
         elif state.scale == "week":
             label, long_label = f"{start:%-d %b}", f"Week of {start:%a %-d %b %Y}"
         else:
             label, long_label = f"{start:%-d %b}", f"{start:%a %-d %b %Y}"
-        prev = None
-        if previous is not None and index < len(previous):
-            prev = previous[index]["visitors"]
-        points.append(ChartPoint(label, long_label, row["visitors"], row["views"], prev))
+        prev = previous[index][1] if previous is not None and index < len(previous) else None
+        points.append(ChartPoint(label, long_label, visitors, views, prev))
     return points
 
 

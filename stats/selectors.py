@@ -445,11 +445,14 @@ def _change(current: float, previous: float) -> float | None:
     return round((current - previous) / previous, 4)
 
 
-def dashboard_kpis(query) -> dict:
+def dashboard_kpis(
+    query, current_days: dict | None = None, previous_days: dict | None = None
+) -> dict:
     """The dashboard's six headline figures for ``query`` and its previous period.
 
     Reads ``stats.query.daily_metrics`` once per period (rollups for past days, raw events
-    for the rest) and derives every figure from it, so the KPI row costs two reads.
+    for the rest) and derives every figure from it, so the KPI row costs two reads; a
+    caller that already holds those per-day metrics passes them in.
     """
     from stats.query import daily_metrics
 
@@ -467,8 +470,12 @@ def dashboard_kpis(query) -> dict:
             "visit_duration": round(duration_ms / 1000 / sessions) if sessions else 0,
         }
 
-    current = summarise(daily_metrics(query).values())
-    previous = summarise(daily_metrics(query.previous()).values())
+    if current_days is None:
+        current_days = daily_metrics(query)
+    if previous_days is None:
+        previous_days = daily_metrics(query.previous())
+    current = summarise(current_days.values())
+    previous = summarise(previous_days.values())
     return {
         key: {
             "value": current[key],

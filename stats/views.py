@@ -30,6 +30,7 @@ from sites.sharing import (
 )
 from stats import dashboard as d
 from stats import selectors
+from stats.query import daily_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +135,13 @@ def dashboard(request, access: DashboardAccess):
         return _apply_filter_form(request, site)
     state = d.dashboard_state(request.GET, site)
     stats_query = state.query(site.pk)
-    points = d.series_points(state, site.pk)
+    # Each period's per-day metrics are read once and shared by the KPIs and the chart.
+    current_days = daily_metrics(stats_query)
+    previous_days = daily_metrics(stats_query.previous())
+    points = d.series_points(state, site.pk, current_days, previous_days)
     context = _base_context(request, access, state)
     context.update(
-        kpis=kpi_cards(selectors.dashboard_kpis(stats_query)),
+        kpis=kpi_cards(selectors.dashboard_kpis(stats_query, current_days, previous_days)),
         points=points,
         chart=d.chart(points),
         chips=state.chips(),
@@ -202,24 +206,11 @@ def panel(request, access: DashboardAccess, panel_name: str):
         stats_query = state.query(site.pk)
         rows = d.panel_rows(selected, stats_query)
         shown = _rows_with_links(rows[:PANEL_ROWS], state, context["base"])
-        if selected.name == "events":
-            _attach_event_properties(shown, stats_query)
         context.update(state=state, rows=shown, total_rows=len(rows))
     except Exception:
         logger.exception("dashboard panel %s failed for site %s", panel_name, site.pk)
         context.update(failed=True)
     return render(request, "stats/_panel.html", context)
-
-
-def _attach_event_properties(rows: list[dict], stats_query) -> None:
-    """Each event row gets its property keys (event → meta keys), from one event list."""
-    from stats.query import event_list
-
-    keys: dict[str, set[str]] = {}
-    for entry in event_list(stats_query):
-        keys.setdefault(entry["name"], set()).update(entry["meta"])
-    for row in rows:
-        row["prop_keys"] = sorted(keys.get(row["filter_value"], ()))
 
 
 @dashboard_view

@@ -166,6 +166,13 @@ def test_dashboard_in_a_real_browser(browser_context, live_server, drain):
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     page.click("[data-theme-toggle]")
 
+    # Phone width: one column, nothing wider than the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_selector("#panel-pages .bar-row a.label")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
     # Live: nobody now; a hit through the Plausible endpoint shows up without a reload.
     badge = page.locator("#live-badge [data-live-count]")
     assert badge.inner_text() == "0"
