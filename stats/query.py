@@ -25,8 +25,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import ExtractHour, TruncDay
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Window
+from django.db.models.functions import ExtractHour, FirstValue, TruncDay
 from django.utils import timezone
 
 from stats.models import SessionDay
@@ -141,7 +141,35 @@ class StatsQuery:
         events = Event.objects.filter(
             site_id=self.site_id, timestamp__gte=self.start, timestamp__lt=self.end
         )
-        return apply_filters(events, self.filters)
+        filters = dict(self.filters)
+        exit_paths = filters.pop("exit_path", None)
+        events = apply_filters(events, filters)
+        if exit_paths:
+            events = events.filter(session_id__in=self._exiting_sessions(exit_paths))
+        return events
+
+    def _exiting_sessions(self, values: list[str]) -> QuerySet[Event]:
+        """Sessions whose last page view in the range matches the ``exit_path`` values."""
+        last_views = Event.objects.filter(
+            site_id=self.site_id,
+            timestamp__gte=self.start,
+            timestamp__lt=self.end,
+            kind="pageview",
+        ).annotate(
+            exit_path=Window(
+                FirstValue("path"),
+                partition_by=[F("session_id")],
+                order_by=[F("timestamp").desc(), F("id").desc()],
+            )
+        )
+        positive, negative = Q(), Q()
+        for value in values:
+            condition, negated = _condition("exit_path", value)
+            if negated:
+                negative &= ~condition
+            else:
+                positive |= condition
+        return last_views.filter(positive).filter(negative).values("session_id")
 
     def _local_day(self):
         return TruncDay("timestamp", tzinfo=self.zone)
@@ -239,7 +267,7 @@ def validate_filters(params: dict[str, list[str]]) -> dict[str, list[str]]:
             continue
         if (
             name in FILTER_FIELDS
-            or name in ("pattern", "event", "event_meta_key")
+            or name in ("pattern", "event", "event_meta_key", "exit_path")
             or (re.fullmatch(r"(meta|tag)_[A-Za-z0-9_.-]{1,64}", name))
         ):
             if name == "pattern":

@@ -35,6 +35,7 @@ LONDON_CHROME = {
     "session": 1,
     "entry_path": "/",
     "country_code": "GB",
+    "region": "GB-ENG",
     "city": "London",
     "language": "en",
     "browser": "Chrome",
@@ -50,6 +51,7 @@ BERLIN_FIREFOX = {
     "session": 2,
     "entry_path": "/",
     "country_code": "DE",
+    "region": "DE-BE",
     "city": "Berlin",
     "language": "de",
     "browser": "Firefox",
@@ -63,6 +65,7 @@ MUNICH_PHONE = {
     "session": 3,
     "entry_path": "/blog",
     "country_code": "DE",
+    "region": "DE-BY",
     "city": "Munich",
     "language": "de",
     "browser": "Safari",
@@ -70,6 +73,10 @@ MUNICH_PHONE = {
     "device_type": "mobile",
     "screen_class": "S",
     "utm_source": "newsletter",
+    "utm_medium": "email",
+    "utm_campaign": "winter",
+    "utm_content": "footer",
+    "utm_term": "boots",
     "channel": "Email",
 }
 
@@ -368,3 +375,98 @@ def test_goals_by_page_and_by_event(client, site, token, traffic):
         ("Saw pricing", 1, 0.3333),
         ("Signed up", 1, 0.3333),
     ]
+
+
+# Every filter and form: (query parameters, visitors in January). Visitors: 1 London/Chrome
+# (/ → /pricing from Google), 2 Berlin/Firefox (/ , direct), 3 Munich/Safari phone (/blog and
+# a Signup with plan=pro, from the newsletter).
+FILTER_CASES = [
+    ({"path": "/pricing"}, 1),
+    ({"entry_path": "/blog"}, 1),
+    ({"exit_path": "/pricing"}, 1),
+    ({"exit_path": "!/pricing"}, 2),
+    ({"pattern": "^/bl"}, 1),
+    ({"event": "Signup"}, 1),
+    ({"event_meta_key": "plan"}, 1),
+    ({"meta_plan": "pro"}, 1),
+    ({"language": "de"}, 2),
+    ({"country": "DE"}, 2),
+    ({"region": "DE-BY"}, 1),
+    ({"city": "Berlin"}, 1),
+    ({"referrer": "google.com/search"}, 1),
+    ({"referrer_name": "Google"}, 1),
+    ({"channel": "Email"}, 1),
+    ({"os": "iOS"}, 1),
+    ({"browser": "Firefox"}, 1),
+    ({"platform": "mobile"}, 1),
+    ({"screen_class": "XL"}, 1),
+    ({"utm_source": "newsletter"}, 1),
+    ({"utm_medium": "email"}, 1),
+    ({"utm_campaign": "winter"}, 1),
+    ({"utm_content": "footer"}, 1),
+    ({"utm_term": "boots"}, 1),
+    ({"os": "!iOS"}, 2),  # not
+    ({"browser": "~FIRE"}, 1),  # contains, any case
+    ({"browser": "^fire"}, 2),  # does not contain
+    ({"browser": ["Chrome", "Safari"]}, 2),  # repeated: or
+    ({"country": ["!DE", "!GB"]}, 0),  # repeated negations: neither
+    ({"city": "Berlin", "language": "de"}, 1),  # different filters: and
+    ({"country": "DE", "browser": "Chrome"}, 0),
+]
+
+
+@pytest.mark.parametrize("rolled_up", [False, True], ids=["raw", "rolled-up"])
+@pytest.mark.parametrize(("params", "visitors"), FILTER_CASES)
+def test_every_filter_form(client, site, token, traffic, params, visitors, rolled_up):
+    from stats.rollups import rollup_pending
+
+    if rolled_up:  # whole past days then come from rollups and session rows
+        rollup_pending()
+    response = client.get(
+        "/api/v1/statistics/total",
+        {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-31", **params},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 200
+    assert response.json()["visitors"] == visitors
+
+
+def test_filtered_breakdowns_and_sessions_agree_before_and_after_rollups(
+    client, site, token, traffic
+):
+    from stats.rollups import rollup_pending
+
+    base = {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-31", "country": "DE"}
+    endpoints = ["visitor", "page/entry", "page/exit", "city", "duration/session", "session/list"]
+    before = {e: get(client, e, token, **base).json() for e in endpoints}
+    rollup_pending()
+    assert {e: get(client, e, token, **base).json() for e in endpoints} == before
+    assert [(c["city"], c["visitors"]) for c in before["city"]] == [("Berlin", 1), ("Munich", 1)]
+    assert [(e["path"], e["exits"]) for e in before["page/exit"]] == [("/", 1), ("/blog", 1)]
+    assert [s["entry_path"] for s in before["session/list"]] == ["/blog", "/"]
+
+
+def test_paging_sorting_and_searching(client, site, token, traffic):
+    base = {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-31"}
+    paths = [p["path"] for p in get(client, "page", token, **base).json()]
+    assert paths == ["/", "/blog", "/pricing"]
+    assert [p["path"] for p in get(client, "page", token, **base, direction="asc").json()] == [
+        "/pricing",
+        "/blog",
+        "/",
+    ]
+    assert [p["path"] for p in get(client, "page", token, **base, offset=2).json()] == ["/pricing"]
+    assert get(client, "page", token, **base, offset=3).json() == []
+    assert [p["path"] for p in get(client, "page", token, **base, limit=2).json()] == ["/", "/blog"]
+    assert [
+        p["path"] for p in get(client, "page", token, **base, sort="path", direction="asc").json()
+    ] == ["/", "/blog", "/pricing"]
+    assert [p["path"] for p in get(client, "page", token, **base, search="PRI").json()] == [
+        "/pricing"
+    ]
+    listed = get(client, "session/list", token, **base, limit=1, offset=1).json()
+    assert [s["entry_path"] for s in listed] == ["/"]  # the second newest session
+    response = get(client, "page", token, **base, direction="sideways")
+    assert response.status_code == 400 and "direction" in response.json()["validation"]
+    response = get(client, "page", token, **base, offset="-1")
+    assert response.status_code == 400 and "offset" in response.json()["validation"]
