@@ -80,6 +80,16 @@ WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
 GROUP BY session_id, visitor_id, {columns}
 """
 
+# Breakdowns of session attributes, from the day's session rows rather than raw events.
+SESSION_DIMENSION_SQL = """
+INSERT INTO stats_dailydimensionstats (site_id, day, tz, dimension, value, visitors, views, sessions)
+SELECT %(site)s, %(day)s, %(tz)s, %(dimension)s, json_build_array({columns})::text,
+       count(DISTINCT visitor_id), sum(pageviews), count(DISTINCT session_id)
+FROM stats_sessionday
+WHERE site_id = %(site)s AND day = %(day)s AND tz = %(tz)s {kind}
+GROUP BY {columns}
+"""
+
 # Exit pages of the day, from its session rows: each session's last page view of the day.
 EXIT_SQL = """
 INSERT INTO stats_dailydimensionstats (site_id, day, tz, dimension, value, visitors, views, sessions)
@@ -117,6 +127,7 @@ def rollup_site_day(site_id: int, day: date, tz: str) -> None:
         COMPUTED_COLUMNS,
         DIMENSIONS,
         SESSION_COLUMNS,
+        SESSION_DIMENSIONS,
         StatsQuery,
         daily_from_events,
         dimension_days_from_events,
@@ -132,15 +143,22 @@ def rollup_site_day(site_id: int, day: date, tz: str) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(DAY_SQL, params)
-            for name, (columns, kind) in DIMENSIONS.items():
-                sql = DIMENSION_SQL.format(
-                    columns=", ".join(COMPUTED_COLUMNS.get(c, f'"{c}"') for c in columns),
-                    kind="AND kind = %(kind)s" if kind else "",
-                )
-                cursor.execute(sql, {**params, "dimension": name, "kind": kind})
             columns = ", ".join(f'"{c}"' for c in SESSION_COLUMNS)
             cursor.execute(SESSION_DAY_SQL.format(columns=columns), params)
             cursor.execute(EXIT_SQL, params)
+            for name, (columns, kind) in DIMENSIONS.items():
+                if name in SESSION_DIMENSIONS:
+                    # Session rows are exact for these (see ``SessionDay``) and ~3× fewer.
+                    sql = SESSION_DIMENSION_SQL.format(
+                        columns=", ".join(f'"{c}"' for c in columns),
+                        kind="AND pageviews > 0" if kind == "pageview" else "",
+                    )
+                else:
+                    sql = DIMENSION_SQL.format(
+                        columns=", ".join(COMPUTED_COLUMNS.get(c, f'"{c}"') for c in columns),
+                        kind="AND kind = %(kind)s" if kind else "",
+                    )
+                cursor.execute(sql, {**params, "dimension": name, "kind": kind})
         return
     # The embedded default (SQLite): the same definitions through the raw query path.
     query = StatsQuery(site_id, day, day, tz)
