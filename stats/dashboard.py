@@ -444,7 +444,7 @@ class ChartPoint:
 
 
 WIDTH, HEIGHT = 800, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 44, 28, 12, 28
 
 
 def _nice_max(value: int) -> int:

@@ -169,7 +169,11 @@ def test_dashboard_in_a_real_browser(browser_context, live_server, drain):
     # Phone width: one column, nothing wider than the screen.
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_selector("#panel-pages .bar-row a.label")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
+    wide = page.evaluate(
+        "Array.from(document.querySelectorAll('body *')).filter(e => !e.closest('.chart-wrap') && e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 15)"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), wide
     page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
 
