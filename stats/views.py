@@ -56,6 +56,10 @@ def dashboard_view(view):
     return require_GET(wrapper)
 
 
+def site_base(site: Site) -> str:
+    return f"/sites/{site.public_id}/"
+
+
 def _live_seconds(site: Site) -> int:
     return min(max(site.active_visitors_seconds or 300, 60), MAX_LIVE_SECONDS)
 
@@ -134,6 +138,10 @@ def dashboard(request, access: DashboardAccess):
     if "fk" in request.GET:
         return _apply_filter_form(request, site)
     state = d.dashboard_state(request.GET, site)
+    asked_custom = request.GET.get("period") == "custom"
+    if not asked_custom and ("from" in request.GET or "to" in request.GET):
+        # The range picker also sends its (hidden) custom dates: keep URLs canonical.
+        return redirect(f"{site_base(site)}?{state.querystring()}")
     stats_query = state.query(site.pk)
     # Each period's per-day metrics are read once and shared by the KPIs and the chart.
     current_days = daily_metrics(stats_query)

@@ -711,3 +711,10 @@ def test_live_badge_answers_204_when_the_count_is_unchanged(client, site, owner)
     changed = get(client, site, "live/badge", last="0")
     assert changed.status_code == 200
     assert b"live/badge?last=1" in changed.content
+
+
+def test_range_picker_urls_are_made_canonical(client, site, owner):
+    client.force_login(owner)
+    response = get(client, site, period="7d", **{"from": "2023-01-01", "to": "2023-01-03"})
+    assert response.status_code == 302
+    assert response["Location"] == f"/sites/{site.public_id}/?period=7d"
