@@ -144,6 +144,7 @@ def test_oracle_rollups_equal_raw_events(db, events, tz):
     rollup_pending(NOW)
     query = q.StatsQuery(site.pk, date(2026, 2, 28), date(2026, 3, 8), tz)
     raw = q.daily_from_events(query)
+    assert raw == q.daily_from_events_orm(query)  # the SQL and the ORM/Python raw paths agree
     rolled = q.daily_metrics(query)
     zero = {"visitors": 0, "views": 0, "sessions": 0, "bounces": 0, "duration_ms": 0}
     for day in query.days():
