@@ -223,7 +223,7 @@ def test_long_lists_are_paged(client, site, members):
 
 @pytest.mark.browser
 def test_behaviour_pages_in_a_real_browser(
-    client, live_server, browser_context, site, members, hostile_traffic, tmp_path
+    client, live_server, browser_context, site, members, hostile_traffic
 ):
     """Signed in, the sections switch through their tabs and user strings stay text."""
     client.force_login(members["viewer"])
@@ -234,18 +234,31 @@ def test_behaviour_pages_in_a_real_browser(
     dialogs = []
     tab = browser_context.new_page()
     tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    console_errors = []  # e.g. a Content-Security-Policy violation
+    tab.on(
+        "console",
+        lambda m: (
+            console_errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    failed = []  # every response but the browser's own favicon request must succeed
+    tab.on(
+        "response",
+        lambda r: (
+            failed.append(r.url) if r.status >= 400 and not r.url.endswith("/favicon.ico") else None
+        ),
+    )
     tab.goto(f"{base}/sites/{site.public_id}/behaviour/frustration?{urlencode(RANGE)}")
     scores = tab.get_by_role("table", name="Most frustrated visitors")
     assert scores.locator("tbody th").all_inner_texts() == ["v_0000000000000001"]
-    tab.screenshot(path=str(tmp_path / "frustration.png"), full_page=True)
     tab.get_by_role("link", name="Errors", exact=True).click()
     tab.wait_for_url("**/behaviour/errors?**")
     errors = tab.get_by_role("table", name="Errors and warnings, grouped by message")
     assert errors.locator("tbody th").all_inner_texts() == [XSS]
-    tab.screenshot(path=str(tmp_path / "errors.png"), full_page=True)
     assert tab.locator("nav.tabs a[aria-current=page]").inner_text() == "Errors"
     tab.get_by_role("link", name="Web vitals").click()
     tab.wait_for_url("**/behaviour/vitals?**")
     assert tab.locator("svg.vitals-strip").count() == 3  # LCP, INP and CLS were measured
-    tab.screenshot(path=str(tmp_path / "vitals.png"), full_page=True)
-    assert dialogs == []
+    assert dialogs == [] and console_errors == [] and failed == []
