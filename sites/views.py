@@ -20,7 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.forms import ApiClientForm
 from accounts.models import ApiClient, Role
 from accounts.selectors import pending_invitations, site_clients
-from accounts.services import api_client_create, api_client_revoke, invitation_send
+from accounts.services import (
+    api_client_create,
+    api_client_revoke,
+    invitation_revoke,
+    invitation_send,
+)
 from sites import services
 from sites.forms import (
     ConfirmHostnameForm,
@@ -153,16 +158,19 @@ def settings_index(request, site, role):
 # --- General ------------------------------------------------------------------------
 
 
-@site_view(Action.MANAGE_SETTINGS)
-@require_http_methods(["GET", "POST"])
-def settings_general(request, site, role):
-    initial = {
+def _general_initial(site: Site) -> dict:
+    return {
         "display_name": site.display_name,
         "hostname": site.hostname,
         "timezone": site.timezone,
         "public": site.public,
     }
-    form = SiteGeneralForm(request.POST or None, initial=initial)
+
+
+@site_view(Action.MANAGE_SETTINGS)
+@require_http_methods(["GET", "POST"])
+def settings_general(request, site, role):
+    form = SiteGeneralForm(request.POST or None, initial=_general_initial(site))
     if request.method == "POST" and form.is_valid():
         try:
             services.site_update(site=site, **form.cleaned_data)
@@ -196,14 +204,7 @@ def shared_link_new(request, site, role):
             site,
             role,
             "general",
-            form=SiteGeneralForm(
-                initial={
-                    "display_name": site.display_name,
-                    "hostname": site.hostname,
-                    "timezone": site.timezone,
-                    "public": site.public,
-                }
-            ),
+            form=SiteGeneralForm(initial=_general_initial(site)),
             links=shared_links_for_site(site),
             new_link_url=request.build_absolute_uri(f"/share/{token}/"),
             new_link=link,
@@ -380,8 +381,6 @@ def invitation_delete(request, site, role, invitation_id: int):
     invitation = get_object_or_404(pending_invitations(site), pk=invitation_id)
     if invitation.role == Role.OWNER and role != Role.OWNER:
         return forbidden(request, site)
-    from accounts.services import invitation_revoke
-
     invitation_revoke(invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
     return redirect(f"/sites/{site.public_id}/settings/members")
