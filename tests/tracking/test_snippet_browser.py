@@ -395,3 +395,36 @@ def test_localhost_pages_are_ignored_unless_allowed(
     events = wait_for(drain, lambda events: named(events, "pageview"))
     assert [(e.hostname, e.path) for e in named(events, "pageview")] == [("localhost", "/allowed")]
     assert not [e for e in events if e.path == "/plain"]
+
+
+def test_do_not_track_is_respected_when_the_tag_asks(browser_context, pages, tag, drain):
+    site = SiteFactory(hostname="example.test")
+    pages.add(
+        "/private", f"<!doctype html><title>P</title>{tag(site, respect_dnt='true')}<h1>P</h1>"
+    )
+    pages.add("/counted", f"<!doctype html><title>C</title>{tag(site)}<h1>C</h1>")
+    browser_context.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
+    )
+    page = browser_context.new_page()
+    page.goto(pages.url("/private"))
+    page.wait_for_function("window.footfall && window.footfall._")
+    page.evaluate("footfall('Signup')")  # the API stays callable, and sends nothing
+    page.goto(pages.url("/counted"))
+    events = wait_for(drain, lambda events: named(events, "pageview"))
+    assert [(e.name, e.path) for e in events if e.kind != "engagement"] == [
+        ("pageview", "/counted")
+    ]
+
+
+def test_hash_mode_counts_fragment_routes_as_pages(browser_context, pages, tag, drain):
+    site = SiteFactory(hostname="example.test")
+    pages.add("/app", f"<!doctype html><title>App</title>{tag(site, hash='true')}<h1>App</h1>")
+    page = browser_context.new_page()
+    page.goto(pages.url("/app#/inbox"))
+    wait_for(drain, lambda events: named(events, "pageview"))
+    page.evaluate("location.hash = '#/settings'")
+    events = wait_for(drain, lambda events: len(named(events, "pageview")) == 2)
+    assert [e.path for e in named(events, "pageview")] == ["/app#/inbox", "/app#/settings"]
+    [reading] = named(events, "reading_behavior")  # the engagement of the route left
+    assert reading.path == "/app#/inbox"
