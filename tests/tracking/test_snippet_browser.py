@@ -423,8 +423,20 @@ def test_hash_mode_counts_fragment_routes_as_pages(browser_context, pages, tag, 
     page = browser_context.new_page()
     page.goto(pages.url("/app#/inbox"))
     wait_for(drain, lambda events: named(events, "pageview"))
+    # Misuse of the API and a second copy of the tag never throw into the page.
+    assert (
+        page.evaluate(
+            """() => { footfall(); footfall(null, 5); footfall('   '); footfall('Odd', {props: 7});
+                   const again = document.createElement('script');
+                   again.src = document.querySelector('script[data-site]').src;
+                   again.dataset.site = 'pk_live_x'; document.head.appendChild(again);
+                   return 'still running'; }"""
+        )
+        == "still running"
+    )
     page.evaluate("location.hash = '#/settings'")
     events = wait_for(drain, lambda events: len(named(events, "pageview")) == 2)
     assert [e.path for e in named(events, "pageview")] == ["/app#/inbox", "/app#/settings"]
+    assert [(e.name, e.props) for e in events if e.kind == "custom"] == [("Odd", {})]
     [reading] = named(events, "reading_behavior")  # the engagement of the route left
     assert reading.path == "/app#/inbox"

@@ -20,6 +20,7 @@
     };
   };
   try {
+    if (w.footfall && w.footfall._) return; // a second copy of the tag on the page
     var nav = navigator;
     var loc = location;
     var script = d.currentScript || d.querySelector('script[data-site][src*="footfall"]');
@@ -179,6 +180,7 @@
 
     // The public API: footfall('Signup', {props: {...}, revenue: {amount, currency}, callback}).
     var footfall = function (name, options) {
+      if (typeof name != 'string' || !name.trim()) return;
       options = options || {};
       var event = { t: 'custom', n: String(name).slice(0, 120), p: props(options.props) };
       if (options.revenue) event.$ = options.revenue;
