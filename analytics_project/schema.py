@@ -114,17 +114,33 @@ STATISTICS_FILTERS = (
     "utm_term",
 )
 
-IDENTITY_INSIGHTS = (
-    "frustration",
-    "errors",
-    "clicks",
-    "seo",
-    "journeys",
-    "reading",
-    "forms",
-    "acquisition",
-    "web-metrics",
-)
+# insight → the keys of its ``data`` object (docs/insights.md)
+IDENTITY_INSIGHTS: dict[str, tuple[str, ...]] = {
+    "frustration": ("scores", "average", "distribution"),
+    "errors": ("errors",),
+    "clicks": ("elements",),
+    "seo": ("pages", "issues", "pages_checked", "pages_with_issues"),
+    "journeys": ("transitions", "drop_offs"),
+    "reading": ("pages",),
+    "forms": ("abandonments", "hesitations", "totals"),
+    "acquisition": (
+        "referrers",
+        "utm_sources",
+        "utm_mediums",
+        "utm_campaigns",
+        "channels",
+        "totals",
+    ),
+    "web-metrics": (
+        "web_vitals",
+        "pages",
+        "avg_session_duration_ms",
+        "bounce_rate",
+        "sessions",
+        "top_pages",
+    ),
+}
+ERROR_TYPES = ["js_exception", "promise_rejection", "console_error", "console_warning"]
 
 
 def _statistics_parameters(required_extra: tuple[str, ...]) -> list[dict]:
@@ -192,25 +208,32 @@ def _statistics_paths() -> dict:
 
 def _insights_paths() -> dict:
     paths = {}
-    for name in IDENTITY_INSIGHTS:
+    for name, keys in IDENTITY_INSIGHTS.items():
+        parameters = [
+            {"$ref": f"#/components/parameters/{p}"}
+            for p in ("IdentitySite", "StartDate", "EndDate", "Page", "Limit")
+        ]
+        if name == "errors":
+            parameters.append({"name": "type", "in": "query", "schema": {"enum": ERROR_TYPES}})
+        answer = {
+            "type": "object",
+            "required": ["data", "pagination"],
+            "properties": {
+                "data": {"type": "object", "required": list(keys)},
+                "pagination": {"$ref": "#/components/schemas/IdentityPagination"},
+            },
+        }
         paths[f"/api/v1/insights/{name}"] = {
             "get": {
                 "tags": ["Insights (identity-js)"],
                 "operationId": "insights_" + name.replace("-", "_"),
                 "summary": f"Behaviour insight: {name}",
                 "security": [{"identityKey": []}],
-                "parameters": [
-                    {"$ref": "#/components/parameters/IdentitySite"},
-                    {"$ref": "#/components/parameters/StartDate"},
-                    {"$ref": "#/components/parameters/EndDate"},
-                    {"$ref": "#/components/parameters/Limit"},
-                ],
+                "parameters": parameters,
                 "responses": {
                     "200": {
                         "description": "The insight (see docs/insights.md).",
-                        "content": {
-                            "application/json": {"schema": {"type": "object", "required": ["data"]}}
-                        },
+                        "content": {"application/json": {"schema": answer}},
                     },
                     **{
                         status: {"$ref": "#/components/responses/IdentityError"}

@@ -30,7 +30,7 @@ from accounts.services import api_client_create, oauth_token_issue
 from analytics_project.schema import openapi_document
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 
-EXAMPLES_PER_MODE = 6
+EXAMPLES_PER_MODE = 5
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -49,6 +49,7 @@ ERROR_KEYS = {
     "Pirsch": {"validation", "error", "context"},
     "identity": {"error"},
     "Plausible": {"errors"},
+    "Footfall": {"error"},
     "Swetrix": {"statusCode", "message", "error"},
 }
 
@@ -165,6 +166,8 @@ def _error_family(path: str) -> str | None:
         return "identity"
     if path == "/api/event":
         return "Plausible"
+    if path == "/api/collect":
+        return "Footfall"
     if path.startswith("/log"):
         return "Swetrix"
     return None
