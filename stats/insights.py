@@ -282,23 +282,19 @@ def _frustration_sql(site_id: int, period: Period) -> tuple[str, tuple]:
         _least(f"{name} * {weight}", str(cap))
         for name, (weight, cap) in FRUSTRATION_WEIGHTS.items()
     )
+    # One pass over the events, no join: the window partitions page views apart from the
+    # other kinds, so each page view's lag is the previous page view of its session.
+    previous_view = (
+        'lag("timestamp") OVER (PARTITION BY visitor_id, session_id, kind ORDER BY "timestamp", id)'
+    )
     sql = f"""
-        WITH e AS ({inner}),
-        views AS (
-            SELECT visitor_id, "timestamp" AS at,
-                   lag("timestamp") OVER (
-                       PARTITION BY visitor_id, session_id ORDER BY "timestamp", id
-                   ) AS previous_at
-            FROM e WHERE kind = 'pageview'
+        WITH steps AS (
+            SELECT visitor_id, kind, name,
+                   CASE WHEN kind = 'pageview'
+                        THEN {_seconds_between('"timestamp"', previous_view)} END AS gap
+            FROM ({inner}) e
         ),
-        navigation AS (
-            SELECT visitor_id,
-                   SUM(CASE WHEN previous_at IS NOT NULL
-                            AND {_seconds_between("at", "previous_at")} < {RAPID_NAVIGATION_SECONDS}
-                       THEN 1 ELSE 0 END) AS rapid_navigations
-            FROM views GROUP BY visitor_id
-        ),
-        signals AS (
+        counted AS (
             SELECT visitor_id,
                    SUM(CASE WHEN kind = 'behaviour' AND name = 'rage_click' THEN 1 ELSE 0 END)
                        AS rage_clicks,
@@ -307,20 +303,15 @@ def _frustration_sql(site_id: int, period: Period) -> tuple[str, tuple]:
                    SUM(CASE WHEN kind = 'error' AND name IN ({errors}) THEN 1 ELSE 0 END)
                        AS errors,
                    SUM(CASE WHEN kind = 'behaviour' AND name = 'form_abandon' THEN 1 ELSE 0 END)
-                       AS form_abandons
-            FROM e WHERE kind IN ('behaviour', 'error') GROUP BY visitor_id
-        ),
-        counted AS (
-            SELECT n.visitor_id,
-                   coalesce(s.rage_clicks, 0) AS rage_clicks,
-                   coalesce(s.dead_clicks, 0) AS dead_clicks,
-                   coalesce(s.errors, 0) AS errors,
-                   coalesce(s.form_abandons, 0) AS form_abandons,
-                   n.rapid_navigations
-            FROM navigation n LEFT JOIN signals s ON s.visitor_id = n.visitor_id
+                       AS form_abandons,
+                   SUM(CASE WHEN gap < {RAPID_NAVIGATION_SECONDS} THEN 1 ELSE 0 END)
+                       AS rapid_navigations,
+                   SUM(CASE WHEN kind = 'pageview' THEN 1 ELSE 0 END) AS page_views
+            FROM steps GROUP BY visitor_id
         ),
         scored AS (
-            SELECT counted.*, {_least(f"({score})", str(FRUSTRATION_MAX))} AS score FROM counted
+            SELECT counted.*, {_least(f"({score})", str(FRUSTRATION_MAX))} AS score
+            FROM counted WHERE page_views > 0
         )
     """  # noqa: S608 - Django-built inner query; constants only
     return sql, params
@@ -332,26 +323,34 @@ def frustration(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
     Answer: ``{"scores": [...], "average": {"avg_score", "visitor_count"}, "distribution":
     [{"from", "to", "visitors"}], "total": n}``, scores highest first. The average is over
     every such visitor (zeros included), so it reads as "how frustrated is a typical
-    visitor". Two queries, whatever the number of visitors.
+    visitor". One query, whatever the number of visitors.
     """
     sql, params = _frustration_sql(site_id, period)
-    rows = _fetch(
-        f"""{sql} SELECT visitor_id, score, rage_clicks, dead_clicks, errors, form_abandons,
-                         rapid_navigations
-            FROM scored ORDER BY score DESC, visitor_id LIMIT %s OFFSET %s""",  # noqa: S608 - Django-built inner query
-        (*params, limit, offset),
-    )
     bucket = " ".join(
         f"WHEN score >= {low} THEN {low}" for low, _high in reversed(FRUSTRATION_BUCKETS)
     )
-    # One pass gives the distribution, the population and (through the sums) the average.
+    # One statement, one pass over the events: the requested page of scores, and per score
+    # band the visitors and their summed scores (population, average and distribution).
+    answer = _fetch(
+        f"""{sql}
+            SELECT * FROM (
+                SELECT 'score', visitor_id, score, rage_clicks, dead_clicks, errors,
+                       form_abandons, rapid_navigations
+                FROM scored ORDER BY score DESC, visitor_id LIMIT %s OFFSET %s
+            ) page
+            UNION ALL
+            SELECT 'band', CASE {bucket} END, count(*), sum(score), 0, 0, 0, 0
+            FROM scored GROUP BY CASE {bucket} END""",  # noqa: S608 - Django-built inner query
+        (*params, limit, offset),
+    )
+    rows = sorted(
+        (tuple(int(v) for v in row[1:]) for row in answer if row[0] == "score"),
+        key=lambda r: (-r[1], r[0]),
+    )
     per_bucket = {
-        low: (int(visitors), float(points))
-        for low, visitors, points in _fetch(
-            f"""{sql} SELECT CASE {bucket} END AS bucket, count(*), sum(score)
-                FROM scored GROUP BY CASE {bucket} END""",  # noqa: S608 - Django-built inner query
-            params,
-        )
+        int(low): (int(visitors), float(points))
+        for kind, low, visitors, points, *_zeros in answer
+        if kind == "band"
     }
     count = sum(visitors for visitors, _points in per_bucket.values())
     average = sum(points for _visitors, points in per_bucket.values()) / count if count else 0
@@ -584,51 +583,67 @@ def journeys(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) 
         .filter(kind="pageview")
         .values("id", "visitor_id", "session_id", "timestamp", "path")
     )
+    # Grouped once by (page, next page); a NULL next page is an exit. Views and exits per
+    # page are window sums over those groups, so no query joins two derived tables.
     base = f"""
-        WITH e AS ({inner}),
-        steps AS (
-            SELECT path, lead(path) OVER (
-                PARTITION BY visitor_id, session_id ORDER BY "timestamp", id
-            ) AS next_path
-            FROM e
-        ),
-        pages AS (
-            SELECT path, count(*) AS views,
-                   SUM(CASE WHEN next_path IS NULL THEN 1 ELSE 0 END) AS exits
-            FROM steps GROUP BY path
+        WITH grouped AS (
+            SELECT path, next_path, count(*) AS n FROM (
+                SELECT path, lead(path) OVER (
+                    PARTITION BY visitor_id, session_id ORDER BY "timestamp", id
+                ) AS next_path
+                FROM ({inner}) e
+            ) steps
+            GROUP BY path, next_path
         )
     """  # noqa: S608 - Django-built inner query
-    transitions = _fetch(
+    # One statement: the page of transitions, the pages with most exits and the number of
+    # distinct transitions, each part numbered so that the database's order is kept.
+    answer = _fetch(
         f"""{base}
-            SELECT s.path, s.next_path, count(*) AS n, p.views, p.exits
-            FROM steps s JOIN pages p ON p.path = s.path
-            WHERE s.next_path IS NOT NULL
-            GROUP BY s.path, s.next_path, p.views, p.exits
-            ORDER BY n DESC, s.path, s.next_path
-            LIMIT %s OFFSET %s""",  # noqa: S608 - Django-built inner query
-        (*params, limit, offset),
+            SELECT * FROM (
+                SELECT 'move' AS part,
+                       row_number() OVER (ORDER BY n DESC, path, next_path) AS position,
+                       path, next_path, n, views, exits
+                FROM (
+                    SELECT path, next_path, n,
+                           SUM(n) OVER (PARTITION BY path) AS views,
+                           SUM(CASE WHEN next_path IS NULL THEN n ELSE 0 END)
+                               OVER (PARTITION BY path) AS exits
+                    FROM grouped
+                ) per_page
+                WHERE next_path IS NOT NULL
+                ORDER BY position LIMIT %s OFFSET %s
+            ) moves
+            UNION ALL
+            SELECT * FROM (
+                SELECT 'page', row_number() OVER (ORDER BY exits DESC, views DESC, path),
+                       path, NULL, 0, views, exits
+                FROM (
+                    SELECT path, SUM(n) AS views,
+                           SUM(CASE WHEN next_path IS NULL THEN n ELSE 0 END) AS exits
+                    FROM grouped GROUP BY path
+                ) per_page
+                ORDER BY 2 LIMIT %s
+            ) pages
+            UNION ALL
+            SELECT 'total', 0, NULL, NULL, count(*), 0, 0
+            FROM grouped WHERE next_path IS NOT NULL""",  # noqa: S608 - Django-built inner query
+        (*params, limit, offset, limit),
     )
-    ((total,),) = _fetch(
-        f"""{base} SELECT count(*) FROM (
-                SELECT DISTINCT path, next_path FROM steps WHERE next_path IS NOT NULL
-            ) t""",  # noqa: S608 - Django-built inner query
-        params,
-    )
-    drop_offs = _fetch(
-        f"""{base} SELECT path, views, exits FROM pages
-            ORDER BY exits DESC, views DESC, path LIMIT %s""",  # noqa: S608 - Django-built inner query
-        (*params, limit),
-    )
+    answer.sort(key=lambda row: (row[0], row[1]))
+    transitions = [row[2:] for row in answer if row[0] == "move"]
+    drop_offs = [(row[2], row[5], row[6]) for row in answer if row[0] == "page"]
+    total = next(int(row[4]) for row in answer if row[0] == "total")
     return {
         "transitions": [
             {
                 "from": path,
                 "to": next_path,
                 "count": count,
-                "share": round(count / views, 4),
-                "from_views": views,
+                "share": round(count / int(views), 4),
+                "from_views": int(views),
                 "from_exits": int(exits),
-                "drop_off": round(int(exits) / views, 4),
+                "drop_off": round(int(exits) / int(views), 4),
             }
             for path, next_path, count, views, exits in transitions
         ],
@@ -636,9 +651,9 @@ def journeys(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) 
         "drop_offs": [
             {
                 "url": path,
-                "views": views,
+                "views": int(views),
                 "exits": int(exits),
-                "drop_off": round(int(exits) / views, 4),
+                "drop_off": round(int(exits) / int(views), 4),
             }
             for path, views, exits in drop_offs
         ],
