@@ -311,7 +311,12 @@ def behaviour_section(request: HttpRequest, public_id: str, section: str) -> Htt
     chosen = SECTIONS.get(section)
     if chosen is None:
         raise Http404("No such section.")
-    state = dashboard_state(request.GET, site)
+    params = request.GET
+    if "period" not in params and params.get("from") and params.get("to"):
+        # A bare from/to pair means a custom range.
+        params = params.copy()
+        params["period"] = "custom"
+    state = dashboard_state(params, site)
     period = Period.of_days(state.first_day, state.last_day, site.timezone)
     page = _page_number(request)
     collectors = enabled_collectors(site)

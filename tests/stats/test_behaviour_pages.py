@@ -187,6 +187,10 @@ def test_the_range_comes_from_the_url(client, site, members, hostile_traffic):
     default = client.get(f"/sites/{site.public_id}/behaviour/clicks").content.decode()
     assert SECTIONS["clicks"].empty in default
     assert "div.card" in page(client, site, "clicks").content.decode()
+    bare = client.get(
+        f"/sites/{site.public_id}/behaviour/clicks", {"from": "2026-01-05", "to": "2026-01-05"}
+    )
+    assert "div.card" in bare.content.decode()
     broken = page(client, site, "clicks", **{"from": "2026-13-40"}).content.decode()
     assert "Showing the last 30 days" in broken
 
