@@ -209,3 +209,33 @@ def test_a_revoked_client_is_refused_at_once(client, oauth):
     assert set(response.json()) == {"validation", "error", "context"}
     # Nor can it fetch a new token.
     assert token_request(client, payload["client_id"], payload["client_secret"]).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "method"),
+    [("key", "/api/v1/hit", "post"), ("read", "/api/v1/visitors", "get")],
+)
+def test_a_revoked_key_is_refused_at_once(client, db, kind, path, method):
+    from accounts.services import api_client_revoke
+
+    owner = UserFactory()
+    site = SiteFactory(hostname="revoked.example")
+    SiteMembershipFactory(site=site, user=owner, role="owner")
+    client_obj, payload = api_client_create(user=owner, type=kind, site=site)
+    hit = {"url": "https://revoked.example/", "ip": "203.0.113.2", "user_agent": CHROME}
+
+    def call():
+        kwargs = {"HTTP_AUTHORIZATION": f"Bearer {payload['key']}"}
+        if method == "post":
+            return client.post(
+                path, data=json.dumps(hit), content_type="application/json", **kwargs
+            )
+        return client.get(path, **kwargs)
+
+    assert call().status_code == 200
+    api_client_revoke(client=client_obj)
+    response = call()
+    assert response.status_code == 401
+    assert set(response.json()) == (
+        {"validation", "error", "context"} if kind == "key" else {"error"}
+    )
