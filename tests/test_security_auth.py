@@ -239,3 +239,24 @@ def test_a_revoked_key_is_refused_at_once(client, db, kind, path, method):
     assert set(response.json()) == (
         {"validation", "error", "context"} if kind == "key" else {"error"}
     )
+
+
+def test_token_limit_per_ip_counts_the_client_behind_a_trusted_proxy(client, db, frozen_window):
+    """Behind the reverse proxy (a trusted peer) each client has its own bucket."""
+    for i in range(30):
+        response = client.post(
+            "/api/v1/token",
+            data=json.dumps({"client_id": f"id-{i}", "client_secret": "x"}),
+            content_type="application/json",
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR="198.51.100.40",
+        )
+        assert response.status_code == 401
+    other = client.post(
+        "/api/v1/token",
+        data=json.dumps({"client_id": "id-x", "client_secret": "x"}),
+        content_type="application/json",
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.41",
+    )
+    assert other.status_code == 401  # another client behind the same proxy is not throttled

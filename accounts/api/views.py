@@ -20,6 +20,7 @@ from accounts.services import oauth_token_issue
 from analytics_project.api_errors import pirsch_error
 from analytics_project.ratelimit import check_rate_limit, with_rate_limit_headers
 from sites.selectors import pirsch_domain
+from tracking.http import client_ip
 
 TOKEN_LIMIT_PER_IP = 30  # a minute: client secrets are checked with PBKDF2, and guessed
 TOKEN_LIMIT_PER_CLIENT = 10
@@ -38,7 +39,9 @@ def _storable(value: str) -> bool:
 def token(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
         return pirsch_error(405, error=["method not allowed"])
-    ip = request.META.get("REMOTE_ADDR", "")
+    # The visitor's address behind a trusted proxy: otherwise every client would share the
+    # proxy's bucket (30 a minute for the whole installation).
+    ip = client_ip(request)
     limit = check_rate_limit(f"token-ip:{ip}", TOKEN_LIMIT_PER_IP, 60)
     if not limit.allowed:
         return with_rate_limit_headers(
