@@ -286,3 +286,13 @@ def test_random_bodies_never_cause_a_server_error(client, site, body):
     if response.status_code == 400:
         assert isinstance(response.json()["errors"], dict)
     assert not Event.objects.exists()  # nothing is written synchronously on the request path
+
+
+def test_hash_mode_keeps_the_fragment_as_the_route(client, site, drain):
+    base = {"name": "pageview", "domain": "dummy.site"}
+    assert (
+        post(client, {**base, "url": "http://dummy.site/app#/settings", "h": 1}).status_code == 202
+    )
+    assert post(client, {**base, "url": "http://dummy.site/app#section-2"}).status_code == 202
+    paths = sorted(event.path for event in drain())
+    assert paths == ["/app", "/app#/settings"]

@@ -197,6 +197,8 @@ def to_hit(
         revenue_amount=event.revenue_amount,
         revenue_currency=event.revenue_currency,
         interactive=event.interactive,
+        # Plausible's hash mode: the fragment is the route of a hash-based single-page app.
+        keep_fragment=event.hash_mode,
     )
     if kind == Kind.ENGAGEMENT:
         hit.scroll_depth = event.scroll_depth
