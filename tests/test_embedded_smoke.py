@@ -70,6 +70,15 @@ def test_run_command_serves_the_product_with_the_embedded_default(tmp_path):
         sites_page = opener.open(request).read().decode()
         assert "Demo site" in sites_page
         assert (tmp_path / "footfall.sqlite3").exists()
+        # The demo's month of traffic reads back through the dashboard on SQLite too.
+        dashboard_path = re.search(r'href="(/sites/[^/"]+/)"', sites_page).group(1)
+        dashboard = opener.open(f"{base}{dashboard_path}?period=30d").read().decode()
+        page_views = re.search(
+            r'data-kpi="views".*?class="kpi-value">([^<]+)<', dashboard, re.S
+        ).group(1)
+        assert int(page_views.replace(",", "")) > 0
+        pages = opener.open(f"{base}{dashboard_path}panels/pages?period=30d").read().decode()
+        assert "/pricing" in pages
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

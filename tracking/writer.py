@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import connection, transaction
 from psycopg.types.json import Jsonb
@@ -111,6 +112,7 @@ def _write_postgresql(values: list[list]) -> int:
 
 def _write_generic(values: list[list]) -> int:
     props_index = EVENT_COLUMNS.index("props")
+    time_indexes = [EVENT_COLUMNS.index("timestamp"), EVENT_COLUMNS.index("received_at")]
     columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
     placeholders = ", ".join(["%s"] * len(EVENT_COLUMNS))
     prepared = []
@@ -118,6 +120,11 @@ def _write_generic(values: list[list]) -> int:
         row = list(row)
         row[props_index] = json.dumps(row[props_index])
         row[0] = str(row[0]).replace("-", "")  # SQLite stores UUIDs as 32 hex chars
+        # Rows carry ISO 8601 times; SQLite's date functions need Django's own format.
+        for index in time_indexes:
+            if isinstance(row[index], str):
+                row[index] = datetime.fromisoformat(row[index])
+            row[index] = connection.ops.adapt_datetimefield_value(row[index])
         prepared.append(row)
     with connection.cursor() as cursor:
         cursor.executemany(
