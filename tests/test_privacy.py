@@ -201,7 +201,8 @@ def test_database_redis_and_logs_hold_no_ip_after_draining(traffic, drain, caplo
 
     events = drain()
     paths = sorted(e.path for e in events)
-    assert {"/p", "/s", "/pi", "/m", "/c"} <= set(paths), paths  # every protocol stored
+    # Every request above became one event: 2 Plausible, 1 Swetrix, 2 Pirsch, 3 Matomo, 2 snippet.
+    assert paths == ["/c", "/c", "/m", "/m", "/m", "/p", "/p", "/pi", "/pi", "/s"]
     assert {e.protocol for e in events} == {"plausible", "swetrix", "pirsch", "matomo", "footfall"}
     rollup_pending()
     assert database_hits(NEEDLES) == []
