@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from django.urls import path
 
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 
@@ -121,18 +122,30 @@ def test_hsts_when_configured_over_https(client, db):
     assert response["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-def test_embeddable_hook_allows_framing_for_the_decorated_view_only(rf):
+def _page(request):
     from django.http import HttpResponse
 
+    return HttpResponse("<p>ok</p>")
+
+
+def _embeddable_page(request):
     from analytics_project.security import embeddable
 
-    @embeddable
-    def shared(request):
-        return HttpResponse("ok")
+    return embeddable(_page)(request)
 
-    response = shared(rf.get("/share/x/"))
-    assert response.xframe_options_exempt is True
-    assert response._csp_replace == {"frame-ancestors": ["*"]}
+
+urlpatterns = [path("framed/", _embeddable_page), path("plain/", _page)]  # for this test only
+
+
+@pytest.mark.urls(__name__)
+def test_embeddable_hook_allows_framing_for_the_decorated_view_only(client, db):
+    framed = client.get("/framed/")
+    assert "X-Frame-Options" not in framed
+    assert "frame-ancestors *" in framed["Content-Security-Policy"]
+    assert "script-src 'self'" in framed["Content-Security-Policy"]  # the rest unchanged
+    plain = client.get("/plain/")
+    assert plain["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in plain["Content-Security-Policy"]
 
 
 CORS_FREE_PATHS = [
