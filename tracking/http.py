@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import Error as DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -105,10 +106,18 @@ def with_cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     return response
 
 
-def ingestion_endpoint(failure: Callable[[], HttpResponse]) -> Callable:
+# Seconds a client should wait when the database is unreachable (a restart takes seconds).
+DATABASE_RETRY_AFTER = 5
+
+
+def ingestion_endpoint(
+    failure: Callable[[], HttpResponse], unavailable: Callable[[], HttpResponse]
+) -> Callable:
     """CSRF-exempt, CORS on every answer, preflight answered with 204.
 
-    An unexpected exception becomes ``failure()`` (the protocol's own 5xx) instead of
+    A database outage (site or key lookups) becomes ``unavailable()``, the protocol's 503,
+    with ``Retry-After``: the request was not stored and is safe to retry. Any other
+    unexpected exception becomes ``failure()`` (the protocol's own 500) instead of
     Django's HTML error page.
     """
 
@@ -120,6 +129,9 @@ def ingestion_endpoint(failure: Callable[[], HttpResponse]) -> Callable:
                 return with_cors(request, HttpResponse(status=204))
             try:
                 response = view(request, *args, **kwargs)
+            except DatabaseError as exc:
+                logger.warning("ingestion endpoint %s: database unavailable: %s", request.path, exc)
+                response = retry_after(unavailable(), DATABASE_RETRY_AFTER)
             except Exception:
                 logger.exception("ingestion endpoint %s failed", request.path)
                 response = failure()

@@ -11,6 +11,8 @@ import ipaddress
 import threading
 import time
 
+from django.db import Error as DatabaseError
+
 from sites import selectors
 from tracking.hits import SiteConfig
 
@@ -50,7 +52,13 @@ def _cached(kind: str, key: str, load) -> SiteConfig | None:
     entry = _cache.get((kind, key))
     if entry is not None and entry[0] > now:
         return entry[1]
-    config = load()
+    try:
+        config = load()
+    except DatabaseError:
+        # The database is down: the last known answer beats refusing every hit.
+        if entry is not None:
+            return entry[1]
+        raise
     with _lock:
         if len(_cache) >= MAX_ENTRIES:
             _cache.clear()

@@ -86,11 +86,15 @@ def _failure() -> JsonResponse:
     return _error(CollectError(500, "internal_error", "internal error"))
 
 
+def _unavailable() -> JsonResponse:
+    return _error(CollectError(503, "unavailable", "temporarily unavailable, retry later"))
+
+
 def _do_not_track(request: HttpRequest) -> bool:
     return request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
 
 
-@ingestion_endpoint(_failure)
+@ingestion_endpoint(_failure, _unavailable)
 def collect(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
         response = _error(CollectError(405, "method_not_allowed", "only POST is supported"))
@@ -139,10 +143,7 @@ def collect(request: HttpRequest) -> JsonResponse:
         outcomes = ingest.accept(hits)
     except ingest.BufferUnavailable as exc:
         logger.warning("footfall: events not accepted: %s", exc)
-        return retry_after(
-            _error(CollectError(503, "unavailable", "temporarily unavailable, retry later")),
-            exc.retry_after,
-        )
+        return retry_after(_unavailable(), exc.retry_after)
     accepted = sum(1 for outcome in outcomes if outcome.event_id)
     return JsonResponse(
         {

@@ -35,6 +35,10 @@ def _failure() -> HttpResponse:
     return _text(500, "Internal error: the request was not tracked.")
 
 
+def _unavailable() -> HttpResponse:
+    return _text(503, "Temporarily unavailable, retry later.")
+
+
 def _authorized(token_auth: str, site_id: int) -> bool:
     role = matomo_token_site_role(token_auth, site_id) if token_auth else None
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.ADMIN]
@@ -112,7 +116,7 @@ def _bulk(request: HttpRequest, payload: dict) -> HttpResponse:
     return JsonResponse(body)
 
 
-@ingestion_endpoint(_failure)
+@ingestion_endpoint(_failure, _unavailable)
 def track(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "POST", "HEAD"):
         return _text(405, "Only GET and POST are supported.")
@@ -146,7 +150,7 @@ def track(request: HttpRequest) -> HttpResponse:
         return _text(400, str(exc))
     except ingest.BufferUnavailable as exc:
         logger.warning("matomo: request not accepted: %s", exc)
-        return retry_after(_text(503, "Temporarily unavailable, retry later."), exc.retry_after)
+        return retry_after(_unavailable(), exc.retry_after)
     if params.get("send_image") == "0":
         return HttpResponse(status=204)
     return HttpResponse(TRANSPARENT_GIF, content_type="image/gif")

@@ -37,6 +37,10 @@ def _failure() -> HttpResponse:
     return pirsch_error(500, error=["internal error, the request was not stored"])
 
 
+def _unavailable() -> HttpResponse:
+    return pirsch_error(503, error=["temporarily unavailable, retry later"])
+
+
 class Refused(Exception):
     def __init__(self, response: HttpResponse):
         self.response = response
@@ -103,14 +107,12 @@ def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
         ingest.accept(hits)
     except ingest.BufferUnavailable as exc:
         logger.warning("pirsch: request not accepted: %s", exc)
-        return retry_after(
-            pirsch_error(503, error=["temporarily unavailable, retry later"]), exc.retry_after
-        )
+        return retry_after(_unavailable(), exc.retry_after)
     return HttpResponse(status=200)
 
 
 def _endpoint(kind: Kind, batch: bool):
-    @ingestion_endpoint(_failure)
+    @ingestion_endpoint(_failure, _unavailable)
     def view(request):
         return _receive(request, kind, batch)
 

@@ -28,7 +28,11 @@ def _failure() -> JsonResponse:
     return _errors(500, {"request": ["internal error"]})
 
 
-@ingestion_endpoint(_failure)
+def _unavailable() -> JsonResponse:
+    return _errors(503, {"request": ["temporarily unavailable, retry later"]})
+
+
+@ingestion_endpoint(_failure, _unavailable)
 def event(request: HttpRequest):
     if request.method != "POST":
         response = _errors(405, {"request": ["only POST is supported"]})
@@ -68,9 +72,7 @@ def event(request: HttpRequest):
         outcomes = ingest.accept(hits)
     except ingest.BufferUnavailable as exc:
         logger.warning("plausible: event not accepted: %s", exc)
-        return retry_after(
-            _errors(503, {"request": ["temporarily unavailable, retry later"]}), exc.retry_after
-        )
+        return retry_after(_unavailable(), exc.retry_after)
     response = JsonResponse({}, status=202)
     if not hits or any(o.dropped for o in outcomes) or len(active) < len(parsed.domains):
         response["x-plausible-dropped"] = "1"

@@ -28,6 +28,10 @@ def _failure() -> JsonResponse:
     return _error(SwetrixError(500, "Internal server error"))
 
 
+def _unavailable() -> JsonResponse:
+    return _error(SwetrixError(503, "Service temporarily unavailable, please retry"))
+
+
 def _record(request: HttpRequest, kind: Kind) -> JsonResponse:
     if request.method != "POST":
         return _error(SwetrixError(400, f"Cannot {request.method} {request.path}"))
@@ -52,30 +56,27 @@ def _record(request: HttpRequest, kind: Kind) -> JsonResponse:
         return _error(error)
     except ingest.BufferUnavailable as exc:
         logger.warning("swetrix: event not accepted: %s", exc)
-        return retry_after(
-            _error(SwetrixError(503, "Service temporarily unavailable, please retry")),
-            exc.retry_after,
-        )
+        return retry_after(_unavailable(), exc.retry_after)
     if outcome.dropped == DropReason.NOT_UNIQUE:
         return _error(SwetrixError(403, "Only unique events are recorded for this session"))
     return JsonResponse({}, status=201)
 
 
-@ingestion_endpoint(_failure)
+@ingestion_endpoint(_failure, _unavailable)
 def pageview(request):
     return _record(request, Kind.PAGEVIEW)
 
 
-@ingestion_endpoint(_failure)
+@ingestion_endpoint(_failure, _unavailable)
 def custom(request):
     return _record(request, Kind.CUSTOM)
 
 
-@ingestion_endpoint(_failure)
+@ingestion_endpoint(_failure, _unavailable)
 def heartbeat(request):
     return _record(request, Kind.HEARTBEAT)
 
 
-@ingestion_endpoint(_failure)
+@ingestion_endpoint(_failure, _unavailable)
 def error(request):
     return _record(request, Kind.ERROR)
