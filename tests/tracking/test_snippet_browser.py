@@ -226,8 +226,8 @@ def rage_click(page, selector: str, clicks: int = 5) -> None:
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
-def test_behaviour_signals_from_a_real_browser(browser_context, pages, tag, drain):
-    site, _ = behaviour_site()
+def test_behaviour_signals_from_a_real_browser(browser_context, pages, tag, drain, client):
+    site, owner = behaviour_site()
     page = open_behaviour_page(browser_context, pages, tag, site)
     page.click("#slow")  # the first input (FID) and a slow interaction (INP)
     rage_click(page, "#buy")
@@ -328,6 +328,50 @@ def test_behaviour_signals_from_a_real_browser(browser_context, pages, tag, drai
     # Form field values and element texts never leave the page.
     stored = repr([(e.props, e.title) for e in events])
     assert "ab" not in stored.replace("abandon", "") and "Hero" not in stored
+
+    # The same signals, read back through the insights API.
+    key = api_client_create(user=owner, type="read", site=site)[1]["key"]
+
+    def insight(name: str) -> dict:
+        response = client.get(f"/api/v1/insights/{name}", HTTP_AUTHORIZATION=f"Bearer {key}")
+        assert response.status_code == 200, response.content
+        return response.json()["data"]
+
+    clicks = {e["selector"]: e for e in insight("clicks")["elements"]}
+    assert (clicks["button#buy"]["rage_clicks"], clicks["button#buy"]["url"]) == (1, "/behaviour")
+    assert clicks["div.hero.big"]["dead_clicks"] == 1
+    assert clicks["span#vanish"]["phantom_clicks"] == 1
+    errors = {(e["type"], e["message"]): e["count"] for e in insight("errors")["errors"]}
+    assert errors == {
+        ("js_exception", "Uncaught Error: boom"): 1,
+        ("promise_rejection", "nope"): 1,
+        ("console_error", "bad thing 42"): 1,
+        ("console_warning", "careful"): 1,
+    }
+    [score] = insight("frustration")["scores"]
+    assert (
+        score["rage_clicks"],
+        score["dead_clicks"],
+        score["errors"],
+        score["form_abandons"],
+    ) == (
+        1,
+        1,
+        3,
+        1,
+    )
+    assert score["score"] > 0
+    forms = insight("forms")
+    assert [(a["form"], a["last_field"]) for a in forms["abandonments"]] == [
+        ("form#signup", "input#name")
+    ]
+    assert {h["field"] for h in forms["hesitations"]} == {"input#email", "input#name"}
+    [seo_page] = insight("seo")["pages"]
+    assert (seo_page["url"], seo_page["issue_count"]) == ("/behaviour", 4)
+    vitals = insight("web-metrics")["web_vitals"]
+    assert vitals["inp"]["samples"] == 1 and vitals["inp"]["p50"] >= 72
+    [reading] = insight("reading")["pages"]
+    assert reading["url"] == "/behaviour" and reading["reports"] >= 1
 
 
 def test_collectors_switched_off_load_nothing_and_send_nothing(browser_context, pages, tag, drain):
