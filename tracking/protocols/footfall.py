@@ -381,15 +381,12 @@ def to_hit(
 ) -> Hit:
     """The hit for one signal of a collection."""
     kind = signal.spec.kind
-    url = collection.url
-    if not collection.hash_mode and "#" in url:
-        url = url.split("#", 1)[0]
     hit = Hit(
         site=site,
         protocol=Protocol.FOOTFALL,
         kind=kind,
         name=signal.name,
-        url=url,
+        url=collection.url,
         referrer=collection.referrer,
         title=collection.title,
         user_agent=user_agent,

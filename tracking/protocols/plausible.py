@@ -179,15 +179,12 @@ def to_hit(
         kind = Kind.ENGAGEMENT
     else:
         kind = Kind.CUSTOM
-    url = event.url
-    if not event.hash_mode and "#" in url:
-        url = url.split("#", 1)[0]
     hit = Hit(
         site=site,
         protocol=Protocol.PLAUSIBLE,
         kind=kind,
         name=event.name,
-        url=url,
+        url=event.url,
         referrer=event.referrer,
         user_agent=user_agent,
         ip=ip,
@@ -197,7 +194,8 @@ def to_hit(
         revenue_amount=event.revenue_amount,
         revenue_currency=event.revenue_currency,
         interactive=event.interactive,
-        # Plausible's hash mode: the fragment is the route of a hash-based single-page app.
+        # Hash mode: the fragment is the route of a hash-based single-page app (the
+        # pipeline drops it otherwise).
         keep_fragment=event.hash_mode,
     )
     if kind == Kind.ENGAGEMENT:
