@@ -11,6 +11,7 @@ PORT="${PORT:-8000}"
 if [ -f scripts/install_geoip.py ]; then
   "$PY" scripts/install_geoip.py || echo "GeoIP database not installed: locations fall back to time zone and language."
 fi
+"$PY" scripts/ensure_database.py
 "$PY" manage.py migrate --noinput
 "$PY" manage.py collectstatic --noinput >/dev/null
 "$PY" manage.py demo --host "$HOST" --port "$PORT"
