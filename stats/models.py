@@ -148,3 +148,96 @@ class SessionDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site_id} {self.day} session {self.session_id}"
+
+
+class SessionAttributes(models.Model):
+    """One site's distinct combination of session attributes (``SESSION_COLUMNS``).
+
+    Rolled-up events refer to it by id instead of repeating twenty text columns, which
+    keeps ``stats_rolledevent`` narrow; ``key`` is a hash of the site and the values."""
+
+    key = models.UUIDField(unique=True)
+    site = models.ForeignKey(
+        "sites.Site", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    hostname = models.CharField(max_length=253, blank=True)
+    entry_path = models.CharField(max_length=2048, blank=True)
+    referrer = models.CharField(max_length=512, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=32, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    utm_content = models.CharField(max_length=200, blank=True)
+    utm_term = models.CharField(max_length=200, blank=True)
+    browser = models.CharField(max_length=64, blank=True)
+    browser_version = models.CharField(max_length=32, blank=True)
+    os = models.CharField(max_length=64, blank=True)
+    os_version = models.CharField(max_length=32, blank=True)
+    device_type = models.CharField(max_length=10, blank=True)
+    screen_class = models.CharField(max_length=4, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=16, blank=True)
+    city = models.CharField(max_length=128, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.site_id} attributes {self.pk}"
+
+
+class RolledEvent(models.Model):
+    """A raw event of a rolled-up day, as statistics read it (PostgreSQL only).
+
+    The rollups copy each past site-day's events into ``stats_rolledevent``: only the
+    columns queries use, session attributes as a ``SessionAttributes`` id, rows of one
+    site-day written together (the raw table interleaves every site's traffic). Queries
+    with per-event filters or breakdowns read those rows for covered days instead of the
+    raw table. This model is the view ``stats_rolledevent_view`` that joins the attributes
+    back, so every ``Event`` filter and column name works on it unchanged; the table and the
+    view are created by migration ``0006`` (see ``stats.rollups.ROLLED_EVENTS_SQL``).
+    """
+
+    id = models.UUIDField(primary_key=True)
+    site = models.ForeignKey(
+        "sites.Site", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    timestamp = models.DateTimeField()
+    kind = models.CharField(max_length=12)
+    name = models.CharField(max_length=200)
+    visitor_id = models.BigIntegerField()
+    session_id = models.BigIntegerField()
+    path = models.CharField(max_length=2048, blank=True)
+    title = models.CharField(max_length=512, blank=True)
+    props = models.JSONField(default=dict)
+    interactive = models.BooleanField(default=True)
+    duration_ms = models.BigIntegerField(null=True)
+    scroll_depth = models.SmallIntegerField(null=True)
+    screen_width = models.PositiveIntegerField(null=True)
+    screen_height = models.PositiveIntegerField(null=True)
+    hostname = models.CharField(max_length=253, blank=True)
+    entry_path = models.CharField(max_length=2048, blank=True)
+    referrer = models.CharField(max_length=512, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=32, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    utm_content = models.CharField(max_length=200, blank=True)
+    utm_term = models.CharField(max_length=200, blank=True)
+    browser = models.CharField(max_length=64, blank=True)
+    browser_version = models.CharField(max_length=32, blank=True)
+    os = models.CharField(max_length=64, blank=True)
+    os_version = models.CharField(max_length=32, blank=True)
+    device_type = models.CharField(max_length=10, blank=True)
+    screen_class = models.CharField(max_length=4, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=16, blank=True)
+    city = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        managed = False
+        db_table = "stats_rolledevent_view"
+
+    def __str__(self) -> str:
+        return f"rolled {self.kind} {self.path} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"

@@ -11,12 +11,15 @@ Definitions (the same on both paths, so they always agree):
 - a session's **duration** is the time between its first and last event (heartbeats and
   keep-alives included).
 
-Whole past days without filters come from ``DailySiteStats`` (see ``stats.rollups``);
-everything else is computed from the raw events with the same definitions.
+Whole past days without filters come from ``DailySiteStats`` and ``DailyDimensionStats``,
+filtered by session attributes from ``SessionDay``, and any other question about them from
+``RolledEvent`` (the past days' events, narrow; see ``stats.rollups``). Days the rollups do
+not cover yet (today, late data) are read from the raw events, with the same definitions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections import defaultdict
@@ -29,7 +32,7 @@ from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Window
 from django.db.models.functions import ExtractHour, FirstValue, TruncDay
 from django.utils import timezone
 
-from stats.models import SessionDay
+from stats.models import RolledEvent, SessionDay
 from tracking.models import Event
 
 # Filter parameter → event column (Pirsch's names).
@@ -106,6 +109,8 @@ class StatsQuery:
     last_day: date
     tz: str = "UTC"
     filters: dict[str, list[str]] = field(default_factory=dict)
+    # Read raw events only, never rollups: the reference every other path is checked against.
+    raw: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
@@ -128,29 +133,29 @@ class StatsQuery:
     def previous(self) -> StatsQuery:
         """The period of equal length just before this one (for growth)."""
         length = (self.last_day - self.first_day).days + 1
-        return StatsQuery(
-            self.site_id,
-            self.first_day - timedelta(days=length),
-            self.first_day - timedelta(days=1),
-            self.tz,
-            self.filters,
+        return dataclasses.replace(
+            self,
+            first_day=self.first_day - timedelta(days=length),
+            last_day=self.first_day - timedelta(days=1),
         )
 
-    # --- raw events ------------------------------------------------------------
-    def events(self) -> QuerySet[Event]:
-        events = Event.objects.filter(
+    # --- events ----------------------------------------------------------------
+    def events(self, model: type[Event] | type[RolledEvent] = Event) -> QuerySet:
+        """The range's events with the filters applied: raw (``Event``) by default, or the
+        rolled-up copy of covered days (``RolledEvent``, same columns)."""
+        events = model.objects.filter(
             site_id=self.site_id, timestamp__gte=self.start, timestamp__lt=self.end
         )
         filters = dict(self.filters)
         exit_paths = filters.pop("exit_path", None)
         events = apply_filters(events, filters)
         if exit_paths:
-            events = events.filter(session_id__in=self._exiting_sessions(exit_paths))
+            events = events.filter(session_id__in=self._exiting_sessions(exit_paths, model))
         return events
 
-    def _exiting_sessions(self, values: list[str]) -> QuerySet[Event]:
+    def _exiting_sessions(self, values: list[str], model=Event) -> QuerySet:
         """Sessions whose last page view in the range matches the ``exit_path`` values."""
-        last_views = Event.objects.filter(
+        last_views = model.objects.filter(
             site_id=self.site_id,
             timestamp__gte=self.start,
             timestamp__lt=self.end,
@@ -183,6 +188,8 @@ def _covered(query: StatsQuery) -> list[date]:
     """The days of the query the rollups cover: whole past days, in the site's time zone."""
     from stats.rollups import covered_days
 
+    if query.raw:
+        return []
     return covered_days(
         query.site_id,
         query.first_day,
@@ -196,7 +203,7 @@ def _after(query: StatsQuery, covered: list[date]) -> StatsQuery | None:
     if covered and covered[-1] >= query.last_day:
         return None
     first = covered[-1] + timedelta(days=1) if covered else query.first_day
-    return StatsQuery(query.site_id, first, query.last_day, query.tz, query.filters)
+    return dataclasses.replace(query, first_day=first)
 
 
 def uses_session_rows(query: StatsQuery) -> bool:
@@ -207,6 +214,32 @@ def uses_session_rows(query: StatsQuery) -> bool:
         and connection.vendor == "postgresql"
         and set(query.filters) <= SESSION_FILTERS
     )
+
+
+def uses_rolled_events(query: StatsQuery) -> bool:
+    """Whether covered days may be read from ``RolledEvent`` rows (PostgreSQL only). Not with
+    ``exit_path``: its "last page view in the range" would change if the range were split."""
+    return connection.vendor == "postgresql" and "exit_path" not in query.filters
+
+
+def event_sets(query: StatsQuery) -> list[QuerySet]:
+    """The query's events in at most two disjoint parts: ``RolledEvent`` rows for the days
+    the rollups cover (a prefix of the range), raw events for the rest."""
+    covered = _covered(query) if uses_rolled_events(query) else []
+    if not covered:
+        return [query.events()]
+    part = dataclasses.replace(query, first_day=covered[0], last_day=covered[-1])
+    rest = _after(query, covered)
+    return [part.events(RolledEvent)] + ([rest.events()] if rest is not None else [])
+
+
+def _events_sql(query: StatsQuery, *columns: str, refine=None) -> tuple[str, tuple]:
+    """SQL selecting ``columns`` of the query's events from both parts (``UNION ALL``);
+    ``refine`` narrows each part's queryset first (e.g. to one kind of event)."""
+    parts = [(refine(qs) if refine else qs).values(*columns) for qs in event_sets(query)]
+    if len(parts) == 1:
+        return _sql(parts[0])
+    return _sql(parts[0].union(*parts[1:], all=True))
 
 
 def session_days(query: StatsQuery, first: date, last: date) -> QuerySet[SessionDay]:
@@ -291,8 +324,8 @@ def daily_from_events(query: StatsQuery) -> dict[date, dict]:
     On PostgreSQL in one statement (sessions are grouped in the database, not in Python)."""
     if connection.vendor != "postgresql":
         return daily_from_events_orm(query)
-    inner, params = _sql(
-        query.events().values("visitor_id", "session_id", "kind", "interactive", "timestamp")
+    inner, params = _events_sql(
+        query, "visitor_id", "session_id", "kind", "interactive", "timestamp"
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -548,26 +581,26 @@ VALUE_SEPARATOR = "\x1f"
 def dimension_days_from_events(query: StatsQuery, dimension: str) -> dict[date, dict[tuple, dict]]:
     """Per local day and value: visitors, views and sessions, from raw events."""
     columns, kind = DIMENSIONS[dimension]
-    events = query.events()
-    if kind:
-        events = events.filter(kind=kind)
-    if "hour" in columns:
-        events = events.annotate(hour=ExtractHour("timestamp", tzinfo=query.zone))
     per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
-    for row in (
-        events.annotate(day=query._local_day())
-        .values(*columns, "day")
-        .annotate(
-            visitors=Count("visitor_id", distinct=True),
-            views=Count("id", filter=Q(kind="pageview")),
-            sessions=Count("session_id", distinct=True),
-        )
-    ):
-        per_day[row["day"].date()][tuple(row[c] for c in columns)] = {
-            "visitors": row["visitors"],
-            "views": row["views"],
-            "sessions": row["sessions"],
-        }
+    for events in event_sets(query):  # disjoint days: their per-day rows never collide
+        if kind:
+            events = events.filter(kind=kind)
+        if "hour" in columns:
+            events = events.annotate(hour=ExtractHour("timestamp", tzinfo=query.zone))
+        for row in (
+            events.annotate(day=query._local_day())
+            .values(*columns, "day")
+            .annotate(
+                visitors=Count("visitor_id", distinct=True),
+                views=Count("id", filter=Q(kind="pageview")),
+                sessions=Count("session_id", distinct=True),
+            )
+        ):
+            per_day[row["day"].date()][tuple(row[c] for c in columns)] = {
+                "visitors": row["visitors"],
+                "views": row["views"],
+                "sessions": row["sessions"],
+            }
     return per_day
 
 
@@ -797,35 +830,49 @@ _SESSION_LIST_SQL = """
 """
 
 
+def _raw_session_days(
+    query: StatsQuery, rest: StatsQuery | None, window_first: date, by_session_rows: bool
+) -> tuple[str, tuple]:
+    """SQL grouping the events of ``rest`` like session rows, for the session list.
+
+    Under per-event filters (no session rows) the events come from ``RolledEvent`` rows and
+    raw events, and only the sessions with events in the window are read: the others cannot
+    have started in it."""
+    if rest is None:
+        return _NO_SESSION_ROWS, ()
+    refine = None
+    if not by_session_rows and uses_rolled_events(query):
+        window = dataclasses.replace(rest, first_day=max(window_first, rest.first_day))
+        inner, params = _events_sql(window, "session_id")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT session_id FROM ({inner}) e", params)  # noqa: S608
+            recent = [row[0] for row in cursor.fetchall()]
+        if not recent:
+            return _NO_SESSION_ROWS, ()
+        refine = lambda events: events.filter(session_id__in=recent)  # noqa: E731
+    inner, params = _events_sql(
+        rest,
+        *("session_id", "visitor_id", "timestamp", "id", "kind", "path", "title"),
+        *("interactive", "entry_path"),
+        refine=refine,
+    )
+    return _RAW_SESSION_DAYS_SQL.format(inner=inner), (query.tz, *params)
+
+
 def _session_summaries_sql(query: StatsQuery, limit: int | None, offset: int) -> list[dict]:
     """Newest sessions first, from session rows (covered days) and raw events (the rest).
 
     Only the newest days are read: the sessions that started on or after a day D are those
     with rows on D or later and none before; D moves back (1, 2, 4… days) until a page is
     full or the range is exhausted, so the answer is exact and usually needs one day."""
-    covered = _covered(query) if (not query.filters or uses_session_rows(query)) else []
+    by_session_rows = not query.filters or uses_session_rows(query)
+    covered = _covered(query) if by_session_rows else []
     rest = _after(query, covered)
-    if rest is not None:
-        inner, raw_params = _sql(
-            rest.events().values(
-                "session_id",
-                "visitor_id",
-                "timestamp",
-                "id",
-                "kind",
-                "path",
-                "title",
-                "interactive",
-                "entry_path",
-            )
-        )
-        raw_sql, raw_params = _RAW_SESSION_DAYS_SQL.format(inner=inner), (query.tz, *raw_params)
-    else:
-        raw_sql, raw_params = _NO_SESSION_ROWS, ()
     wanted = offset + limit if limit is not None else None
     span = 1
     while True:
         window_first = max(query.first_day, query.last_day - timedelta(days=span - 1))
+        raw_sql, raw_params = _raw_session_days(query, rest, window_first, by_session_rows)
         if covered:
             rows_sql, rows_params = _sql(
                 session_days(query, covered[0], covered[-1]).values(*_LIST_COLUMNS)
@@ -897,8 +944,10 @@ def exit_days_from_events(query: StatsQuery) -> dict[date, dict[tuple, dict]]:
     events = query.events().filter(kind="pageview")
     per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
     if connection.vendor == "postgresql":
-        inner, params = _sql(
-            events.values("session_id", "visitor_id", "path", "title", "timestamp", "id")
+        inner, params = _events_sql(
+            query,
+            *("session_id", "visitor_id", "path", "title", "timestamp", "id"),
+            refine=lambda qs: qs.filter(kind="pageview"),
         )
         with connection.cursor() as cursor:
             cursor.execute(
@@ -986,10 +1035,13 @@ def time_on_page(query: StatsQuery) -> dict[date, list[int]]:
     """Per local day, the milliseconds from each page view to the session's next event that
     day (engagement signals excluded, at most 30 minutes)."""
     if connection.vendor == "postgresql":
-        inner, params = _sql(
-            query.events()
-            .exclude(kind="engagement")
-            .values("session_id", "kind", "timestamp", "id")
+        inner, params = _events_sql(
+            query,
+            "session_id",
+            "kind",
+            "timestamp",
+            "id",
+            refine=lambda qs: qs.exclude(kind="engagement"),
         )
         with connection.cursor() as cursor:
             cursor.execute(
@@ -1072,18 +1124,26 @@ def duration_series(query: StatsQuery, scale: str, *, per_page: bool) -> list[di
 
 def _visitors_total(query: StatsQuery) -> int:
     return sum(
-        m["visitors"]
-        for m in daily_metrics(
-            StatsQuery(query.site_id, query.first_day, query.last_day, query.tz)
-        ).values()
+        m["visitors"] for m in daily_metrics(dataclasses.replace(query, filters={})).values()
     )
+
+
+def _event_rows(query: StatsQuery, columns: tuple[str, ...], **where):
+    """``columns`` of the query's events matching ``where``, from both parts, as tuples."""
+    for events in event_sets(query):
+        yield from events.filter(**where).values_list(*columns).iterator(chunk_size=5000)
 
 
 def event_meta(query: StatsQuery, event_name: str, key: str) -> list[dict]:
     """Pirsch's ``EventStats`` per value of one meta key of one event."""
-    events = query.events().filter(kind="custom", name=event_name, props__has_key=key)
     per_value: dict[str, dict] = {}
-    for props, visitor_id, duration in events.values_list("props", "visitor_id", "duration_ms"):
+    for props, visitor_id, duration in _event_rows(
+        query,
+        ("props", "visitor_id", "duration_ms"),
+        kind="custom",
+        name=event_name,
+        props__has_key=key,
+    ):
         value = str(props.get(key, ""))
         row = per_value.setdefault(value, {"visitors": set(), "views": 0, "durations": []})
         row["visitors"].add(visitor_id)
@@ -1110,8 +1170,8 @@ def event_meta(query: StatsQuery, event_name: str, key: str) -> list[dict]:
 def event_list(query: StatsQuery) -> list[dict]:
     """Pirsch's ``EventListStats``: every event name with each distinct meta data."""
     grouped: dict[tuple, dict] = {}
-    for name, props, visitor_id in (
-        query.events().filter(kind="custom").values_list("name", "props", "visitor_id")
+    for name, props, visitor_id in _event_rows(
+        query, ("name", "props", "visitor_id"), kind="custom"
     ):
         meta = {
             k: str(v)
@@ -1127,18 +1187,21 @@ def event_list(query: StatsQuery) -> list[dict]:
         {"name": r["name"], "meta": r["meta"], "visitors": len(r["visitors"]), "count": r["count"]}
         for r in grouped.values()
     ]
-    return sorted(result, key=lambda r: (-r["count"], r["name"]))
+    return sorted(result, key=lambda r: (-r["count"], r["name"], sorted(r["meta"].items())))
 
 
 def event_pages(query: StatsQuery, event_name: str) -> list[dict]:
     """Pages on which an event was triggered."""
-    rows = (
-        query.events()
-        .filter(kind="custom", name=event_name)
-        .values("path")
-        .annotate(visitors=Count("visitor_id", distinct=True), views=Count("id"))
-        .order_by("-visitors", "path")
+    inner, params = _events_sql(
+        query, "path", "visitor_id", refine=lambda qs: qs.filter(kind="custom", name=event_name)
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT path, count(DISTINCT visitor_id) AS visitors, count(*) AS views
+                FROM ({inner}) e GROUP BY path ORDER BY visitors DESC, path""",  # noqa: S608 - Django-built inner query
+            params,
+        )
+        rows = [{"path": p, "visitors": v, "views": n} for p, v, n in cursor.fetchall()]
     all_visitors = _visitors_total(query) or 1
     return [
         {
@@ -1154,8 +1217,8 @@ def event_pages(query: StatsQuery, event_name: str) -> list[dict]:
 def tags(query: StatsQuery, key: str | None = None) -> list[dict]:
     """Hit tags (Pirsch ``tags``): per key, or per value of ``key``."""
     counts: dict[str, dict] = {}
-    for props, visitor_id, kind in (
-        query.events().filter(props__has_key="tags").values_list("props", "visitor_id", "kind")
+    for props, visitor_id, kind in _event_rows(
+        query, ("props", "visitor_id", "kind"), props__has_key="tags"
     ):
         for tag_key, value in (props.get("tags") or {}).items():
             if key is not None and tag_key != key:
@@ -1188,16 +1251,19 @@ def goals(query: StatsQuery) -> list[dict]:
     result = []
     for goal in Goal.objects.filter(site_id=query.site_id).order_by("name"):
         if goal.event_name:
-            matched = query.events().filter(kind="custom", name=goal.event_name)
+            target = Q(kind="custom", name=goal.event_name)
         else:
-            matched = query.events().filter(kind="pageview", path__regex=goal.path_pattern)
-        counts = (
-            matched.annotate(day=query._local_day())
-            .values("day")
-            .annotate(visitors=Count("visitor_id", distinct=True), views=Count("id"))
-        )
-        visitors = sum(c["visitors"] for c in counts)
-        views = sum(c["views"] for c in counts)
+            target = Q(kind="pageview", path__regex=goal.path_pattern)
+        visitors = views = 0
+        for events in event_sets(query):  # disjoint days: per-day counts add up
+            for counts in (
+                events.filter(target)
+                .annotate(day=query._local_day())
+                .values("day")
+                .annotate(visitors=Count("visitor_id", distinct=True), views=Count("id"))
+            ):
+                visitors += counts["visitors"]
+                views += counts["views"]
         result.append(
             {
                 "page_goal": {

@@ -102,6 +102,33 @@ FROM (SELECT DISTINCT ON (session_id) session_id, visitor_id, exit_path, exit_ti
 GROUP BY exit_path
 """
 
+# The day's events, narrow, for queries with per-event filters (see ``RolledEvent``): the
+# session attributes first get their dictionary rows, then each event refers to its row.
+ATTRIBUTE_KEY_SQL = "md5(%(site)s::text || json_build_array({columns})::text)::uuid"
+SESSION_ATTRIBUTES_SQL = """
+INSERT INTO stats_sessionattributes (key, site_id, {columns})
+SELECT DISTINCT {key}, %(site)s, {columns}
+FROM tracking_event
+WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
+ON CONFLICT (key) DO NOTHING
+"""
+ROLLED_EVENTS_SQL = """
+INSERT INTO stats_rolledevent (site_id, "timestamp", id, kind, name, visitor_id, session_id, path,
+                               title, props, interactive, duration_ms, scroll_depth, screen_width,
+                               screen_height, attributes_id)
+SELECT e.site_id, e."timestamp", e.id, e.kind, e.name, e.visitor_id, e.session_id, e.path,
+       e.title, e.props, e.interactive, e.duration_ms, e.scroll_depth, e.screen_width,
+       e.screen_height, a.id
+FROM (SELECT *, {key} AS attributes_key FROM tracking_event
+      WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s) e
+JOIN stats_sessionattributes a ON a.key = e.attributes_key
+ORDER BY e."timestamp", e.id
+"""
+DELETE_ROLLED_EVENTS_SQL = """
+DELETE FROM stats_rolledevent
+WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
+"""
+
 
 DIMENSION_SQL = """
 INSERT INTO stats_dailydimensionstats (site_id, day, tz, dimension, value, visitors, views, sessions)
@@ -145,6 +172,10 @@ def rollup_site_day(site_id: int, day: date, tz: str) -> None:
             cursor.execute(DAY_SQL, params)
             columns = ", ".join(f'"{c}"' for c in SESSION_COLUMNS)
             cursor.execute(SESSION_DAY_SQL.format(columns=columns), params)
+            key = ATTRIBUTE_KEY_SQL.format(columns=columns)
+            cursor.execute(DELETE_ROLLED_EVENTS_SQL, params)
+            cursor.execute(SESSION_ATTRIBUTES_SQL.format(columns=columns, key=key), params)
+            cursor.execute(ROLLED_EVENTS_SQL.format(key=key), params)
             cursor.execute(EXIT_SQL, params)
             for name, (columns, kind) in DIMENSIONS.items():
                 if name in SESSION_DIMENSIONS:

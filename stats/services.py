@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 
-from stats.models import DailyDimensionStats, DailySiteStats, RollupState
+from stats.models import (
+    DailyDimensionStats,
+    DailySiteStats,
+    RollupState,
+    SessionAttributes,
+    SessionDay,
+)
 from tracking.models import DroppedEventCount, Event
 
 
@@ -16,9 +22,7 @@ def site_stats_reset(site) -> int:
     buffer are written afterwards and count as new traffic.
     """
     deleted, _ = Event.objects.filter(site_id=site.pk).delete()
-    DailySiteStats.objects.filter(site_id=site.pk).delete()
-    DailyDimensionStats.objects.filter(site_id=site.pk).delete()
-    RollupState.objects.filter(site_id=site.pk).delete()
+    _rollups_delete(site)
     DroppedEventCount.objects.filter(site_id=site.pk).delete()
     return deleted
 
@@ -30,6 +34,16 @@ def site_rollups_invalidate(site) -> None:
     Needed when the site's time zone changes: days are rolled up in the site's zone, and
     covered days without a row in the new zone would otherwise read as zero.
     """
+    _rollups_delete(site)
+
+
+def _rollups_delete(site) -> None:
+    """Every table the rollups fill, for one site, and how far they had read."""
     DailySiteStats.objects.filter(site_id=site.pk).delete()
     DailyDimensionStats.objects.filter(site_id=site.pk).delete()
+    SessionDay.objects.filter(site_id=site.pk).delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM stats_rolledevent WHERE site_id = %s", [site.pk])
+    SessionAttributes.objects.filter(site_id=site.pk).delete()
     RollupState.objects.filter(site_id=site.pk).delete()
