@@ -222,15 +222,22 @@ def uses_rolled_events(query: StatsQuery) -> bool:
     return connection.vendor == "postgresql" and "exit_path" not in query.filters
 
 
-def event_sets(query: StatsQuery) -> list[QuerySet]:
-    """The query's events in at most two disjoint parts: ``RolledEvent`` rows for the days
-    the rollups cover (a prefix of the range), raw events for the rest."""
+def split(query: StatsQuery) -> tuple[StatsQuery | None, StatsQuery | None]:
+    """The query as (days read from ``RolledEvent`` rows, days read from raw events): the
+    covered days are a prefix of the range; either part may be None."""
     covered = _covered(query) if uses_rolled_events(query) else []
     if not covered:
-        return [query.events()]
-    part = dataclasses.replace(query, first_day=covered[0], last_day=covered[-1])
-    rest = _after(query, covered)
-    return [part.events(RolledEvent)] + ([rest.events()] if rest is not None else [])
+        return None, query
+    return dataclasses.replace(query, first_day=covered[0], last_day=covered[-1]), _after(
+        query, covered
+    )
+
+
+def event_sets(query: StatsQuery) -> list[QuerySet]:
+    """The query's events in at most two disjoint parts: ``RolledEvent`` rows for the days
+    the rollups cover, raw events for the rest."""
+    rolled, rest = split(query)
+    return ([rolled.events(RolledEvent)] if rolled else []) + ([rest.events()] if rest else [])
 
 
 def _events_sql(query: StatsQuery, *columns: str, refine=None) -> tuple[str, tuple]:

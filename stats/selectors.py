@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pycountry
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
@@ -355,6 +356,221 @@ def visitor_detail(site_id: int, visitor_id: int) -> dict | None:
     return detail
 
 
+class NewestFirst:
+    """Querysets over consecutive, disjoint time spans (newest span first), each ordered
+    newest first, paged as one list: what ``paginate`` needs (``count`` and slices)."""
+
+    def __init__(self, parts: list[QuerySet]):
+        self.parts = parts
+        self._counts: list[int] | None = None
+
+    def _part_counts(self) -> list[int]:
+        if self._counts is None:
+            self._counts = [part.count() for part in self.parts]
+        return self._counts
+
+    def count(self) -> int:
+        return sum(self._part_counts())
+
+    def __getitem__(self, page: slice) -> list:
+        start, stop = page.start or 0, page.stop
+        rows: list = []
+        for part, size in zip(self.parts, self._part_counts(), strict=True):
+            if stop is not None and stop <= 0:
+                break
+            if start < size:
+                rows.extend(part[start:stop])
+            start = max(0, start - size)
+            stop = None if stop is None else stop - size
+        return rows
+
+
+def _events_by_span(site_id: int, period: Period) -> list[QuerySet]:
+    """The period's events as (raw events of the days not rolled up yet, rolled-up events
+    of the days before them): each span's newest first. Rolled-up events are the raw
+    events of past days, copied narrow and together per site-day (``RolledEvent``)."""
+    from stats.models import RolledEvent
+    from stats.query import StatsQuery, split
+
+    if period.first_day is None or period.last_day is None:
+        return [events_in(site_id, period)]
+    rolled, rest = split(StatsQuery(site_id, period.first_day, period.last_day, period.tz))
+    return ([rest.events()] if rest else []) + ([rolled.events(RolledEvent)] if rolled else [])
+
+
+# Sessions and visitors of the lists, grouped from events read newest days first.
+_SESSION_GROUPS_SQL = """
+    SELECT session_id, min(visitor_id) AS visitor, min("timestamp") AS started,
+           max("timestamp") AS ended,
+           count(*) FILTER (WHERE kind = 'pageview') AS pageviews,
+           count(*) FILTER (WHERE kind = 'custom' AND interactive) AS interactions,
+           count(*) FILTER (WHERE kind IN ('custom', 'behaviour') AND interactive) AS clicks,
+           max(scroll_depth) AS max_scroll, max(entry_path) AS entry,
+           max(referrer) AS referrer_value, max(utm_source) AS utm, max(browser) AS browser_name,
+           max(os) AS os_name, max(country_code) AS country, max(city) AS city_name
+    FROM ({inner}) e GROUP BY session_id
+    HAVING min("timestamp") >= %s AND max(entry_path) ILIKE %s
+    ORDER BY started DESC, session_id DESC LIMIT %s
+"""
+_SESSION_COLUMNS = (
+    "session_id", "visitor_id", "timestamp", "kind", "interactive", "scroll_depth",
+    "entry_path", "referrer", "utm_source", "browser", "os", "country_code", "city",
+)  # fmt: skip
+_VISITOR_GROUPS_SQL = """
+    SELECT visitor_id, min("timestamp") AS first_seen, max("timestamp") AS last_seen,
+           count(DISTINCT session_id) AS visits, max(browser) AS browser_name,
+           max(browser_version) AS browser_ver, max(os) AS os_name, max(device_type) AS device,
+           max(screen_width) AS width, max(screen_height) AS height, max(language) AS lang,
+           max(country_code) AS country, max(city) AS city_name
+    FROM ({inner}) e GROUP BY visitor_id HAVING max("timestamp") >= %s
+    ORDER BY last_seen DESC, visitor_id LIMIT %s
+"""
+_VISITOR_COLUMNS = (
+    "visitor_id", "timestamp", "session_id", "browser", "browser_version", "os",
+    "device_type", "screen_width", "screen_height", "language", "country_code", "city",
+)  # fmt: skip
+
+
+def _like(text: str) -> str:
+    """An ``ILIKE`` pattern matching ``text`` anywhere, its wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _union_sql(parts: list[QuerySet], columns: tuple[str, ...]) -> tuple[str, tuple]:
+    selected = [part.values(*columns) for part in parts]
+    combined = selected[0].union(*selected[1:], all=True) if len(selected) > 1 else selected[0]
+    return combined.query.sql_with_params()
+
+
+class NewestGroups:
+    """A list of sessions (or visitors) of a period, newest first, paged like a queryset.
+
+    A page reads only the newest days: the sessions that started (the visitors last seen)
+    on or after a day D all have events on D or later, so D moves back (1, 2, 4… days)
+    until the window holds a full page or covers the period; the answer is exact. The
+    total comes from the day's session rows (``SessionDay``) where the rollups cover them.
+    """
+
+    url_pattern = "%"
+
+    def __init__(self, site_id: int, period: Period, *, key: str, narrow):
+        self.site_id, self.period, self.key, self.narrow = site_id, period, key, narrow
+        self.parts = [narrow(part) for part in _events_by_span(site_id, period)]
+        self._total: int | None = None
+
+    def count(self) -> int:
+        if self._total is None:
+            self._total = self._count()
+        return self._total
+
+    def _count(self) -> int:
+        from stats.models import SessionDay
+        from stats.query import StatsQuery, split
+
+        period, key, parts = self.period, self.key, self.parts
+        if period.first_day is not None and period.last_day is not None:
+            query = StatsQuery(self.site_id, period.first_day, period.last_day, period.tz)
+            rolled, rest = split(query)
+            if rolled is not None:
+                # Session rows: the same days as the rolled-up events, ~3x fewer rows.
+                rows = SessionDay.objects.filter(
+                    site_id=self.site_id,
+                    tz=period.tz,
+                    day__gte=rolled.first_day,
+                    day__lte=rolled.last_day,
+                )
+                parts = [self.narrow(rows)] + (self.parts[:1] if rest else [])
+        inner, params = _union_sql(parts, (key, "entry_path"))
+        having = "HAVING max(entry_path) ILIKE %s" if key == "session_id" else ""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT {key} FROM ({inner}) e GROUP BY {key} {having}) x",  # noqa: S608
+                (*params, *((self.url_pattern,) if having else ())),
+            )
+            return cursor.fetchone()[0]
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        wanted = page.stop
+        zone = ZoneInfo(self.period.tz)
+        last_day = self.period.last_day or self.period.end.astimezone(zone).date()
+        first_day = self.period.first_day or self.period.start.astimezone(zone).date()
+        span = 1
+        while True:
+            window_first = max(first_day, last_day - timedelta(days=span - 1))
+            window_start = max(
+                self.period.start, datetime.combine(window_first, time.min, tzinfo=zone)
+            )
+            rows = self._newest(window_start, wanted)
+            if window_first <= first_day or len(rows) >= wanted:
+                return rows[page.start or 0 :]
+            span *= 2
+
+    def _newest(self, window_start: datetime, wanted: int) -> list[dict]:
+        key = self.key
+        recent = Q()
+        for part in self.parts:
+            recent |= Q(**{f"{key}__in": part.filter(timestamp__gte=window_start).values(key)})
+        columns = _SESSION_COLUMNS if key == "session_id" else _VISITOR_COLUMNS
+        inner, params = _union_sql([part.filter(recent) for part in self.parts], columns)
+        if key == "session_id":
+            sql, extra = _SESSION_GROUPS_SQL, (window_start, self.url_pattern, wanted)
+        else:
+            sql, extra = _VISITOR_GROUPS_SQL, (window_start, wanted)
+        with connection.cursor() as cursor:
+            cursor.execute(sql.format(inner=inner), (*params, *extra))
+            names = [column.name for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def session_list(
+    site_id: int, period: Period, *, visitor_id: int | None = None, url: str = ""
+) -> NewestGroups | QuerySet:
+    """The period's sessions, most recently started first (``/sessions``)."""
+    if connection.vendor != "postgresql":  # the embedded default: small, grouped by the ORM
+        return _session_rows(site_id, period, visitor_id=visitor_id, url=url)
+
+    def narrow(rows):
+        return rows.filter(visitor_id=visitor_id) if visitor_id is not None else rows
+
+    sessions = NewestGroups(site_id, period, key="session_id", narrow=narrow)
+    sessions.url_pattern = _like(url)
+    return sessions
+
+
+def visitor_list(
+    site_id: int,
+    period: Period,
+    *,
+    browser: str = "",
+    os: str = "",
+    country: str = "",
+    search: str = "",
+) -> NewestGroups | QuerySet:
+    """The period's visitors, most recently seen first (``/visitors``); bots are never
+    stored, so none are listed."""
+    if connection.vendor != "postgresql":  # the embedded default: small, grouped by the ORM
+        return visitor_rows(site_id, period, browser=browser, os=os, country=country, search=search)
+
+    def narrow(rows):
+        if browser:
+            rows = rows.filter(browser__iexact=browser)
+        if os:
+            rows = rows.filter(os__iexact=os)
+        if country:
+            rows = rows.filter(country_code__iexact=country)
+        if search:
+            rows = rows.filter(
+                Q(browser__icontains=search)
+                | Q(os__icontains=search)
+                | Q(city__icontains=search)
+                | Q(country_code__iexact=search)
+            )
+        return rows
+
+    return NewestGroups(site_id, period, key="visitor_id", narrow=narrow)
+
+
 def event_rows(
     site_id: int,
     period: Period,
@@ -362,19 +578,23 @@ def event_rows(
     type: str = "",
     visitor_id: int | None = None,
     session_id: int | None = None,
-):
-    events = events_in(site_id, period).exclude(kind="heartbeat")
-    if type:
-        events = (
-            events.filter(kind="pageview")
-            if type == "page_view"
-            else events.filter(name=type).exclude(kind="pageview")
-        )
-    if visitor_id is not None:
-        events = events.filter(visitor_id=visitor_id)
-    if session_id is not None:
-        events = events.filter(session_id=session_id)
-    return events.order_by("-timestamp", "-id")
+) -> NewestFirst:
+    """The period's events (heartbeats aside), newest first, with the API's filters."""
+    parts = []
+    for events in _events_by_span(site_id, period):
+        events = events.exclude(kind="heartbeat")
+        if type:
+            events = (
+                events.filter(kind="pageview")
+                if type == "page_view"
+                else events.filter(name=type).exclude(kind="pageview")
+            )
+        if visitor_id is not None:
+            events = events.filter(visitor_id=visitor_id)
+        if session_id is not None:
+            events = events.filter(session_id=session_id)
+        parts.append(events.order_by("-timestamp", "-id"))
+    return NewestFirst(parts)
 
 
 # --- Sites list ---------------------------------------------------------------------

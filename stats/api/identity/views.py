@@ -18,7 +18,7 @@ def _ids(request, key: str, parse) -> int | None:
 
 @identity_endpoint
 def visitors(request, ctx):
-    rows = selectors.visitor_rows(
+    rows = selectors.visitor_list(
         ctx.site_id,
         ctx.period,
         browser=request.GET.get("browser", ""),
@@ -40,7 +40,7 @@ def visitor_detail(request, ctx, visitor_id: str):
 
 @identity_endpoint
 def sessions(request, ctx):
-    rows = selectors.session_rows(
+    rows = selectors.session_list(
         ctx.site_id,
         ctx.period,
         visitor_id=_ids(request, "visitor_id", selectors.visitor_id_from_public),
