@@ -107,6 +107,12 @@ else:
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Test databases get the same name with a test_ prefix (pytest-django).
     DATABASES["default"].setdefault("TEST", {})
+    # Session settings for statistics (month-long ranges of narrow rows): JIT compilation
+    # costs more than it saves on sub-second queries, and on SSDs a random page costs about
+    # as much as a sequential one (docs/performance.md). PG_SESSION_OPTIONS overrides them.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", env.str("PG_SESSION_OPTIONS", default="-c jit=off -c random_page_cost=1.1 -c work_mem=32MB")
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

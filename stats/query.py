@@ -23,11 +23,12 @@ import dataclasses
 import functools
 import re
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Window
 from django.db.models.functions import ExtractHour, FirstValue, TruncDay
 from django.utils import timezone
@@ -529,9 +530,35 @@ def _growth(current: float, previous: float) -> float:
     return round((current - previous) / previous, 4)
 
 
+def concurrently(*calls):
+    """The results of independent, read-only ``calls``, run at the same time on connections
+    of their own (PostgreSQL gives each a backend, so two periods take one's time on two
+    cores). Inside a transaction they run one after another on this connection, the only
+    one that sees its uncommitted rows."""
+    if len(calls) < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return [call() for call in calls]
+
+    def run(call):
+        try:
+            return call()
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    with ThreadPoolExecutor(max_workers=len(calls) - 1) as pool:
+        others = [pool.submit(run, call) for call in calls[1:]]
+        first = calls[0]()
+        return [first, *(future.result() for future in others)]
+
+
 def growth(query: StatsQuery) -> dict:
     """Pirsch's ``Growth``: the change against the previous period of equal length."""
-    now, before = daily_metrics(query).values(), daily_metrics(query.previous()).values()
+    now, before = (
+        days.values()
+        for days in concurrently(
+            functools.partial(daily_metrics, query),
+            functools.partial(daily_metrics, query.previous()),
+        )
+    )
 
     def total(values, key):
         return sum(m[key] for m in values)
@@ -824,9 +851,9 @@ _RAW_SESSION_DAYS_SQL = """
 _NO_SESSION_ROWS = f"SELECT {', '.join(_LIST_COLUMNS)} FROM stats_sessionday WHERE false"  # noqa: S608
 _SESSION_LIST_SQL = """
     WITH raw AS MATERIALIZED ({raw}),
-    recent AS ({recent_rows} UNION SELECT session_id FROM raw WHERE day >= %s),
+    recent AS ({recent_rows} UNION SELECT session_id FROM raw),
     rows AS (SELECT {columns} FROM ({rows}) c WHERE session_id IN (SELECT session_id FROM recent)
-             UNION ALL SELECT {columns} FROM raw WHERE session_id IN (SELECT session_id FROM recent))
+             UNION ALL SELECT {columns} FROM raw)
     SELECT session_id, min(visitor_id), min(first_at) AS start, max(last_at),
            (array_agg(coalesce(nullif(entry_path, ''), first_path) ORDER BY first_at, first_event_id))[1],
            (array_agg(exit_path ORDER BY exit_at DESC, exit_event_id DESC) FILTER (WHERE exit_at IS NOT NULL))[1],
@@ -837,26 +864,36 @@ _SESSION_LIST_SQL = """
 """
 
 
-def _raw_session_days(
-    query: StatsQuery, rest: StatsQuery | None, window_first: date, by_session_rows: bool
-) -> tuple[str, tuple]:
-    """SQL grouping the events of ``rest`` like session rows, for the session list.
-
-    Under per-event filters (no session rows) the events come from ``RolledEvent`` rows and
-    raw events, and only the sessions with events in the window are read: the others cannot
-    have started in it."""
+def _raw_session_days(query: StatsQuery, rest: StatsQuery | None, window: datetime) -> tuple:
+    """SQL grouping the events of ``rest`` (the days session rows do not answer) like session
+    rows, for the sessions with events at or after ``window`` only: no other session can
+    have started in the window. Under per-event filters ``rest`` is the whole range, read
+    from ``RolledEvent`` rows and raw events."""
     if rest is None:
         return _NO_SESSION_ROWS, ()
     refine = None
-    if not by_session_rows and uses_rolled_events(query):
-        window = dataclasses.replace(rest, first_day=max(window_first, rest.first_day))
-        inner, params = _events_sql(window, "session_id")
+    if window > rest.start:
+        recent = Q()
+        for events in event_sets(rest):
+            recent |= Q(session_id__in=events.filter(timestamp__gte=window).values("session_id"))
+        inner, params = _events_sql(
+            dataclasses.replace(rest, first_day=window.astimezone(rest.zone).date()),
+            "session_id",
+            refine=lambda events: events.filter(timestamp__gte=window),
+        )
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT DISTINCT session_id FROM ({inner}) e", params)  # noqa: S608
-            recent = [row[0] for row in cursor.fetchall()]
-        if not recent:
+            cursor.execute(
+                f"SELECT DISTINCT session_id FROM ({inner}) e LIMIT %s",  # noqa: S608
+                (*params, _MAX_LISTED_SESSIONS + 1),
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
             return _NO_SESSION_ROWS, ()
-        refine = lambda events: events.filter(session_id__in=recent)  # noqa: E731
+        if len(ids) <= _MAX_LISTED_SESSIONS:
+            # A list of ids lets PostgreSQL look them up by index; a subquery tends to make
+            # it scan the whole range and hash them.
+            recent = Q(session_id__in=ids)
+        refine = lambda events: events.filter(recent)  # noqa: E731
     inner, params = _events_sql(
         rest,
         *("session_id", "visitor_id", "timestamp", "id", "kind", "path", "title"),
@@ -866,37 +903,39 @@ def _raw_session_days(
     return _RAW_SESSION_DAYS_SQL.format(inner=inner), (query.tz, *params)
 
 
+_NO_RECENT_ROWS = "SELECT NULL::bigint AS session_id WHERE false"
+_MAX_LISTED_SESSIONS = 5000
+
+
 def _session_summaries_sql(query: StatsQuery, limit: int | None, offset: int) -> list[dict]:
     """Newest sessions first, from session rows (covered days) and raw events (the rest).
 
-    Only the newest days are read: the sessions that started on or after a day D are those
-    with rows on D or later and none before; D moves back (1, 2, 4… days) until a page is
-    full or the range is exhausted, so the answer is exact and usually needs one day."""
+    Only the newest events are read: the sessions that started at or after a time W are
+    those with events at W or later and none before; W moves back (1, 2, 4… hours before
+    the end of the range, or now) until a page is full or the range is exhausted, so the
+    answer is exact and a busy site reads about an hour of events."""
     by_session_rows = not query.filters or uses_session_rows(query)
     covered = _covered(query) if by_session_rows else []
     rest = _after(query, covered)
     wanted = offset + limit if limit is not None else None
+    newest = min(query.end, max(timezone.now(), query.start))
     span = 1
     while True:
-        window_first = max(query.first_day, query.last_day - timedelta(days=span - 1))
-        raw_sql, raw_params = _raw_session_days(query, rest, window_first, by_session_rows)
+        window = max(query.start, newest - timedelta(hours=span))
+        raw_sql, raw_params = _raw_session_days(query, rest, window)
+        window_day = window.astimezone(query.zone).date()
+        rows_sql, rows_params = _NO_SESSION_ROWS, ()
+        recent_sql, recent_params = _NO_RECENT_ROWS, ()
         if covered:
             rows_sql, rows_params = _sql(
                 session_days(query, covered[0], covered[-1]).values(*_LIST_COLUMNS)
             )
-            recent_sql, recent_params = (
-                _sql(
-                    session_days(query, max(window_first, covered[0]), covered[-1]).values(
-                        "session_id"
-                    )
+            if window_day <= covered[-1]:
+                recent_sql, recent_params = _sql(
+                    session_days(query, max(window_day, covered[0]), covered[-1])
+                    .filter(last_at__gte=window)
+                    .values("session_id")
                 )
-                if window_first <= covered[-1]
-                else ("SELECT NULL::bigint AS session_id WHERE false", ())
-            )
-        else:
-            rows_sql, rows_params = _NO_SESSION_ROWS, ()
-            recent_sql, recent_params = "SELECT NULL::bigint AS session_id WHERE false", ()
-        window_start = datetime.combine(window_first, time.min, tzinfo=query.zone)
         with transaction.atomic(), connection.cursor() as cursor:
             # JIT compilation costs ~0.5 s here and saves nothing on a few thousand rows.
             cursor.execute("SET LOCAL jit = off")
@@ -910,14 +949,13 @@ def _session_summaries_sql(query: StatsQuery, limit: int | None, offset: int) ->
                 (
                     *raw_params,
                     *recent_params,
-                    window_first,
                     *rows_params,
-                    window_start,
+                    window,
                     wanted if wanted is not None else 10**9,
                 ),
             )
             rows = cursor.fetchall()
-        if window_first == query.first_day or (wanted is not None and len(rows) >= wanted):
+        if window == query.start or (wanted is not None and len(rows) >= wanted):
             break
         span *= 2
     return [

@@ -674,7 +674,7 @@ def dashboard_kpis(
     for the rest) and derives every figure from it, so the KPI row costs two reads; a
     caller that already holds those per-day metrics passes them in.
     """
-    from stats.query import daily_metrics
+    from stats.query import concurrently, daily_metrics
 
     def summarise(days) -> dict:
         visitors, views, sessions, bounces, duration_ms = (
@@ -690,6 +690,10 @@ def dashboard_kpis(
             "visit_duration": round(duration_ms / 1000 / sessions) if sessions else 0,
         }
 
+    if current_days is None and previous_days is None:
+        current_days, previous_days = concurrently(
+            lambda: daily_metrics(query), lambda: daily_metrics(query.previous())
+        )
     if current_days is None:
         current_days = daily_metrics(query)
     if previous_days is None:
