@@ -616,6 +616,8 @@ def dimension_days_from_events(query: StatsQuery, dimension: str) -> dict[date, 
     """Per local day and value: visitors, views and sessions, from raw events."""
     columns, kind = DIMENSIONS[dimension]
     per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
+    if connection.vendor == "postgresql":
+        return _dimension_days_sql(query, columns, kind)
     for events in event_sets(query):  # disjoint days: their per-day rows never collide
         if kind:
             events = events.filter(kind=kind)
@@ -634,6 +636,51 @@ def dimension_days_from_events(query: StatsQuery, dimension: str) -> dict[date, 
                 "visitors": row["visitors"],
                 "views": row["views"],
                 "sessions": row["sessions"],
+            }
+    return per_day
+
+
+def _dimension_days_sql(
+    query: StatsQuery, columns: tuple[str, ...], kind: str | None
+) -> dict[date, dict[tuple, dict]]:
+    """``dimension_days_from_events`` on PostgreSQL, in one statement that counts distinct
+    visitors and sessions by grouping first: hash aggregates, where ``count(DISTINCT)``
+    sorts every row by the value's collation (docs/performance.md)."""
+    stored = [c for c in columns if c not in COMPUTED_COLUMNS]
+    inner, inner_params = _events_sql(
+        query,
+        *dict.fromkeys((*stored, "visitor_id", "session_id", "kind", "timestamp")),
+        refine=(lambda events: events.filter(kind=kind)) if kind else None,
+    )
+    values, params = [], [query.tz]  # the day's time zone comes first
+    for column in columns:
+        if column in COMPUTED_COLUMNS:
+            values.append(f"{COMPUTED_COLUMNS[column] % {'tz': '%s'}} AS {column}")
+            params.append(query.tz)
+        else:
+            values.append(f'"{column}"')
+    keys = ", ".join(f'"{c}"' for c in columns)
+    sql = f"""
+        WITH e AS MATERIALIZED (
+            SELECT ("timestamp" AT TIME ZONE %s)::date AS day, {", ".join(values)},
+                   visitor_id, session_id, kind
+            FROM ({inner}) x),
+        v AS (SELECT day, {keys}, count(*) AS visitors
+              FROM (SELECT DISTINCT day, {keys}, visitor_id FROM e) d GROUP BY day, {keys}),
+        s AS (SELECT day, {keys}, count(*) AS sessions, sum(views) AS views
+              FROM (SELECT day, {keys}, session_id,
+                           count(*) FILTER (WHERE kind = 'pageview') AS views
+                    FROM e GROUP BY day, {keys}, session_id) d
+              GROUP BY day, {keys})
+        SELECT day, {keys}, visitors, views, sessions FROM v JOIN s USING (day, {keys})"""  # noqa: S608 - Django-built inner query, fixed column names
+    per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, *inner_params))
+        for day, *key, visitors, views, sessions in cursor.fetchall():
+            per_day[day][tuple(key)] = {
+                "visitors": visitors,
+                "views": int(views),
+                "sessions": sessions,
             }
     return per_day
 

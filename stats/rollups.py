@@ -234,6 +234,15 @@ def _covered_until(site_id: int, tz: str) -> date | None:
     return state.astimezone(ZoneInfo(tz)).date() - timedelta(days=1) if state else None
 
 
+def rolled_until(site_id: int, tz: str) -> datetime | None:
+    """The start of the first local day the rollups do not cover (events before it are in
+    every rolled-up table), or None before the first run."""
+    covered_until = _covered_until(site_id, tz)
+    if covered_until is None:
+        return None
+    return datetime.combine(covered_until + timedelta(days=1), time.min, tzinfo=ZoneInfo(tz))
+
+
 def covered_days(site_id: int, first: date, last: date, tz: str) -> list[date]:
     """The days of [first, last] that the rollups (totals, breakdowns, session rows) cover."""
     if last < first:

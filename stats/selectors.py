@@ -314,15 +314,38 @@ def session_rows(site_id: int, period: Period, *, visitor_id: int | None = None,
     return _session_rows(site_id, period, visitor_id=visitor_id, url=url)
 
 
-def session_detail(site_id: int, session_id: int) -> dict | None:
-    events = Event.objects.filter(site_id=site_id, session_id=session_id)
-    first = events.order_by("timestamp").first()
-    if first is None:
+def _bounds(site_id: int, **lookup) -> tuple[datetime, datetime] | None:
+    """First and last event time of one session or visitor, all time: rolled-up days by
+    index (``RolledEvent``), the days after them from raw events (no index by session or
+    visitor there, but only a day or so of rows)."""
+    from sites.models import Site
+    from stats.models import RolledEvent
+    from stats.rollups import rolled_until
+
+    site = Site.objects.filter(pk=site_id).only("timezone").first()
+    boundary = rolled_until(site_id, site.timezone) if site else None
+    parts = [Event.objects.filter(site_id=site_id, **lookup)]
+    if boundary is not None and connection.vendor == "postgresql":
+        parts = [
+            RolledEvent.objects.filter(site_id=site_id, timestamp__lt=boundary, **lookup),
+            parts[0].filter(timestamp__gte=boundary),
+        ]
+    found = [part.aggregate(first=Min("timestamp"), last=Max("timestamp")) for part in parts]
+    firsts = [f["first"] for f in found if f["first"] is not None]
+    if not firsts:
         return None
-    period = Period(
-        first.timestamp, events.aggregate(last=Max("timestamp"))["last"] + timedelta(microseconds=1)
-    )
+    return min(firsts), max(f["last"] for f in found if f["last"] is not None)
+
+
+def session_detail(site_id: int, session_id: int) -> dict | None:
+    bounds = _bounds(site_id, session_id=session_id)
+    if bounds is None:
+        return None
+    period = Period(bounds[0], bounds[1] + timedelta(microseconds=1))
+    events = events_in(site_id, period).filter(session_id=session_id)
     row = session_rows(site_id, period).filter(session_id=session_id).first()
+    if row is None:  # only rolled-up copies left (raw events past retention)
+        return None
     detail = session_json(row)
     detail["events"] = [
         event_json(e) for e in events.order_by("timestamp", "id")[:MAX_SESSION_EVENTS]
@@ -331,12 +354,14 @@ def session_detail(site_id: int, session_id: int) -> dict | None:
 
 
 def visitor_detail(site_id: int, visitor_id: int) -> dict | None:
-    events = Event.objects.filter(site_id=site_id, visitor_id=visitor_id)
-    bounds = events.aggregate(first=Min("timestamp"), last=Max("timestamp"))
-    if bounds["first"] is None:
+    bounds = _bounds(site_id, visitor_id=visitor_id)
+    if bounds is None:
         return None
-    period = Period(bounds["first"], bounds["last"] + timedelta(microseconds=1))
+    period = Period(bounds[0], bounds[1] + timedelta(microseconds=1))
+    events = events_in(site_id, period).filter(visitor_id=visitor_id)
     row = visitor_rows(site_id, period).filter(visitor_id=visitor_id).first()
+    if row is None:  # only rolled-up copies left (raw events past retention)
+        return None
     detail = visitor_json(site_id, row)
     detail["aliases"] = []
     detail["sessions"] = [
@@ -431,6 +456,9 @@ _VISITOR_COLUMNS = (
 )  # fmt: skip
 
 
+_MAX_LISTED = 5000  # ids of a window looked up as a list; more as a subquery
+
+
 def _like(text: str) -> str:
     """An ``ILIKE`` pattern matching ``text`` anywhere, its wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -446,9 +474,9 @@ def _union_sql(parts: list[QuerySet], columns: tuple[str, ...]) -> tuple[str, tu
 class NewestGroups:
     """A list of sessions (or visitors) of a period, newest first, paged like a queryset.
 
-    A page reads only the newest days: the sessions that started (the visitors last seen)
-    on or after a day D all have events on D or later, so D moves back (1, 2, 4… days)
-    until the window holds a full page or covers the period; the answer is exact. The
+    A page reads only the newest events: the sessions that started (the visitors last
+    seen) at or after a time W all have events at W or later, so W moves back (1, 2, 4…
+    hours) until the window holds a full page or covers the period; the answer is exact. The
     total comes from the day's session rows (``SessionDay``) where the rollups cover them.
     """
 
@@ -492,31 +520,42 @@ class NewestGroups:
 
     def __getitem__(self, page: slice) -> list[dict]:
         wanted = page.stop
-        zone = ZoneInfo(self.period.tz)
-        last_day = self.period.last_day or self.period.end.astimezone(zone).date()
-        first_day = self.period.first_day or self.period.start.astimezone(zone).date()
+        start, end = self.period.start, self.period.end
+        newest = min(end, max(timezone.now(), start))
         span = 1
         while True:
-            window_first = max(first_day, last_day - timedelta(days=span - 1))
-            window_start = max(
-                self.period.start, datetime.combine(window_first, time.min, tzinfo=zone)
-            )
-            rows = self._newest(window_start, wanted)
-            if window_first <= first_day or len(rows) >= wanted:
+            window = max(start, newest - timedelta(hours=span))
+            rows = self._newest(window, wanted)
+            if window == start or len(rows) >= wanted:
                 return rows[page.start or 0 :]
             span *= 2
 
-    def _newest(self, window_start: datetime, wanted: int) -> list[dict]:
+    def _newest(self, window: datetime, wanted: int) -> list[dict]:
         key = self.key
         recent = Q()
         for part in self.parts:
-            recent |= Q(**{f"{key}__in": part.filter(timestamp__gte=window_start).values(key)})
+            recent |= Q(**{f"{key}__in": part.filter(timestamp__gte=window).values(key)})
+        inner, params = _union_sql(
+            [part.filter(timestamp__gte=window) for part in self.parts], (key,)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT {key} FROM ({inner}) e LIMIT %s",  # noqa: S608
+                (*params, _MAX_LISTED + 1),
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return []
+        if len(ids) <= _MAX_LISTED:
+            # A list of ids lets PostgreSQL look them up by index; a subquery tends to make
+            # it scan the whole period and hash them.
+            recent = Q(**{f"{key}__in": ids})
         columns = _SESSION_COLUMNS if key == "session_id" else _VISITOR_COLUMNS
         inner, params = _union_sql([part.filter(recent) for part in self.parts], columns)
         if key == "session_id":
-            sql, extra = _SESSION_GROUPS_SQL, (window_start, self.url_pattern, wanted)
+            sql, extra = _SESSION_GROUPS_SQL, (window, self.url_pattern, wanted)
         else:
-            sql, extra = _VISITOR_GROUPS_SQL, (window_start, wanted)
+            sql, extra = _VISITOR_GROUPS_SQL, (window, wanted)
         with connection.cursor() as cursor:
             cursor.execute(sql.format(inner=inner), (*params, *extra))
             names = [column.name for column in cursor.description]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import connection, transaction
 
 from stats.models import (
@@ -47,3 +49,24 @@ def _rollups_delete(site) -> None:
             cursor.execute("DELETE FROM stats_rolledevent WHERE site_id = %s", [site.pk])
     SessionAttributes.objects.filter(site_id=site.pk).delete()
     RollupState.objects.filter(site_id=site.pk).delete()
+
+
+def rolled_events_delete_before(site_id: int, before) -> int:
+    """Delete a site's rolled-up events older than ``before`` (data retention: they are
+    copies of raw events and go with them; the aggregates stay). One day per statement,
+    so no statement holds millions of row locks."""
+    if connection.vendor != "postgresql":
+        return 0
+    deleted = 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(timestamp) FROM stats_rolledevent WHERE site_id = %s", [site_id])
+        oldest = cursor.fetchone()[0]
+        while oldest is not None and oldest < before:
+            step = min(before, oldest + timedelta(days=1))
+            cursor.execute(
+                "DELETE FROM stats_rolledevent WHERE site_id = %s AND timestamp < %s",
+                [site_id, step],
+            )
+            deleted += cursor.rowcount
+            oldest = step
+    return deleted

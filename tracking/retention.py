@@ -1,6 +1,7 @@
-"""Data retention: a site's raw events older than ``Site.retention_days`` are deleted.
+"""Data retention: a site's raw events older than ``Site.retention_days`` are deleted,
+with their rolled-up copies (``stats.models.RolledEvent``).
 
-The daily aggregates (``stats`` rollups) are kept. Because a rollup recomputes a day
+The daily aggregates and session rows (``stats`` rollups) are kept. Because a rollup recomputes a day
 from its raw events, an event is deleted only once the rollups have read it: it was
 received before the site's ``RollupState.received_until`` and its local day had ended by
 then. A site that was never rolled up loses nothing. Deletion runs in batches of
@@ -57,6 +58,10 @@ def site_purge_expired_events(
     expired = Event.objects.filter(
         site_id=site.pk, timestamp__lt=limit, received_at__lte=received_until
     )
+    from stats.services import rolled_events_delete_before
+
+    # The rolled-up copies of raw events (``RolledEvent``) expire with them.
+    rolled_events_delete_before(site.pk, limit)
     deleted = 0
     while True:
         ids = list(expired.order_by("timestamp").values_list("pk", flat=True)[:batch_size])

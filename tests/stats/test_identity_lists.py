@@ -110,6 +110,18 @@ def test_lists_equal_raw_grouping(db, events, tz, arguments):
             selectors.visitor_list(site.pk, period, **visitor_arguments),
             reference_visitors(site, period, **visitor_arguments),
         )
+    # Details (all time, looked up through rolled-up events where the rollups cover them).
+    for row in reference_visitors(site, period):
+        detail = selectors.visitor_detail(site.pk, row["visitor_id"])
+        assert detail["first_seen_at"] == selectors.epoch_ms(row["first_seen"])
+        assert detail["last_seen_at"] == selectors.epoch_ms(row["last_seen"])
+    for row in reference_sessions(site, period):
+        detail = selectors.session_detail(site.pk, row["session_id"])
+        assert detail["started_at"] == selectors.epoch_ms(row["started"])
+        assert (
+            len(detail["events"])
+            == selectors.events_in(site.pk, period).filter(session_id=row["session_id"]).count()
+        )
     expected_events = list(
         selectors.events_in(site.pk, period).exclude(kind="heartbeat").order_by("-timestamp", "-id")
     )

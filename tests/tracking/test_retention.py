@@ -1,11 +1,12 @@
-"""Retention: raw events older than a site's ``retention_days`` go, aggregates stay."""
+"""Retention: raw events (and their rolled-up copies) older than a site's ``retention_days``
+go, aggregates stay."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db.models import Sum
 
-from stats.models import DailySiteStats
+from stats.models import DailySiteStats, RolledEvent
 from stats.rollups import rollup_pending
 from tests.factories import SiteFactory
 from tests.helpers import event_row, store
@@ -43,6 +44,12 @@ def test_task_deletes_only_expired_raw_events_and_keeps_aggregates(sites, monkey
     assert purge_expired_events() == {kept_30.pk: 5}  # what beat runs, in-process
     assert sorted(Event.objects.filter(site=kept_30).values_list("path", flat=True)) == ["/d5"] * 4
     assert Event.objects.filter(site=forever).count() == 3
+    # Their rolled-up copies go with them; the other site keeps its copies.
+    assert (
+        sorted(RolledEvent.objects.filter(site=kept_30).values_list("path", flat=True))
+        == ["/d5"] * 4
+    )
+    assert RolledEvent.objects.filter(site=forever).count() == 3
     # The daily aggregates of the deleted days are untouched.
     assert DailySiteStats.objects.filter(site=kept_30).aggregate(v=Sum("views"))["v"] == before == 9
     assert purge_expired_events() == {}  # idempotent
