@@ -480,7 +480,7 @@ class NewestGroups:
     total comes from the day's session rows (``SessionDay``) where the rollups cover them.
     """
 
-    url_pattern = "%"
+    url_pattern = "%%"  # _like(""): any URL
 
     def __init__(self, site_id: int, period: Period, *, key: str, narrow):
         self.site_id, self.period, self.key, self.narrow = site_id, period, key, narrow
@@ -509,13 +509,20 @@ class NewestGroups:
                     day__lte=rolled.last_day,
                 )
                 parts = [self.narrow(rows)] + (self.parts[:1] if rest else [])
-        inner, params = _union_sql(parts, (key, "entry_path"))
-        having = "HAVING max(entry_path) ILIKE %s" if key == "session_id" else ""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT count(*) FROM (SELECT {key} FROM ({inner}) e GROUP BY {key} {having}) x",  # noqa: S608
-                (*params, *((self.url_pattern,) if having else ())),
+        by_url = key == "session_id" and self.url_pattern != _like("")
+        # Without a URL filter only ids are read: the session rows' covering index has them.
+        inner, params = _union_sql(parts, (key, "entry_path") if by_url else (key,))
+        if by_url:
+            sql = (
+                f"SELECT count(*) FROM (SELECT {key} FROM ({inner}) e GROUP BY {key} "  # noqa: S608
+                "HAVING max(entry_path) ILIKE %s) x"
             )
+            params = (*params, self.url_pattern)
+        else:
+            # count(DISTINCT) sorts plain integers: twice as fast as grouping here (measured).
+            sql = f"SELECT count(DISTINCT {key}) FROM ({inner}) e"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
             return cursor.fetchone()[0]
 
     def __getitem__(self, page: slice) -> list[dict]:
