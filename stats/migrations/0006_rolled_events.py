@@ -34,7 +34,8 @@ CREATE VIEW stats_rolledevent_view AS
     SELECT e.site_id, e."timestamp", e.id, e.kind, e.name, e.visitor_id, e.session_id, e.path,
            e.title, e.props, e.interactive, e.duration_ms, e.scroll_depth, e.screen_width,
            e.screen_height, {ATTRIBUTE_COLUMNS}
-    FROM stats_rolledevent e LEFT JOIN stats_sessionattributes a ON a.id = e.attributes_id;
+    FROM stats_rolledevent e
+    LEFT JOIN stats_sessionattributes a ON a.id = e.attributes_id AND a.site_id = e.site_id;
 """
 DROP_SQL = "DROP VIEW IF EXISTS stats_rolledevent_view; DROP TABLE IF EXISTS stats_rolledevent;"
 
