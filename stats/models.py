@@ -89,7 +89,36 @@ class Goal(models.Model):
         return self.name
 
 
-class SessionDay(models.Model):
+class SessionAttributeColumns(models.Model):
+    """A session's attributes, as ``tracking.models.Event`` stores them on every event
+    (``stats.query.SESSION_COLUMNS``); the tables that keep them per session share them."""
+
+    hostname = models.CharField(max_length=253, blank=True)
+    entry_path = models.CharField(max_length=2048, blank=True)
+    referrer = models.CharField(max_length=512, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=32, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    utm_content = models.CharField(max_length=200, blank=True)
+    utm_term = models.CharField(max_length=200, blank=True)
+    browser = models.CharField(max_length=64, blank=True)
+    browser_version = models.CharField(max_length=32, blank=True)
+    os = models.CharField(max_length=64, blank=True)
+    os_version = models.CharField(max_length=32, blank=True)
+    device_type = models.CharField(max_length=10, blank=True)
+    screen_class = models.CharField(max_length=4, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=16, blank=True)
+    city = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class SessionDay(SessionAttributeColumns):
     """One session's events on one local day (the site's time zone), rolled up from raw events.
 
     Filtered statistics read these instead of raw events: a month of one site is ~3× fewer,
@@ -119,26 +148,6 @@ class SessionDay(models.Model):
     exit_event_id = models.UUIDField(null=True)
     exit_path = models.CharField(max_length=2048, blank=True)
     exit_title = models.CharField(max_length=512, blank=True)
-    hostname = models.CharField(max_length=253, blank=True)
-    entry_path = models.CharField(max_length=2048, blank=True)
-    referrer = models.CharField(max_length=512, blank=True)
-    source = models.CharField(max_length=200, blank=True)
-    channel = models.CharField(max_length=32, blank=True)
-    utm_source = models.CharField(max_length=200, blank=True)
-    utm_medium = models.CharField(max_length=200, blank=True)
-    utm_campaign = models.CharField(max_length=200, blank=True)
-    utm_content = models.CharField(max_length=200, blank=True)
-    utm_term = models.CharField(max_length=200, blank=True)
-    browser = models.CharField(max_length=64, blank=True)
-    browser_version = models.CharField(max_length=32, blank=True)
-    os = models.CharField(max_length=64, blank=True)
-    os_version = models.CharField(max_length=32, blank=True)
-    device_type = models.CharField(max_length=10, blank=True)
-    screen_class = models.CharField(max_length=4, blank=True)
-    language = models.CharField(max_length=10, blank=True)
-    country_code = models.CharField(max_length=2, blank=True)
-    region = models.CharField(max_length=16, blank=True)
-    city = models.CharField(max_length=128, blank=True)
 
     class Meta:
         indexes = [
@@ -155,7 +164,7 @@ class SessionDay(models.Model):
         return f"{self.site_id} {self.day} session {self.session_id}"
 
 
-class SessionAttributes(models.Model):
+class SessionAttributes(SessionAttributeColumns):
     """One site's distinct combination of session attributes (``SESSION_COLUMNS``).
 
     Rolled-up events refer to it by id instead of repeating twenty text columns, which
@@ -165,32 +174,12 @@ class SessionAttributes(models.Model):
     site = models.ForeignKey(
         "sites.Site", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
-    hostname = models.CharField(max_length=253, blank=True)
-    entry_path = models.CharField(max_length=2048, blank=True)
-    referrer = models.CharField(max_length=512, blank=True)
-    source = models.CharField(max_length=200, blank=True)
-    channel = models.CharField(max_length=32, blank=True)
-    utm_source = models.CharField(max_length=200, blank=True)
-    utm_medium = models.CharField(max_length=200, blank=True)
-    utm_campaign = models.CharField(max_length=200, blank=True)
-    utm_content = models.CharField(max_length=200, blank=True)
-    utm_term = models.CharField(max_length=200, blank=True)
-    browser = models.CharField(max_length=64, blank=True)
-    browser_version = models.CharField(max_length=32, blank=True)
-    os = models.CharField(max_length=64, blank=True)
-    os_version = models.CharField(max_length=32, blank=True)
-    device_type = models.CharField(max_length=10, blank=True)
-    screen_class = models.CharField(max_length=4, blank=True)
-    language = models.CharField(max_length=10, blank=True)
-    country_code = models.CharField(max_length=2, blank=True)
-    region = models.CharField(max_length=16, blank=True)
-    city = models.CharField(max_length=128, blank=True)
 
     def __str__(self) -> str:
         return f"{self.site_id} attributes {self.pk}"
 
 
-class RolledEvent(models.Model):
+class RolledEvent(SessionAttributeColumns):
     """A raw event of a rolled-up day, as statistics read it (PostgreSQL only).
 
     The rollups copy each past site-day's events into ``stats_rolledevent``: only the
@@ -219,26 +208,6 @@ class RolledEvent(models.Model):
     scroll_depth = models.SmallIntegerField(null=True)
     screen_width = models.PositiveIntegerField(null=True)
     screen_height = models.PositiveIntegerField(null=True)
-    hostname = models.CharField(max_length=253, blank=True)
-    entry_path = models.CharField(max_length=2048, blank=True)
-    referrer = models.CharField(max_length=512, blank=True)
-    source = models.CharField(max_length=200, blank=True)
-    channel = models.CharField(max_length=32, blank=True)
-    utm_source = models.CharField(max_length=200, blank=True)
-    utm_medium = models.CharField(max_length=200, blank=True)
-    utm_campaign = models.CharField(max_length=200, blank=True)
-    utm_content = models.CharField(max_length=200, blank=True)
-    utm_term = models.CharField(max_length=200, blank=True)
-    browser = models.CharField(max_length=64, blank=True)
-    browser_version = models.CharField(max_length=32, blank=True)
-    os = models.CharField(max_length=64, blank=True)
-    os_version = models.CharField(max_length=32, blank=True)
-    device_type = models.CharField(max_length=10, blank=True)
-    screen_class = models.CharField(max_length=4, blank=True)
-    language = models.CharField(max_length=10, blank=True)
-    country_code = models.CharField(max_length=2, blank=True)
-    region = models.CharField(max_length=16, blank=True)
-    city = models.CharField(max_length=128, blank=True)
 
     class Meta:
         managed = False

@@ -244,10 +244,14 @@ def event_sets(query: StatsQuery) -> list[QuerySet]:
 def _events_sql(query: StatsQuery, *columns: str, refine=None) -> tuple[str, tuple]:
     """SQL selecting ``columns`` of the query's events from both parts (``UNION ALL``);
     ``refine`` narrows each part's queryset first (e.g. to one kind of event)."""
-    parts = [(refine(qs) if refine else qs).values(*columns) for qs in event_sets(query)]
-    if len(parts) == 1:
-        return _sql(parts[0])
-    return _sql(parts[0].union(*parts[1:], all=True))
+    return union_sql([refine(qs) if refine else qs for qs in event_sets(query)], columns)
+
+
+def union_sql(parts: list[QuerySet], columns: tuple[str, ...]) -> tuple[str, tuple]:
+    """SQL and parameters selecting ``columns`` from every queryset (``UNION ALL``)."""
+    selected = [part.values(*columns) for part in parts]
+    combined = selected[0].union(*selected[1:], all=True) if len(selected) > 1 else selected[0]
+    return _sql(combined)
 
 
 def session_days(query: StatsQuery, first: date, last: date) -> QuerySet[SessionDay]:
@@ -920,26 +924,9 @@ def _raw_session_days(query: StatsQuery, rest: StatsQuery | None, window: dateti
         return _NO_SESSION_ROWS, ()
     refine = None
     if window > rest.start:
-        recent = Q()
-        for events in event_sets(rest):
-            recent |= Q(session_id__in=events.filter(timestamp__gte=window).values("session_id"))
-        inner, params = _events_sql(
-            dataclasses.replace(rest, first_day=window.astimezone(rest.zone).date()),
-            "session_id",
-            refine=lambda events: events.filter(timestamp__gte=window),
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT DISTINCT session_id FROM ({inner}) e LIMIT %s",  # noqa: S608
-                (*params, _MAX_LISTED_SESSIONS + 1),
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
+        recent = active_since(event_sets(rest), "session_id", window)
+        if recent is None:
             return _NO_SESSION_ROWS, ()
-        if len(ids) <= _MAX_LISTED_SESSIONS:
-            # A list of ids lets PostgreSQL look them up by index; a subquery tends to make
-            # it scan the whole range and hash them.
-            recent = Q(session_id__in=ids)
         refine = lambda events: events.filter(recent)  # noqa: E731
     inner, params = _events_sql(
         rest,
@@ -951,7 +938,31 @@ def _raw_session_days(query: StatsQuery, rest: StatsQuery | None, window: dateti
 
 
 _NO_RECENT_ROWS = "SELECT NULL::bigint AS session_id WHERE false"
-_MAX_LISTED_SESSIONS = 5000
+_MAX_LISTED_IDS = 5000  # ids looked up as a list; more as a subquery
+
+
+def active_since(parts: list[QuerySet], key: str, since: datetime) -> Q | None:
+    """A condition keeping the rows of the sessions (``key="session_id"``) or visitors with
+    events at or after ``since`` in any of ``parts``; None when there are none.
+
+    Up to a few thousand ids are passed as a list, which PostgreSQL looks up by index; a
+    subquery would tend to make it scan the whole range and hash them."""
+    window = [part.filter(timestamp__gte=since).values(key) for part in parts]
+    inner, params = union_sql(window, (key,))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT {key} FROM ({inner}) e LIMIT %s",  # noqa: S608 - fixed column name
+            (*params, _MAX_LISTED_IDS + 1),
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return None
+    if len(ids) <= _MAX_LISTED_IDS:
+        return Q(**{f"{key}__in": ids})
+    condition = Q()
+    for subquery in window:
+        condition |= Q(**{f"{key}__in": subquery})
+    return condition
 
 
 def _session_summaries_sql(query: StatsQuery, limit: int | None, offset: int) -> list[dict]:

@@ -205,6 +205,24 @@ def live_visitors(site_id: int, threshold_minutes: int) -> list[dict]:
     return visitors
 
 
+def _visitor_filters(rows: QuerySet, *, browser: str, os: str, country: str, search: str):
+    """The ``/visitors`` filters, on events or session rows (the same column names)."""
+    if browser:
+        rows = rows.filter(browser__iexact=browser)
+    if os:
+        rows = rows.filter(os__iexact=os)
+    if country:
+        rows = rows.filter(country_code__iexact=country)
+    if search:
+        rows = rows.filter(
+            Q(browser__icontains=search)
+            | Q(os__icontains=search)
+            | Q(city__icontains=search)
+            | Q(country_code__iexact=search)
+        )
+    return rows
+
+
 def visitor_rows(
     site_id: int,
     period: Period,
@@ -214,20 +232,9 @@ def visitor_rows(
     country: str = "",
     search: str = "",
 ):
-    events = events_in(site_id, period)
-    if browser:
-        events = events.filter(browser__iexact=browser)
-    if os:
-        events = events.filter(os__iexact=os)
-    if country:
-        events = events.filter(country_code__iexact=country)
-    if search:
-        events = events.filter(
-            Q(browser__icontains=search)
-            | Q(os__icontains=search)
-            | Q(city__icontains=search)
-            | Q(country_code__iexact=search)
-        )
+    events = _visitor_filters(
+        events_in(site_id, period), browser=browser, os=os, country=country, search=search
+    )
     return (
         events.values("visitor_id")
         .annotate(
@@ -456,19 +463,10 @@ _VISITOR_COLUMNS = (
 )  # fmt: skip
 
 
-_MAX_LISTED = 5000  # ids of a window looked up as a list; more as a subquery
-
-
 def _like(text: str) -> str:
     """An ``ILIKE`` pattern matching ``text`` anywhere, its wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def _union_sql(parts: list[QuerySet], columns: tuple[str, ...]) -> tuple[str, tuple]:
-    selected = [part.values(*columns) for part in parts]
-    combined = selected[0].union(*selected[1:], all=True) if len(selected) > 1 else selected[0]
-    return combined.query.sql_with_params()
 
 
 class NewestGroups:
@@ -494,7 +492,7 @@ class NewestGroups:
 
     def _count(self) -> int:
         from stats.models import SessionDay
-        from stats.query import StatsQuery, split
+        from stats.query import StatsQuery, split, union_sql
 
         period, key, parts = self.period, self.key, self.parts
         if period.first_day is not None and period.last_day is not None:
@@ -511,7 +509,7 @@ class NewestGroups:
                 parts = [self.narrow(rows)] + (self.parts[:1] if rest else [])
         by_url = key == "session_id" and self.url_pattern != _like("")
         # Without a URL filter only ids are read: the session rows' covering index has them.
-        inner, params = _union_sql(parts, (key, "entry_path") if by_url else (key,))
+        inner, params = union_sql(parts, (key, "entry_path") if by_url else (key,))
         if by_url:
             sql = (
                 f"SELECT count(*) FROM (SELECT {key} FROM ({inner}) e GROUP BY {key} "  # noqa: S608
@@ -538,27 +536,14 @@ class NewestGroups:
             span *= 2
 
     def _newest(self, window: datetime, wanted: int) -> list[dict]:
+        from stats.query import active_since, union_sql
+
         key = self.key
-        recent = Q()
-        for part in self.parts:
-            recent |= Q(**{f"{key}__in": part.filter(timestamp__gte=window).values(key)})
-        inner, params = _union_sql(
-            [part.filter(timestamp__gte=window) for part in self.parts], (key,)
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT DISTINCT {key} FROM ({inner}) e LIMIT %s",  # noqa: S608
-                (*params, _MAX_LISTED + 1),
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
+        recent = active_since(self.parts, key, window)
+        if recent is None:
             return []
-        if len(ids) <= _MAX_LISTED:
-            # A list of ids lets PostgreSQL look them up by index; a subquery tends to make
-            # it scan the whole period and hash them.
-            recent = Q(**{f"{key}__in": ids})
         columns = _SESSION_COLUMNS if key == "session_id" else _VISITOR_COLUMNS
-        inner, params = _union_sql([part.filter(recent) for part in self.parts], columns)
+        inner, params = union_sql([part.filter(recent) for part in self.parts], columns)
         if key == "session_id":
             sql, extra = _SESSION_GROUPS_SQL, (window, self.url_pattern, wanted)
         else:
@@ -599,20 +584,7 @@ def visitor_list(
         return visitor_rows(site_id, period, browser=browser, os=os, country=country, search=search)
 
     def narrow(rows):
-        if browser:
-            rows = rows.filter(browser__iexact=browser)
-        if os:
-            rows = rows.filter(os__iexact=os)
-        if country:
-            rows = rows.filter(country_code__iexact=country)
-        if search:
-            rows = rows.filter(
-                Q(browser__icontains=search)
-                | Q(os__icontains=search)
-                | Q(city__icontains=search)
-                | Q(country_code__iexact=search)
-            )
-        return rows
+        return _visitor_filters(rows, browser=browser, os=os, country=country, search=search)
 
     return NewestGroups(site_id, period, key="visitor_id", narrow=narrow)
 
