@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from sites.models import Site, SiteDomain, SiteMembership
+from sites.models import SharedLink, Site, SiteDomain, SiteMembership
 
 
 class SiteDomainInline(admin.TabularInline):
@@ -54,3 +54,24 @@ class SiteDomainAdmin(admin.ModelAdmin):
     list_display = ["domain", "site"]
     search_fields = ["domain", "site__hostname"]
     autocomplete_fields = ["site"]
+
+
+@admin.register(SharedLink)
+class SharedLinkAdmin(admin.ModelAdmin):
+    """Shared dashboard links: listed and revoked here; created on the site's settings page,
+    the only place that can show the token once (only its digest is stored)."""
+
+    list_display = ["__str__", "site", "token_prefix", "protected", "created_by", "created_at"]
+    search_fields = ["label", "token_prefix", "site__hostname", "site__display_name"]
+    fields = ["site", "label", "token_prefix", "protected", "created_by", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(boolean=True, description="password")
+    def protected(self, link: SharedLink) -> bool:
+        return link.has_password
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import reverse
 
 from accounts.services import api_client_create
+from sites.models import SharedLink
+from sites.sharing import shared_link_create, shared_link_resolve
 from tests.factories import (
     OrganizationFactory,
     OrganizationMemberFactory,
@@ -22,6 +24,7 @@ def staff_client(client, db):
     SiteMembershipFactory(site=site, user=owner, role="owner")
     OrganizationMemberFactory(organization=OrganizationFactory(), user=owner)
     api_client_create(user=owner, type="key", site=site)
+    shared_link_create(site=site, label="Board", password="s3cret-pass", created_by=owner)
     return client
 
 
@@ -81,3 +84,15 @@ def test_staff_create_a_client_and_see_its_secret_once_then_revoke_it(staff_clie
     )
     created.refresh_from_db()
     assert created.revoked_at is not None
+
+
+def test_staff_revoke_a_shared_link_but_cannot_create_or_read_its_secrets(staff_client):
+    link, token = shared_link_create(site=SharedLink.objects.get().site, password="pw-123456")
+    assert shared_link_resolve(token) == link
+    page = staff_client.get(reverse("admin:sites_sharedlink_change", args=[link.pk]))
+    assert page.status_code == 200
+    assert link.token_digest not in page.content.decode()
+    assert link.password not in page.content.decode()
+    assert staff_client.get(reverse("admin:sites_sharedlink_add")).status_code == 403
+    staff_client.post(reverse("admin:sites_sharedlink_delete", args=[link.pk]), {"post": "yes"})
+    assert shared_link_resolve(token) is None  # the link no longer opens the dashboard
