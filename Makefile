@@ -35,6 +35,7 @@ run: $(STAMP)
 test: $(STAMP)
 	./scripts/ensure_services.sh
 	./scripts/ensure_browser.sh
+	./scripts/ensure_node_modules.sh
 	-$(PY) scripts/install_geoip.py
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SECRET_KEY=test-secret-key DEBUG=false \
 		$(PY) -m pytest $(PYTEST_ARGS)
