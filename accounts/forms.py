@@ -17,8 +17,33 @@ class SignupForm(UserCreationForm):
 
 
 class ProfileForm(forms.Form):
+    """Name and log-in address; a new address needs the current password (whoever holds an
+    open session must not be able to take the account over through password reset)."""
+
     full_name = forms.CharField(label="Name", max_length=150, required=False)
     email = forms.EmailField(label="Email address")
+    current_password = forms.CharField(
+        label="Current password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Needed only to change the email address.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        cleaned = super().clean()
+        email = (cleaned.get("email") or "").strip().lower()
+        changed = email and email != self.user.email.lower()
+        if changed and not self.user.check_password(cleaned.get("current_password") or ""):
+            self.add_error(
+                "current_password", "Enter your current password to change the email address."
+            )
+        cleaned.pop("current_password", None)
+        return cleaned
 
 
 class ApiClientForm(forms.Form):

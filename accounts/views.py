@@ -71,7 +71,9 @@ def account_index(request):
 def profile(request):
     user = request.user
     form = ProfileForm(
-        request.POST or None, initial={"full_name": user.full_name, "email": user.email}
+        request.POST or None,
+        initial={"full_name": user.full_name, "email": user.email},
+        user=user,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -37,7 +37,8 @@ def test_account_pages_render_with_their_nav(client, me):
 def test_profile_changes_name_and_email(client, me):
     client.force_login(me)
     response = client.post(
-        "/account/profile", {"full_name": "Ada <Lovelace>", "email": "Ada@Example.com"}
+        "/account/profile",
+        {"full_name": "Ada <Lovelace>", "email": "Ada@Example.com", "current_password": PASSWORD},
     )
     assert response.status_code == 302
     me.refresh_from_db()
@@ -58,11 +59,30 @@ def test_profile_changes_name_and_email(client, me):
 def test_profile_refuses_a_taken_or_invalid_email(client, me, email, message):
     UserFactory(email="taken@example.com")
     client.force_login(me)
-    response = client.post("/account/profile", {"full_name": "New", "email": email})
+    response = client.post(
+        "/account/profile", {"full_name": "New", "email": email, "current_password": PASSWORD}
+    )
     assert response.status_code == 200
     assert message in response.content.decode()
     me.refresh_from_db()
     assert (me.full_name, me.email) == ("", "me@example.com")
+
+
+@pytest.mark.parametrize("current_password", ["", "wrong-password"])
+def test_a_new_email_needs_the_current_password(client, me, current_password):
+    client.force_login(me)
+    response = client.post(
+        "/account/profile",
+        {"full_name": "Me", "email": "thief@example.com", "current_password": current_password},
+    )
+    assert response.status_code == 200
+    assert "Enter your current password to change the email address." in response.content.decode()
+    me.refresh_from_db()
+    assert (me.full_name, me.email) == ("", "me@example.com")
+    # The name alone changes without it.
+    client.post("/account/profile", {"full_name": "Me", "email": "ME@example.com"})
+    me.refresh_from_db()
+    assert (me.full_name, me.email) == ("Me", "me@example.com")
 
 
 def test_password_change_keeps_the_session_and_the_new_password_logs_in(client, me):
