@@ -4,6 +4,10 @@
   URL never means anything; without this every view that passes a path or query value to
   the database would answer a 500 for ``?id=%00``. A NUL in the path answers the site's 404
   (JSON under ``/api/``); NULs in query values are dropped.
+* ``HtmxLoginRedirectMiddleware``: when a session has expired, an HTMX request (a panel,
+  the live badge, the install box) would follow the redirect to the log-in page and swap
+  that page into a corner of the current one; instead the whole page goes to the log-in,
+  which returns to it afterwards.
 * ``embeddable``: our pages are never framed (``X-Frame-Options: DENY`` and CSP
   ``frame-ancestors 'none'``); a view that must be embeddable (a public shared dashboard)
   is decorated with it to allow framing by any site.
@@ -12,8 +16,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 
 class NulCharacterMiddleware:
@@ -30,6 +39,26 @@ class NulCharacterMiddleware:
             cleaned._mutable = False
             request.GET = cleaned
         return self.get_response(request)
+
+
+class HtmxLoginRedirectMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not getattr(request, "htmx", False) or response.status_code not in (301, 302):
+            return response
+        login = resolve_url(settings.LOGIN_URL)
+        location = urlsplit(response.get("Location", ""))
+        if location.path != login:
+            return response
+        # Back to the page the request came from (same site only), not to the fragment.
+        current = urlsplit(request.htmx.current_url or "")
+        back = current.path + (f"?{current.query}" if current.query else "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = "/"
+        return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back or '/'})}")
 
 
 def embeddable(view: Callable) -> Callable:

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "analytics_project.security.HtmxLoginRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "analytics_project.urls"
@@ -111,7 +112,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # costs more than it saves on sub-second queries, and on SSDs a random page costs about
     # as much as a sequential one (docs/performance.md). PG_SESSION_OPTIONS overrides them.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "options", env.str("PG_SESSION_OPTIONS", default="-c jit=off -c random_page_cost=1.1 -c work_mem=32MB")
+        "options",
+        env.str(
+            "PG_SESSION_OPTIONS", default="-c jit=off -c random_page_cost=1.1 -c work_mem=32MB"
+        ),
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
