@@ -5,6 +5,13 @@ Credentials: OAuth access tokens (django-oauth-toolkit, client credentials),
 A client never exceeds its creator's *current* role on a site: the role is looked
 up on every check (cached a few seconds), so removing a member removes their
 clients' access too.
+
+A resolved credential is remembered for ``PRINCIPAL_CACHE_SECONDS`` in the shared cache
+(Redis), keyed by the credential's SHA-256 digest — the same digest the database stores,
+never the credential — so busy writers (Pirsch SDKs send one request per hit) do not
+cost a database lookup each. Revoking a client forgets its entries at once
+(``forget_client_credentials``); other changes (a deactivated user, a deleted client) take
+effect within those seconds, like roles. Without the cache, the database answers.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import hashlib
 import time
 from dataclasses import dataclass
 
+from django.core.cache import cache
+from django.db import DatabaseError
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
@@ -23,6 +32,7 @@ from sites.permissions import Action, role_allows, site_role, sites_for_user
 
 LAST_USED_RESOLUTION_SECONDS = 60
 ROLE_CACHE_SECONDS = 5.0
+PRINCIPAL_CACHE_SECONDS = 5
 SCOPE_ACTIONS = {
     Scope.WRITE_HITS: Action.WRITE_EVENTS,
     Scope.WRITE_EVENTS: Action.WRITE_EVENTS,
@@ -54,14 +64,64 @@ def _bearer(authorization_header: str) -> str:
     return value.strip()
 
 
-def _touch(client: ApiClient) -> None:
+def _touch(client: ApiClient) -> bool:
+    """Record the use (to the minute); True when the stored time changed."""
     now = timezone.now()
     if (
         client.last_used_at is None
         or (now - client.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
     ):
-        ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+        try:
+            ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+        except DatabaseError:
+            return False  # best effort: a database outage must not refuse a valid credential
         client.last_used_at = now
+        return True
+    return False
+
+
+def _cache_key(digest: str) -> str:
+    return f"auth:credential:{digest}"
+
+
+def _remembered(digest: str) -> tuple | None:
+    try:
+        return cache.get(_cache_key(digest))
+    except Exception:  # the cache is an optimisation: the database answers
+        return None
+
+
+def _remember(digest: str, client: ApiClient, expires_at=None) -> None:
+    seconds = PRINCIPAL_CACHE_SECONDS
+    if expires_at is not None:
+        seconds = min(seconds, int((expires_at - timezone.now()).total_seconds()))
+    if seconds <= 0:
+        return
+    try:
+        cache.set(_cache_key(digest), (client, expires_at), seconds)
+    except Exception:  # see _remembered
+        return
+
+
+def forget_client_credentials(client: ApiClient) -> None:
+    """Drop a client's remembered key and tokens (call before deleting its tokens)."""
+    digests = [client.key_hash] if client.key_hash else []
+    if client.application_id:
+        digests += AccessToken.objects.filter(application_id=client.application_id).values_list(
+            "token_checksum", flat=True
+        )
+    try:
+        cache.delete_many([_cache_key(d) for d in digests if d])
+    except Exception:  # entries expire on their own within seconds
+        return
+
+
+def _use(digest: str, client: ApiClient, expires_at=None, *, remembered: bool) -> Principal:
+    """The principal of a valid credential; it is (re)remembered when it came from the
+    database or its last use was just recorded (so the cached copy stays current)."""
+    if _touch(client) or not remembered:
+        _remember(digest, client, expires_at)
+    return _principal(client)
 
 
 def client_for_key(key: str, client_type: str) -> ApiClient | None:
@@ -98,14 +158,23 @@ def authenticate_bearer(authorization_header: str, *, allowed_kinds: set[str]) -
     if kind in ("key", "read", "matomo"):
         if kind not in allowed_kinds:
             raise AuthenticationFailed("This kind of key cannot be used here.")
+        digest = keys.key_digest(value)
+        remembered = _remembered(digest)
+        if remembered is not None and remembered[0].type == kind:
+            return _use(digest, remembered[0], remembered=True)
         client = client_for_key(value, kind)
         if client is None:
             raise AuthenticationFailed("The key is invalid or has been revoked.")
-        _touch(client)
-        return _principal(client)
+        return _use(digest, client, remembered=False)
     if "oauth" not in allowed_kinds:
         raise AuthenticationFailed("The key is invalid.")
     checksum = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    remembered = _remembered(checksum)
+    if remembered is not None and remembered[0].type == "oauth":
+        client, expires_at = remembered
+        if expires_at is not None and expires_at <= timezone.now():
+            raise AuthenticationFailed("The access token is invalid or has expired.")
+        return _use(checksum, client, expires_at, remembered=True)
     token = (
         AccessToken.objects.select_related("application__api_client__user")
         .filter(token_checksum=checksum)
@@ -116,8 +185,7 @@ def authenticate_bearer(authorization_header: str, *, allowed_kinds: set[str]) -
     client = getattr(token.application, "api_client", None) if token.application_id else None
     if client is None or not client.is_active or not client.user.is_active:
         raise AuthenticationFailed("The client has been revoked.")
-    _touch(client)
-    return _principal(client)
+    return _use(checksum, client, token.expires, remembered=False)
 
 
 _role_cache: dict[tuple[int, int], tuple[float, Role | None]] = {}

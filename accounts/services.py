@@ -117,9 +117,12 @@ def api_client_revoke(*, client: ApiClient) -> ApiClient:
     """Revoke at once: the key stops working and OAuth tokens are deleted."""
     from oauth2_provider.models import AccessToken
 
+    from accounts.authentication import forget_client_credentials
+
     if client.revoked_at is None:
         client.revoked_at = timezone.now()
         client.save(update_fields=["revoked_at"])
+    forget_client_credentials(client)  # before its tokens are gone: their digests are needed
     if client.application_id:
         AccessToken.objects.filter(application_id=client.application_id).delete()
     return client

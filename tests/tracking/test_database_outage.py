@@ -93,3 +93,23 @@ def test_a_known_site_is_still_tracked_while_the_database_is_down(client, site, 
         response = plausible(client, site)
     assert response.status_code == 202
     assert len(drain()) == 2
+
+
+def test_a_remembered_pirsch_key_keeps_writing_while_the_database_is_down(client, site, drain):
+    owner = UserFactory()
+    SiteMembershipFactory(site=site, user=owner, role="owner")
+    key = api_client_create(user=owner, type="key", site=site)[1]["key"]
+
+    def pirsch_hit():
+        return client.post(
+            "/api/v1/hit",
+            data=json.dumps({"url": "https://dummy.site/", "ip": "192.0.2.9", "user_agent": UA}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+        )
+
+    assert pirsch_hit().status_code == 200  # the key and the site are now known
+    with database_down():
+        response = pirsch_hit()
+    assert response.status_code == 200
+    assert len(drain()) == 2
