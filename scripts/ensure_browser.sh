@@ -3,11 +3,4 @@
 # Playwright drives /usr/bin/chromium; `playwright install` (a download) is never used.
 set -euo pipefail
 if [ -x /usr/bin/chromium ]; then exit 0; fi
-if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null; then
-  echo "Chromium is missing and cannot be installed here (needs root and apt-get): the browser tests need /usr/bin/chromium." >&2
-  exit 1
-fi
-echo "Installing Chromium for the browser tests…"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null
+"$(dirname "$0")/apt_install.sh" "Chromium (for the browser tests)" chromium chromium-driver
