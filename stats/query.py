@@ -941,6 +941,18 @@ _NO_RECENT_ROWS = "SELECT NULL::bigint AS session_id WHERE false"
 _MAX_LISTED_IDS = 5000  # ids looked up as a list; more as a subquery
 
 
+def latest_event_at(parts: list[QuerySet]) -> datetime | None:
+    """Just after the newest event of ``parts`` (None without events): where a newest-first
+    window starts, so a quiet hour (or a site without traffic since last week) costs no
+    empty windows. One backward index step per part."""
+    newest = [
+        at
+        for part in parts
+        for at in part.order_by("-timestamp").values_list("timestamp", flat=True)[:1]
+    ]
+    return max(newest) + timedelta(microseconds=1) if newest else None
+
+
 def active_since(parts: list[QuerySet], key: str, since: datetime) -> Q | None:
     """A condition keeping the rows of the sessions (``key="session_id"``) or visitors with
     events at or after ``since`` in any of ``parts``; None when there are none.
@@ -970,13 +982,15 @@ def _session_summaries_sql(query: StatsQuery, limit: int | None, offset: int) ->
 
     Only the newest events are read: the sessions that started at or after a time W are
     those with events at W or later and none before; W moves back (1, 2, 4… hours before
-    the end of the range, or now) until a page is full or the range is exhausted, so the
+    the range's newest event) until a page is full or the range is exhausted, so the
     answer is exact and a busy site reads about an hour of events."""
     by_session_rows = not query.filters or uses_session_rows(query)
     covered = _covered(query) if by_session_rows else []
     rest = _after(query, covered)
     wanted = offset + limit if limit is not None else None
-    newest = min(query.end, max(timezone.now(), query.start))
+    newest = latest_event_at(event_sets(dataclasses.replace(query, filters={})))
+    if newest is None:
+        return []
     span = 1
     while True:
         window = max(query.start, newest - timedelta(hours=span))

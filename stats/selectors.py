@@ -474,7 +474,8 @@ class NewestGroups:
 
     A page reads only the newest events: the sessions that started (the visitors last
     seen) at or after a time W all have events at W or later, so W moves back (1, 2, 4…
-    hours) until the window holds a full page or covers the period; the answer is exact. The
+    hours before the newest event) until the window holds a full page or covers the
+    period; the answer is exact. The
     total comes from the day's session rows (``SessionDay``) where the rollups cover them.
     """
 
@@ -524,9 +525,13 @@ class NewestGroups:
             return cursor.fetchone()[0]
 
     def __getitem__(self, page: slice) -> list[dict]:
+        from stats.query import latest_event_at
+
         wanted = page.stop
-        start, end = self.period.start, self.period.end
-        newest = min(end, max(timezone.now(), start))
+        start = self.period.start
+        newest = latest_event_at(self.parts)
+        if newest is None:
+            return []
         span = 1
         while True:
             window = max(start, newest - timedelta(hours=span))
