@@ -484,3 +484,39 @@ def test_hash_mode_counts_fragment_routes_as_pages(browser_context, pages, tag, 
     assert [(e.name, e.props) for e in events if e.kind == "custom"] == [("Odd", {})]
     [reading] = named(events, "reading_behavior")  # the engagement of the route left
     assert reading.path == "/app#/inbox"
+
+
+EARLY_ERROR_PAGE = """<!doctype html>
+<html><head><title>Early</title>{tag}
+<script>
+// Throw as soon as the core runs, long before footfall.behaviour.js can have arrived.
+var waiting = setInterval(function () {
+  if (window.footfall && window.footfall._ && !window.footfall._.loaded) {
+    clearInterval(waiting);
+    window.thrownBeforeBehaviour = true;
+    Promise.reject(new Error('early nope'));
+    throw new Error('early boom');
+  }
+}, 1);
+</script>
+</head><body><h1>Early</h1></body></html>"""
+
+
+def test_errors_thrown_before_the_behaviour_file_loads_are_reported(
+    browser_context, pages, tag, drain
+):
+    site, _owner = behaviour_site()
+    pages.add("/early", EARLY_ERROR_PAGE.replace("{tag}", tag(site)))
+    page = browser_context.new_page()
+    page.goto(pages.url("/early"))
+    page.wait_for_function("window.footfall && window.footfall._ && window.footfall._.loaded")
+    assert page.evaluate("window.thrownBeforeBehaviour === true")
+    page.goto(pages.url("/bye"))
+    events = wait_for(
+        drain, lambda events: {"js_exception", "promise_rejection"} <= {e.name for e in events}
+    )
+    [exception] = named(events, "js_exception")
+    assert exception.props["message"] == "Uncaught Error: early boom"
+    assert exception.props["source"] == pages.url("/early")
+    [rejection] = named(events, "promise_rejection")
+    assert rejection.props["message"] == "early nope"

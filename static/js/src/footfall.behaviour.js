@@ -6,8 +6,9 @@
  *   clicks  rage clicks (more than 3 on one element within 1 s), dead clicks (a click on a
  *           non-interactive element that changes nothing within 1 s), phantom clicks (the
  *           target left the DOM right after the click)
- *   errors  uncaught exceptions, unhandled rejections, console.error / console.warn
- *           (at most 20 per page load, each message once)
+ *   errors  uncaught exceptions, unhandled rejections (also those thrown before this file
+ *           loaded: the core keeps them), console.error / console.warn (at most 20 per
+ *           page load, each message once)
  *   forms   form abandonment (started, left without submitting) and per-field hesitation
  *   vitals  LCP, CLS, INP, FID, TTFB, sent once when the page is first left
  *   seo     SEO diagnostics once per page load
@@ -138,13 +139,21 @@
       var text = function (value) {
         return value && value.message ? value.message : String(value);
       };
-      listen(w, 'error', function (e) {
+      var onError = function (e) {
         if (e.message) report('js_exception', e.message, e.filename, e.lineno, e.colno, e.error && e.error.stack);
-      });
-      listen(w, 'unhandledrejection', function (e) {
+      };
+      var onRejection = function (e) {
         var reason = e.reason;
         report('promise_rejection', text(reason), '', 0, 0, reason && reason.stack);
-      });
+      };
+      listen(w, 'error', onError);
+      listen(w, 'unhandledrejection', onRejection);
+      // The ones the core kept from before this file loaded.
+      (core.e || []).forEach(
+        safe(function (e) {
+          (e.type == 'error' ? onError : onRejection)(e);
+        })
+      );
       ['error', 'warn'].forEach(function (method) {
         var original = console[method];
         if (typeof original != 'function') return;

@@ -247,6 +247,14 @@
     var listen = function (target, type, handler, capture) {
       target.addEventListener(type, safe(handler), capture);
     };
+    // Errors thrown before footfall.behaviour.js has loaded (it loads after the first
+    // answer), kept for its errors collector; dropped if the site does not collect errors.
+    var early = (api._.e = []);
+    var keep = function (e) {
+      if (!api._.loaded && early.length < 20) early.push(e);
+    };
+    listen(w, 'error', keep);
+    listen(w, 'unhandledrejection', keep);
     listen(d, 'click', click, true);
     listen(d, 'auxclick', click, true);
     if (!no('forms')) {
