@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Window
 from django.db.models.functions import ExtractHour, FirstValue, TruncDay
 from django.utils import timezone
@@ -619,9 +619,9 @@ VALUE_SEPARATOR = "\x1f"
 def dimension_days_from_events(query: StatsQuery, dimension: str) -> dict[date, dict[tuple, dict]]:
     """Per local day and value: visitors, views and sessions, from raw events."""
     columns, kind = DIMENSIONS[dimension]
-    per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
     if connection.vendor == "postgresql":
         return _dimension_days_sql(query, columns, kind)
+    per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
     for events in event_sets(query):  # disjoint days: their per-day rows never collide
         if kind:
             events = events.filter(kind=kind)
@@ -899,6 +899,11 @@ _RAW_SESSION_DAYS_SQL = """
            (array_agg(title ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1] AS exit_title
     FROM ({inner}) e GROUP BY 1, session_id, visitor_id
 """
+# The event columns ``_RAW_SESSION_DAYS_SQL`` groups.
+_RAW_SESSION_DAY_INPUTS = (
+    "session_id", "visitor_id", "timestamp", "id", "kind", "path", "title", "interactive",
+    "entry_path",
+)  # fmt: skip
 _NO_SESSION_ROWS = f"SELECT {', '.join(_LIST_COLUMNS)} FROM stats_sessionday WHERE false"  # noqa: S608
 _SESSION_LIST_SQL = """
     WITH raw AS MATERIALIZED ({raw}),
@@ -922,18 +927,13 @@ def _raw_session_days(query: StatsQuery, rest: StatsQuery | None, window: dateti
     from ``RolledEvent`` rows and raw events."""
     if rest is None:
         return _NO_SESSION_ROWS, ()
-    refine = None
+    parts = event_sets(rest)
     if window > rest.start:
-        recent = active_since(event_sets(rest), "session_id", window)
+        recent = active_since(parts, "session_id", window)
         if recent is None:
             return _NO_SESSION_ROWS, ()
-        refine = lambda events: events.filter(recent)  # noqa: E731
-    inner, params = _events_sql(
-        rest,
-        *("session_id", "visitor_id", "timestamp", "id", "kind", "path", "title"),
-        *("interactive", "entry_path"),
-        refine=refine,
-    )
+        parts = [part.filter(recent) for part in parts]
+    inner, params = union_sql(parts, _RAW_SESSION_DAY_INPUTS)
     return _RAW_SESSION_DAYS_SQL.format(inner=inner), (query.tz, *params)
 
 
@@ -991,26 +991,25 @@ def _session_summaries_sql(query: StatsQuery, limit: int | None, offset: int) ->
     newest = latest_event_at(event_sets(dataclasses.replace(query, filters={})))
     if newest is None:
         return []
+    rows_sql, rows_params = (
+        _sql(session_days(query, covered[0], covered[-1]).values(*_LIST_COLUMNS))
+        if covered
+        else (_NO_SESSION_ROWS, ())
+    )
     span = 1
     while True:
         window = max(query.start, newest - timedelta(hours=span))
         raw_sql, raw_params = _raw_session_days(query, rest, window)
         window_day = window.astimezone(query.zone).date()
-        rows_sql, rows_params = _NO_SESSION_ROWS, ()
         recent_sql, recent_params = _NO_RECENT_ROWS, ()
-        if covered:
-            rows_sql, rows_params = _sql(
-                session_days(query, covered[0], covered[-1]).values(*_LIST_COLUMNS)
+        if covered and window_day <= covered[-1]:
+            recent_sql, recent_params = _sql(
+                session_days(query, max(window_day, covered[0]), covered[-1])
+                .filter(last_at__gte=window)
+                .values("session_id")
             )
-            if window_day <= covered[-1]:
-                recent_sql, recent_params = _sql(
-                    session_days(query, max(window_day, covered[0]), covered[-1])
-                    .filter(last_at__gte=window)
-                    .values("session_id")
-                )
-        with transaction.atomic(), connection.cursor() as cursor:
-            # JIT compilation costs ~0.5 s here and saves nothing on a few thousand rows.
-            cursor.execute("SET LOCAL jit = off")
+        # (JIT, which cost ~0.5 s here, is off for every connection: PG_SESSION_OPTIONS.)
+        with connection.cursor() as cursor:
             cursor.execute(
                 _SESSION_LIST_SQL.format(
                     raw=raw_sql,

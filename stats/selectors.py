@@ -417,17 +417,28 @@ class NewestFirst:
         return rows
 
 
-def _events_by_span(site_id: int, period: Period) -> list[QuerySet]:
-    """The period's events as (raw events of the days not rolled up yet, rolled-up events
-    of the days before them): each span's newest first. Rolled-up events are the raw
-    events of past days, copied narrow and together per site-day (``RolledEvent``)."""
+def _spans(site_id: int, period: Period):
+    """The period split where the rollups stop: (the rolled-up days as a ``StatsQuery`` or
+    None, their ``RolledEvent`` rows or None, the raw events of the other days or None).
+    Rolled-up events are the raw events of past days, copied narrow and together per
+    site-day; the raw span is the newer one."""
     from stats.models import RolledEvent
     from stats.query import StatsQuery, split
 
     if period.first_day is None or period.last_day is None:
-        return [events_in(site_id, period)]
+        return None, None, events_in(site_id, period)
     rolled, rest = split(StatsQuery(site_id, period.first_day, period.last_day, period.tz))
-    return ([rest.events()] if rest else []) + ([rolled.events(RolledEvent)] if rolled else [])
+    return (
+        rolled,
+        rolled.events(RolledEvent) if rolled else None,
+        rest.events() if rest else None,
+    )
+
+
+def _events_by_span(site_id: int, period: Period) -> list[QuerySet]:
+    """The period's events, newest span first (raw, then rolled-up)."""
+    _rolled, rolled_events, raw_events = _spans(site_id, period)
+    return [part for part in (raw_events, rolled_events) if part is not None]
 
 
 # Sessions and visitors of the lists, grouped from events read newest days first.
@@ -483,7 +494,9 @@ class NewestGroups:
 
     def __init__(self, site_id: int, period: Period, *, key: str, narrow):
         self.site_id, self.period, self.key, self.narrow = site_id, period, key, narrow
-        self.parts = [narrow(part) for part in _events_by_span(site_id, period)]
+        self.rolled, rolled_events, raw_events = _spans(site_id, period)
+        self.raw = narrow(raw_events) if raw_events is not None else None
+        self.parts = [narrow(part) for part in (raw_events, rolled_events) if part is not None]
         self._total: int | None = None
 
     def count(self) -> int:
@@ -493,21 +506,18 @@ class NewestGroups:
 
     def _count(self) -> int:
         from stats.models import SessionDay
-        from stats.query import StatsQuery, split, union_sql
+        from stats.query import union_sql
 
-        period, key, parts = self.period, self.key, self.parts
-        if period.first_day is not None and period.last_day is not None:
-            query = StatsQuery(self.site_id, period.first_day, period.last_day, period.tz)
-            rolled, rest = split(query)
-            if rolled is not None:
-                # Session rows: the same days as the rolled-up events, ~3x fewer rows.
-                rows = SessionDay.objects.filter(
-                    site_id=self.site_id,
-                    tz=period.tz,
-                    day__gte=rolled.first_day,
-                    day__lte=rolled.last_day,
-                )
-                parts = [self.narrow(rows)] + (self.parts[:1] if rest else [])
+        key, parts = self.key, self.parts
+        if self.rolled is not None:
+            # Session rows: the same days as the rolled-up events, ~3x fewer rows.
+            rows = SessionDay.objects.filter(
+                site_id=self.site_id,
+                tz=self.period.tz,
+                day__gte=self.rolled.first_day,
+                day__lte=self.rolled.last_day,
+            )
+            parts = [self.narrow(rows)] + ([self.raw] if self.raw is not None else [])
         by_url = key == "session_id" and self.url_pattern != _like("")
         # Without a URL filter only ids are read: the session rows' covering index has them.
         inner, params = union_sql(parts, (key, "entry_path") if by_url else (key,))
