@@ -47,7 +47,8 @@ class HtmxLoginRedirectMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not getattr(request, "htmx", False) or response.status_code not in (301, 302):
+        # Status first: the ingestion endpoints never redirect, so they stop here.
+        if response.status_code not in (301, 302) or not getattr(request, "htmx", False):
             return response
         login = resolve_url(settings.LOGIN_URL)
         location = urlsplit(response.get("Location", ""))
