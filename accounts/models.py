@@ -37,6 +37,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Whether the owner of ``email`` proved it (a signed link). Only public sign-up creates
+    # unverified accounts (explicitly); every other path is an administrator creating the
+    # account (admin, ``manage.py user``, the demo), and accounts from before e-mail
+    # verification existed count as verified. An unverified account cannot log in.
+    email_verified = models.BooleanField(default=True)
+    # A new log-in address waiting for its owner to follow the emailed link; ``email``
+    # changes only then (nobody can take over an address by typing it).
+    pending_email = models.EmailField(blank=True)
 
     objects = UserManager()
 
@@ -176,7 +184,10 @@ class ApiClient(models.Model):
 
 
 class Invitation(models.Model):
-    """An invitation to a site for an email address that has no account yet.
+    """An invitation to a site for an email address (with or without an account).
+
+    Membership is granted only when the recipient, logged in with that verified
+    address, follows the emailed link: typing an address proves nothing.
 
     The token travels only in the emailed link; the database keeps its SHA-256 digest,
     so a leaked table cannot be used to join a site. Invitations expire after

@@ -41,6 +41,10 @@ def new_identification_code() -> str:
     return random_string(32)
 
 
+def new_verification_token() -> str:
+    return random_string(32)
+
+
 class Site(models.Model):
     class TrackingState(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -53,10 +57,18 @@ class Site(models.Model):
         max_length=48, unique=True, default=new_public_key, editable=False
     )
     display_name = models.CharField(max_length=200)
-    hostname = models.CharField(max_length=253, unique=True)
+    # Not unique: any account may add a site for any hostname (refusing would tell it that
+    # another tenant has it). When several sites claim a name, ingestion routes it only to
+    # a site that proved control of it (``SiteDomain.verified_at``).
+    hostname = models.CharField(max_length=253, db_index=True)
     subdomain = models.CharField(max_length=100, blank=True)
     identification_code = models.CharField(
         max_length=64, default=new_identification_code, editable=False
+    )
+    # Published by the site's owner in a DNS TXT record or a file on the site to prove
+    # that they control its hostname (``sites.verification``). Not a secret.
+    verification_token = models.CharField(
+        max_length=64, default=new_verification_token, editable=False
     )
     organization = models.ForeignKey(
         "accounts.Organization",
@@ -116,10 +128,19 @@ class Site(models.Model):
 
 
 class SiteDomain(models.Model):
-    """A name under which Plausible's ``domain`` field finds a site (its hostname is one)."""
+    """A name under which Plausible's ``domain`` field finds a site (its hostname is one).
+
+    Several sites may claim one name; ``verified_at`` says this site proved control of it.
+    """
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="domains")
-    domain = models.CharField(max_length=253, unique=True)
+    domain = models.CharField(max_length=253, db_index=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "domain"], name="uniq_site_domain")
+        ]
 
     def __str__(self) -> str:
         return self.domain
