@@ -4,9 +4,14 @@ Steps, in order:
 1. ``check_policy``   excluded IPs, Do Not Track, bots        → DropReason
 2. ``identify``       visitor id (daily-salted hash or a site-supplied id)
 3. ``sessionize``     find or start the session (30 minutes), Swetrix ``unique``
-4. ``describe``       page URL, user agent, geography, language, screen
-5. ``acquire``        referrer, source, channel, UTM (fixed by the session's first page view)
+4. ``acquire``        referrer, source, channel, UTM
+5. ``describe``       user agent, geography, language, screen
 and ``build_row`` lays the result out as ``tracking.models.Event`` columns.
+
+Steps 4 and 5 are session-scoped: the session's first hit that has a value fixes it, a
+later hit brings a value only where the session lacked it, and every row carries the
+session's values, not its hit's (``tracking.sessions``). The user agent is parsed and the
+IP located only while the session still lacks what they would give.
 
 The raw IP address and user agent are used here and never leave this module.
 """
@@ -14,7 +19,7 @@ The raw IP address and user agent are used here and never leave this module.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -27,13 +32,14 @@ from tracking.enrichment.geo import (
     country_from_timezone,
     get_locator,
 )
-from tracking.enrichment.pageurl import parse_page_url
+from tracking.enrichment.pageurl import EMPTY, parse_page_url
 from tracking.enrichment.referrers import classify_referrer
 from tracking.enrichment.useragent import parse_user_agent
 from tracking.hits import DropReason, Hit, Kind
 
 # Kinds that keep a session alive but never start one.
 KEEP_ALIVE_KINDS = frozenset({Kind.HEARTBEAT, Kind.ENGAGEMENT})
+UNKNOWN_PAGE = replace(EMPTY, path="")
 
 
 def keeps_alive_only(hit: Hit) -> bool:
@@ -148,10 +154,18 @@ def sessionize(
     return None
 
 
+def acquired(acquisition: dict) -> bool:
+    """Whether the acquisition fields say where the visit came from (not merely direct).
+
+    ``stats.query.SESSION_SCOPE`` reads stored events by the same rule."""
+    return acquisition.get("channel") not in (None, "", "Direct")
+
+
 def acquire(ctx: Context, page) -> dict:
-    """Acquisition fields: computed on the session's first hit, then reused for the session."""
+    """Acquisition fields: the session's first hit fixes them, unless it came direct (no
+    referrer, no campaign) and a later hit brings where the visit came from."""
     state = ctx.session
-    if state.acquisition and not ctx.session_start:
+    if state.acquisition and acquired(state.acquisition):
         return state.acquisition
     hit = ctx.hit
     info = classify_referrer(
@@ -162,6 +176,8 @@ def acquire(ctx: Context, page) -> dict:
         utm_campaign=hit.utm_campaign or page.utm_campaign,
         ref_param=page.ref,
     )
+    if state.acquisition and info.channel in ("", "Direct"):
+        return state.acquisition  # still direct: the first hit's fields stay
     state.acquisition = {
         "referrer": info.referrer,
         "referrer_host": info.referrer_host,
@@ -174,6 +190,42 @@ def acquire(ctx: Context, page) -> dict:
         "utm_term": hit.utm_term or page.utm_term,
     }
     return state.acquisition
+
+
+AGENT_GROUPS = tuple(g for g in sessions.VISIT_GROUPS if g[0] in ("browser", "os", "device_type"))
+GEO_GROUP = next(g for g in sessions.VISIT_GROUPS if g[0] == "country_code")
+NO_VALUE = {"screen_width": None, "screen_height": None}
+
+
+def describe(ctx: Context) -> dict:
+    """The visit attributes for the row: the session's, filled in from this hit where the
+    session lacks them."""
+    hit, state = ctx.hit, ctx.session
+    values: dict = {
+        "language": language_code(hit.language, hit.accept_language),
+        "screen_class": screen_class(hit.screen_width),
+        "screen_width": hit.screen_width,
+        "screen_height": hit.screen_height,
+    }
+    if any(state.lacks(group) for group in AGENT_GROUPS):
+        agent = parse_user_agent(
+            hit.user_agent,
+            sec_ch_ua=hit.sec_ch_ua,
+            sec_ch_ua_mobile=hit.sec_ch_ua_mobile,
+            sec_ch_ua_platform=hit.sec_ch_ua_platform,
+            sec_ch_ua_platform_version=hit.sec_ch_ua_platform_version,
+        )
+        values.update(
+            browser=agent.browser,
+            browser_version=agent.browser_version,
+            os=agent.os,
+            os_version=agent.os_version,
+            device_type=agent.device_type,
+        )
+    if state.lacks(GEO_GROUP):
+        values.update(zip(GEO_GROUP, locate(hit), strict=True))
+    state.fill_in(values)
+    return {name: state.visit.get(name, NO_VALUE.get(name, "")) for name in sessions.VISIT_FIELDS}
 
 
 def locate(hit: Hit) -> tuple[str, str, str]:
@@ -209,28 +261,20 @@ def enrich(
     received_at = received_at or datetime.now(UTC)
     at = hit.timestamp or received_at
     ctx = Context(hit=hit, at=at, received_at=received_at)
-    page = parse_page_url(hit.url, hit.keep_fragment)
+    # No URL (Matomo keeps events sent without one): the page is unknown, not the root.
+    page = parse_page_url(hit.url, hit.keep_fragment) if hit.url else UNKNOWN_PAGE
     reason = sessionize(ctx, store, identify(ctx), page.path)
     if reason is not None:
         return reason
     acquisition = acquire(ctx, page)
+    visit = describe(ctx)
     store.save(hit.site.id, ctx.session)
     if flush:
         sessions.save_now(store)
-    agent = parse_user_agent(
-        hit.user_agent,
-        sec_ch_ua=hit.sec_ch_ua,
-        sec_ch_ua_mobile=hit.sec_ch_ua_mobile,
-        sec_ch_ua_platform=hit.sec_ch_ua_platform,
-        sec_ch_ua_platform_version=hit.sec_ch_ua_platform_version,
-    )
-    country, region, city = locate(hit)
-    return build_row(ctx, page, agent, acquisition, country, region, city)
+    return build_row(ctx, page, acquisition, visit)
 
 
-def build_row(
-    ctx: Context, page, agent, acquisition: dict, country: str, region: str, city: str
-) -> dict:
+def build_row(ctx: Context, page, acquisition: dict, visit: dict) -> dict:
     hit = ctx.hit
     return {
         "id": str(uuid7()),
@@ -248,18 +292,7 @@ def build_row(
         "title": hit.title[:512],
         "entry_path": ctx.session.entry_path[:2048],
         **acquisition,
-        "browser": agent.browser,
-        "browser_version": agent.browser_version,
-        "os": agent.os,
-        "os_version": agent.os_version,
-        "device_type": agent.device_type,
-        "screen_width": hit.screen_width,
-        "screen_height": hit.screen_height,
-        "screen_class": screen_class(hit.screen_width),
-        "language": language_code(hit.language, hit.accept_language),
-        "country_code": country,
-        "region": region,
-        "city": city,
+        **visit,
         "props": hit.props,
         "revenue_amount": str(hit.revenue_amount) if hit.revenue_amount is not None else None,
         "revenue_currency": hit.revenue_currency if hit.revenue_amount is not None else "",

@@ -1,8 +1,12 @@
 """Session state for the hot path, kept in Redis in production (the cache otherwise).
 
-A session ends after 30 minutes without activity. Its first page view fixes the
-entry page and the acquisition fields (referrer, source, channel, UTM) that every
-later event of the session carries, so statistics need no per-session joins.
+A session ends after 30 minutes without activity. Every attribute that describes the
+visit is session-scoped: the entry page, the acquisition fields (referrer, source,
+channel, UTM) and the visit attributes (browser, OS, device, screen, language,
+country/region/city) are fixed by the session's first hit that has them, filled in by a
+later hit when the session lacked them, and carried by every event of the session. So a
+heartbeat or a custom event without a language still counts under the visit's language,
+and a breakdown counts each visit once (see docs/statistics.md, "Session scope").
 """
 
 from __future__ import annotations
@@ -26,6 +30,18 @@ ACQUISITION_FIELDS = (
     "utm_content",
     "utm_term",
 )
+# Visit attributes kept by the session, in groups: a group is fixed (all its fields at once,
+# so a city never comes from another hit than its country) by the first hit whose first
+# field is non-empty. ``stats.query.SESSION_SCOPE`` reads stored events by the same groups.
+VISIT_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("browser", "browser_version"),
+    ("os", "os_version"),
+    ("device_type",),
+    ("screen_class", "screen_width", "screen_height"),
+    ("language",),
+    ("country_code", "region", "city"),
+)
+VISIT_FIELDS = tuple(name for group in VISIT_GROUPS for name in group)
 
 
 @dataclass(slots=True)
@@ -38,6 +54,20 @@ class SessionState:
     pageviews: int = 0
     event_names: list[str] = field(default_factory=list)
     acquisition: dict = field(default_factory=dict)
+    # Added after ``acquisition``: a cached state written before it existed still loads (the
+    # session's next hits fill its visit attributes in), a longer one makes a new session.
+    visit: dict = field(default_factory=dict)
+
+    def lacks(self, group: tuple[str, ...]) -> bool:
+        """Whether no hit of the session has brought this group of visit attributes yet."""
+        return not self.visit.get(group[0])
+
+    def fill_in(self, values: dict) -> None:
+        """Take each group of ``values`` the session lacks (and ``values`` has)."""
+        for group in VISIT_GROUPS:
+            if self.lacks(group) and values.get(group[0]):
+                for name in group:
+                    self.visit[name] = values.get(name)
 
     def to_cache(self) -> tuple:
         return (
@@ -49,14 +79,22 @@ class SessionState:
             self.pageviews,
             self.event_names,
             self.acquisition,
+            self.visit,
         )
 
     @classmethod
     def from_cache(cls, value) -> SessionState | None:
+        """A cached state, or None (start a new session) when it cannot be read: written by
+        another version with more fields, or not a tuple at all."""
+        if not isinstance(value, list | tuple):
+            return None
         try:
-            return cls(*value)
+            state = cls(*value)
         except TypeError:
             return None
+        if not isinstance(state.visit, dict) or not isinstance(state.acquisition, dict):
+            return None
+        return state
 
 
 def _key(site_id: int, visitor_id: int) -> str:

@@ -151,6 +151,7 @@ def test_site_supplied_visitor_key_wins_over_ip_and_agent(config):
     )
     assert first["visitor_id"] == other_device["visitor_id"]
     assert first["session_id"] == other_device["session_id"]
+    assert other_device["browser"] == "Chrome"  # the visit's browser: session-scoped
     # By default it still lives one day, like every visitor id.
     next_day = pipeline.enrich(hit(config, visitor_key="user-42"), at(12, day=12))
     assert next_day["visitor_id"] != first["visitor_id"]
@@ -225,3 +226,83 @@ def test_screen_class(width, expected):
 )
 def test_language_code(explicit, header, expected):
     assert pipeline.language_code(explicit, header) == expected
+
+
+def test_later_events_carry_the_visit_attributes_of_the_session(config, settings):
+    settings.GEOIP_DATABASE = "/nonexistent/GeoLite2-City.mmdb"
+    first = pipeline.enrich(
+        hit(config, language="en-US", screen_width=1440, visitor_timezone="Europe/Berlin"), at(12)
+    )
+    beat = pipeline.enrich(hit(config, kind=Kind.HEARTBEAT, name="heartbeat", url=""), at(12, 1))
+    event = pipeline.enrich(
+        hit(config, kind=Kind.CUSTOM, name="signup", accept_language="fr", screen_width=400),
+        at(12, 2),
+    )
+    visit = ("browser", "os", "device_type", "screen_class", "screen_width", "language")
+    expected = ("Chrome", "Windows", "desktop", "XL", 1440, "en")
+    for row in (first, beat, event):
+        assert tuple(row[name] for name in visit) == expected
+        assert (row["country_code"], row["session_id"]) == ("DE", first["session_id"])
+
+
+def test_a_hit_fills_in_what_the_session_lacked(config, settings):
+    settings.GEOIP_DATABASE = "/nonexistent/GeoLite2-City.mmdb"
+    event = pipeline.enrich(hit(config, kind=Kind.CUSTOM, name="signup"), at(12))
+    view = pipeline.enrich(
+        hit(config, screen_width=800, language="de", visitor_timezone="Europe/Kyiv"), at(12, 1)
+    )
+    later = pipeline.enrich(hit(config, kind=Kind.CUSTOM, name="other"), at(12, 2))
+    assert (event["screen_class"], event["language"], event["country_code"]) == ("", "", "")
+    for row in (view, later):
+        assert (row["screen_class"], row["language"], row["country_code"]) == ("M", "de", "UA")
+
+
+def test_acquisition_of_a_direct_session_is_filled_in_by_a_later_referrer(config):
+    direct = pipeline.enrich(hit(config, kind=Kind.CUSTOM, name="signup"), at(12))
+    referred = pipeline.enrich(hit(config, referrer="https://www.google.com/"), at(12, 1))
+    internal = pipeline.enrich(hit(config, referrer="https://example.com/"), at(12, 2))
+    other = pipeline.enrich(hit(config, referrer="https://news.example.org/"), at(12, 3))
+    assert direct["channel"] == "Direct"
+    for row in (referred, internal, other):
+        assert (row["source"], row["channel"]) == ("Google", "Organic Search")
+
+
+def test_a_session_cached_before_visit_attributes_continues_and_fills_them_in(config):
+    import json
+
+    from django.conf import settings as django_settings
+    from django.core.cache import cache
+
+    from tracking import sessions
+
+    first = pipeline.enrich(hit(config), at(12))
+    key = sessions._key(config.id, first["visitor_id"])
+    old = sessions.SessionState(
+        id=first["session_id"],
+        visitor_id=first["visitor_id"],
+        started=at(12).timestamp(),
+        last_seen=at(12).timestamp(),
+        entry_path="/",
+        pageviews=1,
+    ).to_cache()[:8]  # the layout before visit attributes were kept
+    if django_settings.REDIS_URL:
+        sessions._redis().set(key, json.dumps(old))
+    else:
+        cache.set(key, old)
+    row = pipeline.enrich(hit(config, language="de", url="https://example.com/b"), at(12, 5))
+    assert (row["session_id"], row["session_start"], row["entry_path"]) == (
+        first["session_id"],
+        False,
+        "/",
+    )
+    assert (row["browser"], row["language"]) == ("Chrome", "de")
+
+
+def test_unreadable_cached_sessions_start_a_new_session():
+    from tracking import sessions
+
+    state = sessions.SessionState(id=1, visitor_id=2, started=1.0, last_seen=2.0)
+    assert sessions.SessionState.from_cache(list(state.to_cache())) == state
+    assert sessions.SessionState.from_cache([*state.to_cache(), "from a newer version"]) is None
+    assert sessions.SessionState.from_cache("not a tuple") is None
+    assert sessions.SessionState.from_cache([1, 2, 1.0, 2.0, "/", 0, [], {}, "not a dict"]) is None
