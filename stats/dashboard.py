@@ -67,6 +67,7 @@ FILTER_LABELS: dict[str, str] = {
     "event": "Event",
     "pattern": "Page matches",
     "hostname": "Hostname",
+    "uid": "User ID",  # Matomo's uid, matched by its stored hash (is / is not only)
 }
 OPERATORS = {"is": "", "is_not": "!", "contains": "~"}
 OPERATOR_WORDS = {"": "is", "!": "is not", "~": "contains", "^": "does not contain"}

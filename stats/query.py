@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from stats.models import RolledEvent, SessionDay
 from tracking.models import Event
+from tracking.protocols.matomo import uid_hash
 
 # Filter parameter → event column (Pirsch's names).
 FILTER_FIELDS = {
@@ -149,10 +150,23 @@ class StatsQuery:
         )
         filters = dict(self.filters)
         exit_paths = filters.pop("exit_path", None)
+        if "uid" in filters:  # Matomo's User ID, stored only as its per-site hash
+            filters["meta_uid"] = [*filters.get("meta_uid", []), *self._uid_hashes(filters)]
+            del filters["uid"]
         events = apply_filters(events, filters)
         if exit_paths:
             events = events.filter(session_id__in=self._exiting_sessions(exit_paths, model))
         return events
+
+    def _uid_hashes(self, filters: dict[str, list[str]]) -> list[str]:
+        """``uid`` filter values (a user id in clear) as the hashes stored: only whole ids
+        can match, so "contains" (``~``) means "is" and ``^`` means "is not" (``!``)."""
+        hashes = []
+        for value in filters["uid"]:
+            prefix = value[:1] if value[:1] in ("!", "^", "~") else ""
+            negation = "!" if prefix in ("!", "^") else ""
+            hashes.append(negation + uid_hash(self.site_id, value[len(prefix) :]))
+        return hashes
 
     def _exiting_sessions(self, values: list[str], model=Event) -> QuerySet:
         """Sessions whose last page view in the range matches the ``exit_path`` values."""
@@ -312,7 +326,7 @@ def validate_filters(params: dict[str, list[str]]) -> dict[str, list[str]]:
             continue
         if (
             name in FILTER_FIELDS
-            or name in ("pattern", "event", "event_meta_key", "exit_path")
+            or name in ("pattern", "event", "event_meta_key", "exit_path", "uid")
             or (re.fullmatch(r"(meta|tag)_[A-Za-z0-9_.-]{1,64}", name))
         ):
             if name == "pattern":

@@ -354,10 +354,37 @@ def session_detail(site_id: int, session_id: int) -> dict | None:
     if row is None:  # only rolled-up copies left (raw events past retention)
         return None
     detail = session_json(row)
-    detail["events"] = [
-        event_json(e) for e in events.order_by("timestamp", "id")[:MAX_SESSION_EVENTS]
-    ]
+    ordered = list(events.order_by("timestamp", "id")[:MAX_SESSION_EVENTS])
+    detail["events"] = [event_json(e) for e in ordered]
+    if visit := visit_attributes([e.props for e in ordered]):
+        detail["visit"] = visit
     return detail
+
+
+# Matomo's visit attributes, stored in event props by ``tracking.protocols.matomo``.
+VISIT_ATTRIBUTES = {
+    "visit_count": ("visit_number", int),
+    "days_since_last_visit": ("days_since_last_visit", int),
+    "days_since_first_visit": ("days_since_first_visit", int),
+    "local_time": ("local_time", str),
+    "plugins": ("plugins", lambda value: value.split(",")),
+}
+
+
+def visit_attributes(props: list[dict]) -> dict:
+    """What a visit's events say about it (visit number, days since the last and first
+    visits, the visitor's local time, browser plugins): each from the first event that
+    has it, i.e. as of the visit's start."""
+    visit: dict = {}
+    for item in props:
+        for key, (name, convert) in VISIT_ATTRIBUTES.items():
+            value = item.get(key) if isinstance(item, dict) else None
+            if name not in visit and isinstance(value, str) and value:
+                try:
+                    visit[name] = convert(value)
+                except ValueError:
+                    continue
+    return visit
 
 
 def visitor_detail(site_id: int, visitor_id: int) -> dict | None:

@@ -40,6 +40,7 @@ class DropReason(StrEnum):
     DO_NOT_TRACK = "do_not_track"
     NOT_UNIQUE = "not_unique"  # Swetrix `unique: true` on a repeat
     NO_SESSION = "no_session"  # a heartbeat / keep-alive for a visitor with no session
+    PLUGIN_REQUEST = "plugin_request"  # Matomo `ca=1` from a plugin Footfall does not store
 
 
 @dataclass(frozen=True, slots=True)

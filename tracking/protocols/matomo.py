@@ -1,30 +1,109 @@
 """Matomo's Tracking HTTP API (``/matomo.php``, ``/piwik.php``): parameters → hit.
 
 Parameters come from the query string, a form body, or both (the body wins, as in
-Matomo); the literal ``undefined`` and empty values mean "not set". Parameters that
-need ``token_auth`` are honoured only when the caller's token is an Owner's or
-Admin's key for the site (``authorized``); the rest are ignored without it.
+Matomo); the literal ``undefined`` and empty values mean "not set". Percent-decoding
+follows ``cs`` (the page's charset, UTF-8 by default). Parameters that need
+``token_auth`` are honoured only when the caller's token is an Owner's or Admin's key
+for the site (``authorized``); the rest are ignored without it.
+
+``build_hit`` answers a ``Hit``, or a ``DropReason`` for a plugin request (``ca=1``)
+Footfall has no place for, or raises ``MatomoError`` for a request Matomo refuses.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qsl
 
-from tracking.hits import Hit, Kind, Protocol, SiteConfig
+from tracking import visitors
+from tracking.hits import DropReason, Hit, Kind, Protocol, SiteConfig
 
 HEX16 = re.compile(r"^[0-9a-fA-F]{16}$")
 RESOLUTION = re.compile(r"^\s*(\d{1,5})\s*[x×X*]\s*(\d{1,5})\s*$")
 MAX_FIELD = 2048
+MAX_PARAMETERS = 500
 FUTURE_SKEW = timedelta(minutes=10)
+# Matomo keeps an action's URL only when it looks like one: an optional scheme, then
+# ``//`` and something (mobile apps send ``app://screen``); script schemes never count.
+LOOKS_LIKE_URL = re.compile(r"^(?:([a-z][a-z0-9+.-]*):)?//\S", re.IGNORECASE)
+SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "data"})
+# Matomo's browser plugin flags → the names stored (sorted) in props ``plugins``.
+PLUGINS = {
+    "fla": "flash",
+    "java": "java",
+    "dir": "director",
+    "qt": "quicktime",
+    "realp": "realplayer",
+    "pdf": "pdf",
+    "wma": "windowsmedia",
+    "gears": "gears",
+    "ag": "silverlight",
+    "cookie": "cookie",
+}
+# Props keys Footfall itself writes for Matomo's visit attributes (they win over custom
+# variables of the same name).
+VISIT_KEYS = ("visit_count", "days_since_last_visit", "days_since_first_visit", "local_time")
 
 
 class MatomoError(Exception):
     """The request tracks nothing: Matomo answers 400 with the reason."""
+
+
+def _charset(name: str) -> str:
+    """The codec for a ``cs`` value: a text encoding Python knows, else UTF-8."""
+    try:
+        b"".decode(name.strip())  # LookupError for unknown names and for rot13, base64…
+        return codecs.lookup(name.strip()).name
+    except (LookupError, ValueError):
+        return "utf-8"
+
+
+def _decode(text: str, charset: str) -> str:
+    data = text.encode("latin-1")
+    try:
+        return data.decode(charset, "replace")
+    except (UnicodeError, ValueError):  # a codec that refuses the "replace" handler (idna)
+        return data.decode("utf-8", "replace")
+
+
+def decode_query(*parts: bytes) -> tuple[list[tuple[str, str]], str]:
+    """Query strings or form bodies (raw bytes, later parts win) → (pairs, charset).
+
+    Values are percent-decoded to bytes first, then decoded from the charset named by
+    the last ``cs`` parameter (UTF-8 without one, or for a charset Python does not know):
+    ``action_name=%E9t%E9&cs=ISO-8859-1`` is "été". Raises ``MatomoError`` on more than
+    ``MAX_PARAMETERS`` parameters.
+    """
+    raw: list[tuple[str, str]] = []
+    for part in parts:
+        try:
+            raw += parse_qsl(
+                part.decode("latin-1"),  # one character per byte: nothing is lost yet
+                keep_blank_values=True,
+                max_num_fields=MAX_PARAMETERS,
+                encoding="latin-1",
+            )
+        except ValueError as exc:
+            raise MatomoError(f"At most {MAX_PARAMETERS} parameters per request.") from exc
+    charset = "utf-8"
+    for key, value in raw:
+        if key == "cs" and value.strip():
+            charset = _charset(value)
+    return [(_decode(k, charset), _decode(v, charset)) for k, v in raw], charset
+
+
+def is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +111,15 @@ class Request:
     """A single tracking request's parameters, cleaned of ``undefined`` and empty values."""
 
     params: dict[str, str]
+    charset: str = "utf-8"
 
     @classmethod
-    def from_pairs(cls, pairs) -> Request:
+    def from_query(cls, *parts: bytes) -> Request:
+        pairs, charset = decode_query(*parts)
+        return cls.from_pairs(pairs, charset)
+
+    @classmethod
+    def from_pairs(cls, pairs, charset: str = "utf-8") -> Request:
         params: dict[str, str] = {}
         for key, value in pairs:
             if not isinstance(key, str) or not isinstance(value, str):
@@ -44,7 +129,7 @@ class Request:
                 value = value.encode("utf-8", "replace").decode("utf-8")
             if value and value != "undefined" and len(key) <= 64:
                 params[key] = value[: MAX_FIELD * 4]
-        return cls(params)
+        return cls(params, charset)
 
     def get(self, key: str, limit: int = MAX_FIELD) -> str:
         return self.params.get(key, "")[:limit]
@@ -95,8 +180,52 @@ def idsite_of(request: Request) -> str:
     return request.get("idsite", 32)
 
 
-def _kind_and_name(request: Request) -> tuple[Kind, str, dict, bool]:
-    """What the request tracks: (kind, name, props, interactive)."""
+# Plugin requests (``ca=1`` without ``e_c``): Media Analytics and Form Analytics
+# parameters → props of a behaviour signal.
+MEDIA_PROPS = {
+    "ma_id": "media_id",
+    "ma_ti": "title",
+    "ma_re": "resource",
+    "ma_mt": "media_type",
+    "ma_pn": "player",
+    "ma_st": "seconds_watched",
+    "ma_le": "length",
+    "ma_ps": "position",
+    "ma_ttp": "time_to_play",
+    "ma_w": "width",
+    "ma_h": "height",
+    "ma_fs": "fullscreen",
+}
+FORM_PROPS = {
+    "fa_id": "form_id",
+    "fa_name": "form_name",
+    "fa_vid": "form_view_id",
+    "fa_fv": "viewed",
+    "fa_st": "started",
+    "fa_su": "submitted",
+    "fa_co": "converted",
+    "fa_ts": "time_spent_ms",
+    "fa_ht": "hesitation_ms",
+    "fa_fp": "fields",
+}
+
+
+def _plugin_signal(request: Request) -> tuple[Kind, str, dict, bool] | None:
+    """A plugin request as a behaviour signal, or None when Footfall has no place for it."""
+    for name, mapping in (("media", MEDIA_PROPS), ("form", FORM_PROPS)):
+        props = {
+            prop: request.get(param, 4000 if param == "fa_fp" else 500)
+            for param, prop in mapping.items()
+            if request.get(param)
+        }
+        if props:
+            return Kind.BEHAVIOUR, name, props, False
+    return None
+
+
+def _kind_and_name(request: Request) -> tuple[Kind, str, dict, bool] | None:
+    """What the request tracks: (kind, name, props, interactive); None for a plugin
+    request (``ca=1``) Footfall has no place for."""
     if request.flag("ping"):
         return Kind.HEARTBEAT, "heartbeat", {}, False
     if request.get("e_c") or request.get("e_a"):
@@ -145,11 +274,89 @@ def _kind_and_name(request: Request) -> tuple[Kind, str, dict, bool]:
             if items:
                 with contextlib.suppress(ValueError, RecursionError):
                     props["items"] = json.dumps(json.loads(items))[:4000]
+            if request.number("revenue") is None:
+                raise MatomoError(
+                    "An ecommerce order (idgoal=0 with ec_id) requires revenue, its grand total."
+                )
             return Kind.CUSTOM, "Ecommerce Order", props, True
         return Kind.CUSTOM, "Cart Update", {}, True
     if idgoal.isdigit():
         return Kind.CUSTOM, f"Goal {idgoal}", {"goal_id": idgoal}, True
+    if request.flag("ca"):
+        # Matomo's "custom action": a plugin's request, never a page view.
+        return _plugin_signal(request)
     return Kind.PAGEVIEW, "pageview", {}, True
+
+
+def page_url(value: str) -> str:
+    """The action's URL when it looks like one, else "" (the page is unknown)."""
+    match = LOOKS_LIKE_URL.match(value)
+    if match is None or (match.group(1) or "").lower() in SCRIPT_SCHEMES:
+        return ""
+    return value
+
+
+def uid_hash(site_id: int, uid: str) -> str:
+    """The stored form of a Matomo ``uid``: the per-site keyed hash used for site-supplied
+    visitor ids, as 16 hex digits. Stable across days, so it can be filtered on."""
+    return f"{visitors.supplied_visitor_id(site_id, f'uid:{uid}') & (2**64 - 1):016x}"
+
+
+def _days_since(request: Request, key: str, at: datetime) -> str | None:
+    """Whole days between a UNIX timestamp parameter and the hit (Matomo's ``_viewts``/``_idts``)."""
+    value = request.get(key, 20)
+    if not value.isdigit():
+        return None
+    seconds = at.timestamp() - int(value)
+    return str(int(seconds // 86400)) if 0 <= seconds < 100 * 365 * 86400 else None
+
+
+def _local_time(request: Request, at: datetime) -> str | None:
+    """``h``/``m``/``s`` as ``HH:MM:SS`` (Matomo's rules: a part that is missing or not a
+    number is taken from the request's time, one out of range is 0)."""
+    if not any(request.get(key) for key in ("h", "m", "s")):
+        return None
+    parts = []
+    for key, default, top in (("h", at.hour, 23), ("m", at.minute, 59), ("s", at.second, 59)):
+        value = request.get(key, 12)
+        number = int(value) if re.fullmatch(r"-?\d{1,6}", value) else default
+        parts.append(number if 0 <= number <= top else 0)
+    return "{:02d}:{:02d}:{:02d}".format(*parts)
+
+
+def _visit_attributes(request: Request, at: datetime) -> dict:
+    """Matomo's visit attributes, stored in props under Footfall's own keys."""
+    props = {}
+    if request.get("_idvc").isdigit():
+        props["visit_count"] = request.get("_idvc", 12)
+    for key, param in (("days_since_last_visit", "_viewts"), ("days_since_first_visit", "_idts")):
+        if (days := _days_since(request, param, at)) is not None:
+            props[key] = days
+    if (local_time := _local_time(request, at)) is not None:
+        props["local_time"] = local_time
+    plugins = sorted(name for param, name in PLUGINS.items() if request.flag(param))
+    if plugins:
+        props["plugins"] = ",".join(plugins)
+    return props
+
+
+def _timestamp(
+    request: Request, *, authorized: bool, now: datetime, cdt_max_age: timedelta
+) -> datetime | None:
+    """The ``cdt`` override: one in the future is now; an old one needs a token."""
+    cdt = request.get("cdt", 64)
+    if not cdt:
+        return None
+    timestamp = parse_cdt(cdt)
+    if timestamp is None:
+        raise MatomoError("The cdt parameter is not a valid date and time.")
+    if timestamp > now + FUTURE_SKEW:
+        timestamp = now
+    if timestamp < now - cdt_max_age and not authorized:
+        raise MatomoError(
+            "Custom timestamp is older than the allowed age: a valid token_auth is required."
+        )
+    return timestamp
 
 
 def build_hit(
@@ -162,37 +369,32 @@ def build_hit(
     ip: str,
     now: datetime,
     cdt_max_age: timedelta,
-) -> Hit:
-    """Validate one tracking request and map it onto a hit; raises ``MatomoError``."""
+) -> Hit | DropReason:
+    """Validate one tracking request and map it onto a hit; raises ``MatomoError``.
+
+    A missing URL, or one that does not look like a URL (the React Native tracker sends
+    ``undefined``), leaves the page unknown: the hit is kept, as Matomo keeps it.
+    """
     if request.get("rec") != "1":
         raise MatomoError("The rec parameter must be set to 1 to track a request.")
-    url = request.get("url")
-    if not url:
-        raise MatomoError("The url parameter is required.")
-    kind, name, props, interactive = _kind_and_name(request)
+    url = page_url(request.get("url"))
+    tracked = _kind_and_name(request)
+    timestamp = _timestamp(request, authorized=authorized, now=now, cdt_max_age=cdt_max_age)
+    if tracked is None:
+        return DropReason.PLUGIN_REQUEST
+    kind, name, props, interactive = tracked
     for scope in ("_cvar", "cvar"):
         if request.get(scope):
             props.update(_custom_variables(request.get(scope, 8000)))
     if request.get("gt_ms").isdigit():
         props["gt_ms"] = request.get("gt_ms", 12)
-    if request.get("_idvc").isdigit():
-        props["visit_count"] = request.get("_idvc", 12)
     action_name = request.get("action_name", 512)
     if kind == Kind.PAGEVIEW and "/" in action_name:
         props["action_category"] = action_name.rsplit("/", 1)[0].strip()
 
-    timestamp = None
-    if cdt := request.get("cdt", 64):
-        timestamp = parse_cdt(cdt)
-        if timestamp is None:
-            raise MatomoError("The cdt parameter is not a valid date and time.")
-        if timestamp > now + FUTURE_SKEW:
-            timestamp = now
-        if timestamp < now - cdt_max_age and not authorized:
-            raise MatomoError(
-                "Custom timestamp is older than the allowed age: a valid token_auth is required."
-            )
-
+    props.update(_visit_attributes(request, timestamp or now))
+    if uid := request.get("uid", 200):
+        props["uid"] = uid_hash(site.id, uid)  # never stored in clear
     revenue = request.number("revenue") if request.get("idgoal") else None
     width = height = None
     if match := RESOLUTION.match(request.get("res", 32)):
@@ -228,9 +430,88 @@ def build_hit(
         utm_term=request.get("_rck", 200),
         interactive=interactive,
         allow_bots=request.flag("bots"),
+        # Plugin signals belong to a visit already under way: they never start one.
+        starts_session=kind != Kind.BEHAVIOUR,
     )
     if authorized:
         hit.country_code = request.get("country", 2).upper()
         hit.region = request.get("region", 16)
         hit.city = request.get("city", 128)
     return hit
+
+
+# --- debug mode --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Parsed:
+    """One tracking request on its way through the endpoint, kept for the debug trace."""
+
+    params: Request
+    site: SiteConfig | None = None
+    authorized: bool = False
+    hit: Hit | None = None
+    refused: str = ""  # MatomoError's message: the request tracks nothing
+    dropped: str = ""  # a DropReason, from the adapter or the pipeline
+    event_id: str = ""
+
+
+# Parameters whose values are never echoed, even to the site's admins.
+SECRET_PARAMETERS = frozenset({"token_auth", "cip"})
+
+
+def debug_trace(entries: list[Parsed], *, debugged: list[bool]) -> str:
+    """Matomo's tracker debug output, Footfall's way: how each request was read, what it
+    became and what happened to it. Only requests whose site the token administers are
+    detailed; the token itself and the visitor's IP address are never shown."""
+    lines = [
+        "Footfall: Matomo tracking debug output (debug=1 with an Admin or Owner token_auth).",
+        "",
+    ]
+    for number, (entry, shown) in enumerate(zip(entries, debugged, strict=True), start=1):
+        lines.append(f"Request {number}")
+        if not shown:
+            lines += ["  Not shown: token_auth is not an Admin's or Owner's key for this site.", ""]
+            continue
+        lines.append(f"  Input parameters (decoded as {entry.params.charset}):")
+        for key in sorted(entry.params.params):
+            value = entry.params.params[key]
+            shown_value = "(hidden)" if key in SECRET_PARAMETERS else value[:300]
+            lines.append(f"    {key} = {shown_value}")
+        site = entry.site
+        lines.append(f"  Site: {site.id} ({site.hostname}), token_auth: Admin or Owner")
+        if entry.hit is not None:
+            lines += _hit_lines(entry.hit)
+        if entry.refused:
+            lines.append(f"  Result: refused (400): {entry.refused}")
+        elif entry.dropped:
+            lines.append(f"  Result: dropped ({entry.dropped}), counted for the site")
+        else:
+            lines.append(f"  Result: stored (event {entry.event_id})")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _hit_lines(hit: Hit) -> list[str]:
+    page = hit.url or "(none: the page is unknown)"
+    visitor = (
+        "the uid (hashed)"
+        if hit.visitor_key.startswith("uid:")
+        else "the 16-hex visitor id (hashed)"
+        if hit.visitor_key
+        else "IP address and user agent (hashed with the daily salt)"
+    )
+    return [
+        f"  Tracked as: {hit.kind} {json.dumps(hit.name, ensure_ascii=False)}"
+        + ("" if hit.interactive else " (non-interactive)"),
+        f"  Page URL: {page}",
+        f"  Title: {hit.title or '(none)'}",
+        f"  Referrer: {hit.referrer or '(none)'}",
+        f"  Time: {hit.timestamp.isoformat() if hit.timestamp else 'now (no cdt)'}",
+        f"  Visitor identified by: {visitor}; IP address used, never stored or shown",
+        f"  New visit forced: {'yes' if hit.new_visit else 'no'}; "
+        + ("may start a visit" if hit.starts_session else "only continues a visit under way"),
+        f"  User agent: {hit.user_agent or '(none)'}",
+        f"  Props: {json.dumps(hit.props, ensure_ascii=False, sort_keys=True)}",
+        f"  Revenue: {hit.revenue_amount if hit.revenue_amount is not None else '(none)'}",
+    ]

@@ -1,21 +1,38 @@
-"""``/matomo.php`` and ``/piwik.php``: Matomo's Tracking HTTP API, single and bulk."""
+"""``/matomo.php`` and ``/piwik.php``: Matomo's Tracking HTTP API, single and bulk.
+
+Every answer carries ``Cache-Control: no-store`` (a cached GET beacon would never reach
+us again) and, when the request has an ``Origin``, ``Access-Control-Allow-Credentials:
+true``: Matomo's JavaScript tracker sends its XHR and beacons with credentials, and a
+browser refuses the answer without that header.
+"""
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.authentication import matomo_token_site_role
 from accounts.models import ROLE_RANK, Role
-from tracking import ingest, site_lookup
+from tracking import drops, ingest, site_lookup
+from tracking.hits import DropReason
 from tracking.http import BodyTooLarge, client_ip, ingestion_endpoint, read_body, retry_after
-from tracking.protocols.matomo import MatomoError, Request, build_hit, idsite_of
+from tracking.protocols.matomo import (
+    MatomoError,
+    Parsed,
+    Request,
+    build_hit,
+    debug_trace,
+    decode_query,
+    idsite_of,
+    is_utf8,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,32 +61,69 @@ def _authorized(token_auth: str, site_id: int) -> bool:
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.ADMIN]
 
 
-def _pairs(text: str) -> list[tuple[str, str]]:
-    return parse_qsl(text, keep_blank_values=True, max_num_fields=500)
+def _query_bytes(request: HttpRequest) -> bytes:
+    # WSGI hands the query string over as one character per byte (PEP 3333).
+    query = request.META.get("QUERY_STRING", "")
+    try:
+        return query.encode("latin-1")
+    except UnicodeEncodeError:
+        return query.encode("utf-8", "surrogatepass")
 
 
-def _hit_for(request: HttpRequest, params: Request, token_auth: str, now: datetime):
-    """A hit for one tracking request (raises MatomoError); None for an unknown site."""
+def _parse(request: HttpRequest, params: Request, token_auth: str, now: datetime) -> Parsed:
+    """Site, token and hit (or why not) for one tracking request."""
+    parsed = Parsed(params=params)
     site = site_lookup.site_by_idsite(idsite_of(params))
     if site is None:
-        raise MatomoError("Invalid idSite: the site does not exist.")
+        parsed.refused = "Invalid idSite: the site does not exist."
+        return parsed
+    parsed.site = site
+    parsed.authorized = _authorized(params.get("token_auth", 64) or token_auth, site.id)
     if site.tracking_state != "active":
-        raise MatomoError("Tracking is disabled for this site.")
-    authorized = _authorized(params.get("token_auth", 64) or token_auth, site.id)
-    override_ip = params.get("cip", 64) if authorized else ""
-    return build_hit(
-        site,
-        params,
-        authorized=authorized,
-        header_user_agent=request.headers.get("User-Agent", ""),
-        header_language=request.headers.get("Accept-Language", ""),
-        ip=client_ip(request, protocol_ip=override_ip),
-        now=now,
-        cdt_max_age=timedelta(seconds=settings.MATOMO_CDT_MAX_AGE_SECONDS),
-    ), authorized
+        parsed.refused = "Tracking is disabled for this site."
+        return parsed
+    override_ip = params.get("cip", 64) if parsed.authorized else ""
+    try:
+        result = build_hit(
+            site,
+            params,
+            authorized=parsed.authorized,
+            header_user_agent=request.headers.get("User-Agent", ""),
+            header_language=request.headers.get("Accept-Language", ""),
+            ip=client_ip(request, protocol_ip=override_ip),
+            now=now,
+            cdt_max_age=timedelta(seconds=settings.MATOMO_CDT_MAX_AGE_SECONDS),
+        )
+    except MatomoError as exc:
+        parsed.refused = str(exc)
+        return parsed
+    if isinstance(result, DropReason):
+        parsed.dropped = str(result)
+    else:
+        parsed.hit = result
+    return parsed
 
 
-def _bulk(request: HttpRequest, payload: dict) -> HttpResponse:
+def _accept(entries: list[Parsed]) -> None:
+    """Enqueue the hits in one call and count the adapter's own drops; raises
+    ``ingest.BufferUnavailable`` when nothing could be made durable."""
+    with_hits = [e for e in entries if e.hit is not None]
+    if with_hits:
+        for entry, outcome in zip(
+            with_hits, ingest.accept([e.hit for e in with_hits]), strict=True
+        ):
+            entry.event_id = outcome.event_id or ""
+            entry.dropped = str(outcome.dropped) if outcome.dropped else ""
+    for entry in entries:
+        if entry.dropped and entry.hit is None:
+            drops.count_drop(entry.site.id, entry.dropped)
+
+
+def _debugging(entry: Parsed, asked: bool) -> bool:
+    return asked and entry.authorized
+
+
+def _bulk(request: HttpRequest, payload: dict, url_params: Request) -> HttpResponse:
     requests = payload.get("requests")
     token_auth = payload.get("token_auth") if isinstance(payload.get("token_auth"), str) else ""
     if not isinstance(requests, list):
@@ -82,40 +136,65 @@ def _bulk(request: HttpRequest, payload: dict) -> HttpResponse:
             },
             status=400,
         )
+    debug = url_params.flag("debug") or str(payload.get("debug")) in ("1", "True")
     now = datetime.now(UTC)
-    hits, invalid, authenticated = [], [], False
+    entries: list[Parsed] = []
+    debugged: list[bool] = []
+    invalid: list[int] = []
     for index, item in enumerate(requests):
-        if isinstance(item, str):
-            query = urlsplit(item).query if "://" in item else item.lstrip("?")
-            params = Request.from_pairs(_pairs(query))
-        elif isinstance(item, dict):
-            params = Request.from_pairs(
-                (str(k), str(v)) for k, v in item.items() if isinstance(v, str | int | float)
-            )
-        else:
-            invalid.append(index)
-            continue
         try:
-            hit, authorized = _hit_for(request, params, token_auth, now)
-        except MatomoError:
+            if isinstance(item, str):
+                query = urlsplit(item).query if "://" in item else item.lstrip("?")
+                params = Request.from_query(query.encode("utf-8", "surrogatepass"))
+            elif isinstance(item, dict):
+                # Already decoded text: ``cs`` has nothing left to decode.
+                params = Request.from_pairs(
+                    (str(k), str(v)) for k, v in item.items() if isinstance(v, str | int | float)
+                )
+            else:
+                raise MatomoError("A request must be a query string or an object.")
+        except MatomoError as exc:
+            params = Request({})
+            entries.append(Parsed(params=params, refused=str(exc)))
+            debugged.append(False)
             invalid.append(index)
             continue
-        authenticated = authenticated or authorized
-        hits.append(hit)
+        entry = _parse(request, params, token_auth, now)
+        entries.append(entry)
+        debugged.append(_debugging(entry, debug or params.flag("debug")))
+        if entry.refused:
+            invalid.append(index)
     try:
-        ingest.accept(hits)
+        _accept(entries)
     except ingest.BufferUnavailable as exc:
         logger.warning("matomo: bulk request not accepted: %s", exc)
         response = JsonResponse(
             {"status": "error", "message": "temporarily unavailable, retry later"}, status=503
         )
         return retry_after(response, exc.retry_after)
-    body = {"status": "success", "tracked": len(hits), "invalid": len(invalid)}
-    if authenticated:
+    if any(debugged):
+        return _text(200, debug_trace(entries, debugged=debugged))
+    body = {"status": "success", "tracked": len(entries) - len(invalid), "invalid": len(invalid)}
+    if any(e.authorized for e in entries):
         body["invalid_indices"] = invalid
     return JsonResponse(body)
 
 
+def _matomo_headers(view):
+    """No caching of any answer; credentials allowed for cross-origin callers."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        if request.headers.get("Origin"):
+            response["Access-Control-Allow-Credentials"] = "true"
+        return response
+
+    return wrapper
+
+
+@_matomo_headers
 @ingestion_endpoint(_failure, _unavailable)
 def track(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "POST", "HEAD"):
@@ -124,6 +203,7 @@ def track(request: HttpRequest) -> HttpResponse:
         body = read_body(request, settings.MAX_BATCH_BYTES)
     except BodyTooLarge:
         return _text(413, "Request too large.")
+    query = _query_bytes(request)
     stripped = body.lstrip()
     if stripped.startswith(b"{"):
         try:
@@ -131,26 +211,33 @@ def track(request: HttpRequest) -> HttpResponse:
         except (ValueError, UnicodeDecodeError, RecursionError):
             return JsonResponse({"status": "error", "message": "invalid JSON body"}, status=400)
         if isinstance(payload, dict) and "requests" in payload:
-            return _bulk(request, payload)
+            try:
+                url_params = Request.from_query(query)
+            except MatomoError:
+                url_params = Request({})
+            return _bulk(request, payload, url_params)
         return _text(400, 'A JSON body must be a bulk request: {"requests": [...]}.')
     if len(body) > settings.MAX_REQUEST_BYTES:
         return _text(413, "Request too large.")
-    pairs = _pairs(request.META.get("QUERY_STRING", ""))
     try:
-        pairs += _pairs(body.decode("utf-8"))  # form body (wins over the query)
-    except UnicodeDecodeError:
-        return _text(400, "The request body must be UTF-8 form data.")
-    if not pairs:
-        return _text(200, INFO_PAGE)
-    params = Request.from_pairs(pairs)
-    try:
-        hit, _ = _hit_for(request, params, "", datetime.now(UTC))
-        ingest.accept([hit])
+        pairs, charset = decode_query(query, body)  # the form body wins over the query
     except MatomoError as exc:
         return _text(400, str(exc))
+    if charset == "utf-8" and not is_utf8(body):
+        return _text(400, "The request body must be UTF-8 form data (or name its charset in cs).")
+    if not pairs:
+        return _text(200, INFO_PAGE)
+    params = Request.from_pairs(pairs, charset)
+    entry = _parse(request, params, "", datetime.now(UTC))
+    try:
+        _accept([entry])
     except ingest.BufferUnavailable as exc:
         logger.warning("matomo: request not accepted: %s", exc)
         return retry_after(_unavailable(), exc.retry_after)
+    if _debugging(entry, params.flag("debug")):
+        return _text(400 if entry.refused else 200, debug_trace([entry], debugged=[True]))
+    if entry.refused:
+        return _text(400, entry.refused)
     if params.get("send_image") == "0":
         return HttpResponse(status=204)
     return HttpResponse(TRANSPARENT_GIF, content_type="image/gif")
