@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "sites",
     "tracking",
     "stats",
+    "stats.notifications",  # email reports, alerts, webhooks (docs/notifications.md)
     "csp",  # Content-Security-Policy with nonces (docs/security.md)
     "drf_spectacular_sidecar",  # Swagger UI assets for /api/docs/, served locally
 ]
@@ -163,6 +164,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracking.tasks.purge_expired_events",
         "schedule": crontab(minute=41),
     },
+    # Reports go out at 09:00 in each site's zone: every 5 minutes finds what is due.
+    "send-due-reports": {
+        "task": "stats.notifications.tasks.send_due_reports",
+        "schedule": crontab(minute="*/5"),
+    },
+    "check-alerts": {
+        "task": "stats.notifications.tasks.check_alerts",
+        "schedule": crontab(minute="*"),
+    },
 }
 
 # --- Ingestion --------------------------------------------------------------
@@ -233,6 +243,18 @@ REST_FRAMEWORK = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Footfall <footfall@localhost>")
+# A django-anymail provider instead of SMTP, e.g. EMAIL_BACKEND=anymail.backends.postmark.EmailBackend
+# with ANYMAIL='{"POSTMARK_SERVER_TOKEN": "..."}' (docs/notifications.md).
+if env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+ANYMAIL = env.json("ANYMAIL", default={})
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+# --- Reports, alerts and webhooks (stats.notifications) ------------------------
+# Webhook URLs resolving to private, loopback or link-local addresses (and plain http)
+# are refused unless this is set: for intranet receivers and tests.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_SAMESITE = "Lax"

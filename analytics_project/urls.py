@@ -18,6 +18,7 @@ urlpatterns = [
     path("sites/<str:public_id>/behaviour/", include("stats.behaviour_urls")),
     path("sites/<str:public_id>/", include("stats.urls")),
     path("share/<str:token>/", stats_views.shared_link_open, name="shared_link"),
+    path("", include("stats.notifications.urls")),  # reports, alerts, webhooks, unsubscribe
     path("", include("sites.urls")),
 ]
 
