@@ -8,6 +8,10 @@
   the live badge, the install box) would follow the redirect to the log-in page and swap
   that page into a corner of the current one; instead the whole page goes to the log-in,
   which returns to it afterwards.
+* ``TrustedProxyHeadersMiddleware``: Django believes ``SECURE_PROXY_SSL_HEADER``
+  (``X-Forwarded-Proto``) from anyone; a client that talks to us directly could claim its
+  plain-http request was https (secure-only cookies, no https redirect, HSTS on http).
+  The header is dropped unless the peer is one of ``TRUSTED_PROXIES``. It runs first.
 * ``embeddable``: our pages are never framed (``X-Frame-Options: DENY`` and CSP
   ``frame-ancestors 'none'``); a view that must be embeddable (a public shared dashboard)
   is decorated with it to allow framing by any site.
@@ -23,6 +27,18 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
+
+from analytics_project.client_ip import peer_is_trusted_proxy
+
+
+class TrustedProxyHeadersMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not peer_is_trusted_proxy(request):
+            del request.META["HTTP_X_FORWARDED_PROTO"]
+        return self.get_response(request)
 
 
 class NulCharacterMiddleware:

@@ -31,7 +31,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# CIDRs of reverse proxies whose X-Forwarded-For we believe.
+# CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto we believe. The
+# client is the rightmost X-Forwarded-For entry that is not one of them (README, "Running
+# behind a proxy").
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1/32", "::1/128"])
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
@@ -56,7 +58,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-Proto only from TRUSTED_PROXIES (SECURE_PROXY_SSL_HEADER trusts anyone).
+    "analytics_project.security.TrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "analytics_project.ratelimit.RateLimitHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "analytics_project.security.NulCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -192,6 +197,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BATCH_BYTES + 1024
 
 # --- Authentication ---------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Every password check (our log-in, the admin's) counts failures and honours the lock.
+AUTHENTICATION_BACKENDS = ["accounts.throttling.ThrottledModelBackend"]
+# Pirsch reading API (statistics, domains): calls a minute per client (docs/security.md).
+PIRSCH_API_RATE_LIMIT = env.int("PIRSCH_API_RATE_LIMIT", default=60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -267,7 +276,8 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    # HSTS for a year unless opted out with SECURE_HSTS_SECONDS=0 (README).
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
@@ -311,6 +321,8 @@ STATIC_ROOT = DATA_DIR / "staticfiles"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Query strings in messages lose credentials and addresses (token_auth, cip, …).
+    "filters": {"redact": {"()": "analytics_project.access_log.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

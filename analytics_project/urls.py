@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.throttling import throttled_login
 from analytics_project import health, schema
 from stats import views as stats_views
 
@@ -8,6 +9,8 @@ urlpatterns = [
     path("api/health", health.health, name="health"),
     path("api/schema/", schema.schema_view, name="api-schema"),
     path("api/docs/", schema.docs_view, name="api-docs"),
+    # The admin's log-in shares the product log-in's lock (accounts.throttling).
+    path("admin/login/", throttled_login(admin.site.login)),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("account/", include("accounts.account_urls")),

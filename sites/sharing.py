@@ -8,6 +8,10 @@ A shared link's token is shown once and stored as its SHA-256 digest. Opening
 ``/share/<token>/`` (and giving the password, if the link has one) records a grant in the
 session: the link's id and a fingerprint of its password hash, so revoking the link or
 changing its password ends every grant at once.
+
+Wrong passwords are counted per (link, caller): the 10th from one caller locks that caller
+out of that link for a minute, each further one doubles the wait (up to an hour). Counting
+per link alone would let anyone holding the URL lock every viewer out.
 """
 
 from __future__ import annotations
@@ -22,11 +26,15 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import Role
+from analytics_project.ratelimit import backoff_clear, backoff_failure, backoff_retry_after
 from sites.models import SharedLink, Site
 from sites.permissions import Action, can, role_allows, site_role
 
 SESSION_KEY = "footfall_shared_links"
 TOKEN_BYTES = 32
+PASSWORD_FAILURES_BEFORE_LOCK = 10
+PASSWORD_LOCK_SECONDS = 60
+PASSWORD_LOCK_MAX_SECONDS = 3600
 
 
 def _digest(token: str) -> str:
@@ -61,6 +69,34 @@ def shared_link_revoke(*, site: Site, link_id: int) -> bool:
     """Delete one of ``site``'s links (another site's id does nothing); True if it existed."""
     deleted, _ = SharedLink.objects.filter(site=site, pk=link_id).delete()
     return bool(deleted)
+
+
+@dataclass(frozen=True)
+class PasswordAttempt:
+    accepted: bool
+    retry_after: int  # seconds this caller must wait before trying again (0 = may try)
+
+
+def shared_link_password_attempt(
+    link: SharedLink, password: str, *, caller: str
+) -> PasswordAttempt:
+    """Check a link's password for one caller (a keyed digest of its address).
+
+    A locked caller's password is not checked. A right password clears the caller's count.
+    """
+    key = f"share:{link.pk}:{caller}"
+    if wait := backoff_retry_after(key):
+        return PasswordAttempt(False, wait)
+    if shared_link_check_password(link, password):
+        backoff_clear(key)
+        return PasswordAttempt(True, 0)
+    wait = backoff_failure(
+        key,
+        lock_after=PASSWORD_FAILURES_BEFORE_LOCK,
+        base_seconds=PASSWORD_LOCK_SECONDS,
+        max_seconds=PASSWORD_LOCK_MAX_SECONDS,
+    )
+    return PasswordAttempt(False, wait)
 
 
 def shared_link_grant(session, link: SharedLink) -> None:

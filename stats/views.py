@@ -19,13 +19,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from analytics_project.ratelimit import check_rate_limit
+from analytics_project.client_ip import client_ip, ip_digest
 from sites.models import Site
 from sites.sharing import (
     DashboardAccess,
     dashboard_access,
-    shared_link_check_password,
     shared_link_grant,
+    shared_link_password_attempt,
     shared_link_resolve,
 )
 from stats import dashboard as d
@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 DETAILS_PAGE_SIZE = 50
 PANEL_ROWS = 10
 MAX_LIVE_SECONDS = 3600
-PASSWORD_ATTEMPTS_PER_10_MINUTES = 10
 
 
 def dashboard_view(view):
@@ -340,13 +339,16 @@ def shared_link_open(request, token: str):
         return redirect(dashboard_url)
     error = ""
     if request.method == "POST":
-        limit = check_rate_limit(f"share:{link.pk}", PASSWORD_ATTEMPTS_PER_10_MINUTES, 600)
-        if not limit.allowed:
-            error = "Too many attempts. Try again in a few minutes."
-        elif shared_link_check_password(link, request.POST.get("password", "")):
+        # Counted per (link, caller): a stranger with the URL cannot lock other viewers out.
+        attempt = shared_link_password_attempt(
+            link, request.POST.get("password", ""), caller=ip_digest(client_ip(request))
+        )
+        if attempt.accepted:
             request.session.cycle_key()
             shared_link_grant(request.session, link)
             return redirect(dashboard_url)
+        if attempt.retry_after:
+            error = "Too many attempts. Try again in a few minutes."
         else:
             error = "That password is not right."
     return render(

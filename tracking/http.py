@@ -1,5 +1,7 @@
 """HTTP plumbing shared by the ingestion endpoints: CORS, body limits, client IP, Retry-After.
 
+The client IP comes from ``analytics_project.client_ip`` (one resolver for the whole product).
+
 Kept free of protocol knowledge: each adapter in ``tracking/protocols/`` decides
 its own status codes and bodies.
 """
@@ -11,12 +13,11 @@ import json
 import logging
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import Error as DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from tracking.enrichment.client_ip import parse_trusted_proxies, resolve_client_ip
+from analytics_project.client_ip import client_ip, trusted_proxies  # noqa: F401 - for the adapters
 
 logger = logging.getLogger(__name__)
 
@@ -29,25 +30,6 @@ class BodyTooLarge(Exception):
 
 class InvalidBody(Exception):
     """The body is not what the protocol expects (e.g. not JSON)."""
-
-
-@functools.cache
-def _trusted_proxies(value: tuple[str, ...]) -> tuple:
-    return parse_trusted_proxies(list(value))
-
-
-def trusted_proxies() -> tuple:
-    return _trusted_proxies(tuple(settings.TRUSTED_PROXIES))
-
-
-def client_ip(request: HttpRequest, protocol_ip: str = "") -> str:
-    """The visitor's address: the protocol's own field, else a trusted proxy's header, else the peer."""
-    return resolve_client_ip(
-        request.META.get("REMOTE_ADDR", ""),
-        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", ""),
-        trusted_proxies=trusted_proxies(),
-        protocol_ip=protocol_ip,
-    )
 
 
 def read_body(request: HttpRequest, max_bytes: int) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from django.http import HttpRequest, JsonResponse
@@ -18,12 +17,22 @@ from accounts.models import Scope
 from accounts.selectors import api_client_for_credentials, role_label
 from accounts.services import oauth_token_issue
 from analytics_project.api_errors import pirsch_error
-from analytics_project.ratelimit import check_rate_limit, with_rate_limit_headers
+from analytics_project.client_ip import client_ip, ip_digest, keyed_digest
+from analytics_project.ratelimit import (
+    backoff_clear,
+    backoff_failure,
+    backoff_retry_after,
+    check_rate_limit,
+    with_rate_limit_headers,
+)
 from sites.selectors import pirsch_domain
-from tracking.http import client_ip
 
 TOKEN_LIMIT_PER_IP = 30  # a minute: client secrets are checked with PBKDF2, and guessed
-TOKEN_LIMIT_PER_CLIENT = 10
+# Wrong secrets for one client_id from one caller: the 5th locks for 1 s, the next for
+# 2 s, 4 s … up to 15 minutes. Counted per (client, caller) so a stranger who knows a client_id
+# cannot lock the integration out; the per-caller limit above bounds the hashing cost.
+TOKEN_FAILURES_BEFORE_BACKOFF = 5
+TOKEN_BACKOFF_MAX_SECONDS = 15 * 60
 
 
 def _storable(value: str) -> bool:
@@ -39,10 +48,11 @@ def _storable(value: str) -> bool:
 def token(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
         return pirsch_error(405, error=["method not allowed"])
-    # The visitor's address behind a trusted proxy: otherwise every client would share the
-    # proxy's bucket (30 a minute for the whole installation).
-    ip = client_ip(request)
-    limit = check_rate_limit(f"token-ip:{ip}", TOKEN_LIMIT_PER_IP, 60)
+    # The caller's address behind a trusted proxy (otherwise every client would share the
+    # proxy's bucket), as a keyed digest: Redis never holds the address.
+    caller = ip_digest(client_ip(request))
+    limit = check_rate_limit(f"token-ip:{caller}", TOKEN_LIMIT_PER_IP, 60)
+    request.rate_limit = limit  # X-RateLimit-* on every answer (RateLimitHeadersMiddleware)
     if not limit.allowed:
         return with_rate_limit_headers(
             pirsch_error(429, error=["too many requests, retry later"]), limit
@@ -64,15 +74,21 @@ def token(request: HttpRequest) -> JsonResponse:
         return pirsch_error(400, validation=validation)
     if not _storable(client_id) or not _storable(secret):
         return pirsch_error(401, error=["client ID or secret wrong"])  # no such client exists
-    client_key = hashlib.sha256(client_id[:64].encode()).hexdigest()[:32]  # any characters
-    per_client = check_rate_limit(f"token-client:{client_key}", TOKEN_LIMIT_PER_CLIENT, 60)
-    if not per_client.allowed:
-        return with_rate_limit_headers(
-            pirsch_error(429, error=["too many requests, retry later"]), per_client
-        )
+    failures = f"token-fail:{keyed_digest(client_id[:64])}:{caller}"
+    if wait := backoff_retry_after(failures):
+        response = pirsch_error(429, error=["too many failed attempts, retry later"])
+        response["Retry-After"] = str(wait)
+        return response
     client = api_client_for_credentials(client_id[:64], secret[:256])
     if client is None:
+        backoff_failure(
+            failures,
+            lock_after=TOKEN_FAILURES_BEFORE_BACKOFF,
+            base_seconds=1,
+            max_seconds=TOKEN_BACKOFF_MAX_SECONDS,
+        )
         return pirsch_error(401, error=["client ID or secret wrong"])
+    backoff_clear(failures)
     access_token, expires = oauth_token_issue(client=client)
     return JsonResponse(
         {"access_token": access_token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}

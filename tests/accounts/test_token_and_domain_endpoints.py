@@ -118,14 +118,161 @@ def test_wrong_or_missing_credentials(client, site, owner):
     assert client.get("/api/v1/token").status_code == 405
 
 
-def test_token_endpoint_is_rate_limited(client, site, owner):
+def get_token_from(client, client_id, secret, ip):
+    return client.post(
+        "/api/v1/token",
+        data=json.dumps({"client_id": client_id, "client_secret": secret}),
+        content_type="application/json",
+        REMOTE_ADDR=ip,
+    )
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """Every request of a test inside one rate-limit window and one backoff lock."""
+    from analytics_project import ratelimit
+
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_800_000_000.0)
+
+
+def test_token_endpoint_backs_off_a_caller_who_keeps_guessing(client, site, owner, frozen_clock):
     payload = api_client_create(user=owner, type="oauth", site=site)[1]
-    statuses = [get_token(client, payload["client_id"], "wrong").status_code for _ in range(11)]
-    assert statuses[:10] == [401] * 10
-    assert statuses[10] == 429
-    response = get_token(client, payload["client_id"], payload["client_secret"])
-    assert response.status_code == 429
-    assert int(response["Retry-After"]) >= 1 and response["X-RateLimit-Limit"] == "10"
+    attacker = "198.51.100.90"
+    statuses = [
+        get_token_from(client, payload["client_id"], "wrong", attacker).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [401] * 5 + [429]  # the 5th failure locks this caller for 1 s
+    locked = get_token_from(client, payload["client_id"], payload["client_secret"], attacker)
+    assert locked.status_code == 429 and set(locked.json()) == PIRSCH_KEYS
+    assert locked["Retry-After"] == "1"
+    assert locked["X-RateLimit-Limit"] == "30"  # the per-caller limit, on every answer
+
+
+def test_the_backoff_doubles_with_each_further_failure(client, site, owner, monkeypatch):
+    from analytics_project import ratelimit
+
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: now[0])
+    payload = api_client_create(user=owner, type="oauth", site=site)[1]
+    waits = []
+    for _ in range(4):
+        response = get_token_from(client, payload["client_id"], "wrong", "198.51.100.91")
+        while response.status_code == 401:  # failures until the next lock
+            response = get_token_from(client, payload["client_id"], "wrong", "198.51.100.91")
+        waits.append(int(response["Retry-After"]))
+        now[0] += waits[-1]  # the lock ends; the next failure earns the next one
+    assert waits == [1, 2, 4, 8]
+
+
+def test_a_stranger_guessing_a_client_id_cannot_lock_the_integration_out(
+    client, site, owner, frozen_clock
+):
+    """Issue #21 (5): wrong secrets used to spend the client's own per-minute budget."""
+    payload = api_client_create(user=owner, type="oauth", site=site)[1]
+    for i in range(40):  # from many addresses
+        get_token_from(client, payload["client_id"], "wrong", f"198.51.100.{100 + i % 20}")
+    response = get_token_from(client, payload["client_id"], payload["client_secret"], "192.0.2.200")
+    assert response.status_code == 200
+    assert set(response.json()) == {"access_token", "expires_at"}
+    assert response["X-RateLimit-Limit"] == "30"
+    assert response["X-RateLimit-Remaining"] == "29"
+
+
+def test_a_right_secret_clears_the_callers_failures(client, site, owner, frozen_clock):
+    payload = api_client_create(user=owner, type="oauth", site=site)[1]
+    ip = "198.51.100.92"
+    for _ in range(4):
+        assert get_token_from(client, payload["client_id"], "wrong", ip).status_code == 401
+    assert (
+        get_token_from(client, payload["client_id"], payload["client_secret"], ip).status_code
+        == 200
+    )
+    for _ in range(4):
+        assert get_token_from(client, payload["client_id"], "wrong", ip).status_code == 401
+
+
+def pirsch_calls(client, token, site, count):
+    return [
+        client.get(
+            f"/api/v1/statistics/total?id={site.public_id}&from=2026-01-01&to=2026-01-02",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        for _ in range(count)
+    ]
+
+
+def test_the_pirsch_statistics_api_is_rate_limited_per_client(
+    client, site, owner, frozen_clock, settings
+):
+    """Issue #21 (4): 70 calls a minute used to pass."""
+    payload = api_client_create(user=owner, type="oauth", site=site)[1]
+    token = get_token(client, payload["client_id"], payload["client_secret"]).json()["access_token"]
+    responses = pirsch_calls(client, token, site, 70)
+    statuses = [r.status_code for r in responses]
+    assert settings.PIRSCH_API_RATE_LIMIT == 60  # the documented default
+    assert statuses == [200] * 60 + [429] * 10
+    refused = responses[60]
+    assert set(refused.json()) == PIRSCH_KEYS
+    assert refused.json()["error"] == ["too many requests, retry later"]
+    assert int(refused["Retry-After"]) >= 1
+    # The domain list counts against the same budget.
+    assert domains(client, token).status_code == 429
+    # Another client of the same account has its own budget.
+    other = api_client_create(user=owner, type="oauth", site=site)[1]
+    other_token = get_token(client, other["client_id"], other["client_secret"]).json()
+    assert domains(client, other_token["access_token"]).status_code == 200
+
+
+def test_every_rate_limited_answer_carries_the_rate_limit_headers(
+    client, site, owner, frozen_clock, settings
+):
+    """Issue #13: X-RateLimit-* on 200s too, not only on the 429."""
+    settings.PIRSCH_API_RATE_LIMIT = 3
+    payload = api_client_create(user=owner, type="oauth", site=site)[1]
+    token = get_token(client, payload["client_id"], payload["client_secret"]).json()["access_token"]
+    responses = [*pirsch_calls(client, token, site, 2), domains(client, token)]
+    responses += pirsch_calls(client, token, site, 1)
+    bad_request = client.get(
+        f"/api/v1/statistics/total?id={site.public_id}&from=nope",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert bad_request.status_code == 429
+    assert [r["X-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0"]
+    reset = 1_800_000_000 - 1_800_000_000 % 60 + 60
+    for response in responses:
+        assert response["X-RateLimit-Limit"] == "3"
+        assert response["X-RateLimit-Reset"] == str(reset)
+    settings.PIRSCH_API_RATE_LIMIT = 60
+    fresh = api_client_create(user=owner, type="oauth", site=site)[1]
+    fresh_token = get_token(client, fresh["client_id"], fresh["client_secret"]).json()
+    invalid = client.get(
+        f"/api/v1/statistics/total?id={site.public_id}&from=nope",
+        HTTP_AUTHORIZATION=f"Bearer {fresh_token['access_token']}",
+    )
+    assert invalid.status_code == 400 and invalid["X-RateLimit-Remaining"] == "59"
+
+
+def test_pirsch_writers_are_not_counted_against_the_reading_limit(
+    client, site, owner, frozen_clock, settings
+):
+    settings.PIRSCH_API_RATE_LIMIT = 1
+    key = api_client_create(user=owner, type="key", site=site)[1]["key"]
+    hit = {
+        "url": "https://example.com/",
+        "ip": "203.0.113.1",
+        "user_agent": "Mozilla/5.0 Firefox/120.0",
+    }
+    for _ in range(3):
+        response = client.post(
+            "/api/v1/hit",
+            data=json.dumps(hit),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+        )
+        assert response.status_code == 200
+        assert "X-RateLimit-Limit" not in response
 
 
 def test_account_client_lists_every_accessible_domain_with_roles(client, owner, site):
