@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from accounts.throttling import throttled_login
 from analytics_project import health, schema
 from stats import views as stats_views
+from stats.api.identity.framework import not_found as api_v1_not_found
 
 urlpatterns = [
     path("api/health", health.health, name="health"),
@@ -23,6 +24,9 @@ urlpatterns = [
     path("share/<str:token>/", stats_views.shared_link_open, name="shared_link"),
     path("", include("stats.notifications.urls")),  # reports, alerts, webhooks, unsubscribe
     path("", include("sites.urls")),
+    # Last, so it never shadows a route above: any other path under /api/v1/ (Pirsch's
+    # /api/v1/statistics/ keeps its own 404) answers identity-js's 404 envelope.
+    path("api/v1/", include([re_path(r"^.*$", api_v1_not_found, name="api-v1-not-found")])),
 ]
 
 handler404 = "analytics_project.errors.not_found"

@@ -18,6 +18,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -271,12 +272,18 @@ def frustration_score(
     return min(points, FRUSTRATION_MAX)
 
 
-def _frustration_sql(site_id: int, period: Period) -> tuple[str, tuple]:
+def _frustration_sql(
+    site_id: int, period: Period, *, per_session: bool = False, **narrow: int
+) -> tuple[str, tuple]:
+    """The ``scored`` CTE: signal counts and score per visitor (or per session, with the
+    session's last signal time ``last_at``), of the visitors (sessions) with a page view.
+    ``narrow``: ``visitor_id=`` / ``session_id=`` equality filters."""
     inner, params = _raw(
         events_in(site_id, period)
-        .filter(kind__in=["pageview", "behaviour", "error"])
+        .filter(kind__in=["pageview", "behaviour", "error"], **narrow)
         .values("id", "visitor_id", "session_id", "timestamp", "kind", "name")
     )
+    group = "visitor_id, session_id" if per_session else "visitor_id"
     errors = ", ".join(f"'{name}'" for name in FRUSTRATION_ERRORS)
     score = " + ".join(
         _least(f"{name} * {weight}", str(cap))
@@ -289,13 +296,13 @@ def _frustration_sql(site_id: int, period: Period) -> tuple[str, tuple]:
     )
     sql = f"""
         WITH steps AS (
-            SELECT visitor_id, kind, name,
+            SELECT visitor_id, session_id, kind, name, "timestamp",
                    CASE WHEN kind = 'pageview'
                         THEN {_seconds_between('"timestamp"', previous_view)} END AS gap
             FROM ({inner}) e
         ),
         counted AS (
-            SELECT visitor_id,
+            SELECT {group}, max("timestamp") AS last_at,
                    SUM(CASE WHEN kind = 'behaviour' AND name = 'rage_click' THEN 1 ELSE 0 END)
                        AS rage_clicks,
                    SUM(CASE WHEN kind = 'behaviour' AND name = 'dead_click' THEN 1 ELSE 0 END)
@@ -307,7 +314,7 @@ def _frustration_sql(site_id: int, period: Period) -> tuple[str, tuple]:
                    SUM(CASE WHEN gap < {RAPID_NAVIGATION_SECONDS} THEN 1 ELSE 0 END)
                        AS rapid_navigations,
                    SUM(CASE WHEN kind = 'pageview' THEN 1 ELSE 0 END) AS page_views
-            FROM steps GROUP BY visitor_id
+            FROM steps GROUP BY {group}
         ),
         scored AS (
             SELECT counted.*, {_least(f"({score})", str(FRUSTRATION_MAX))} AS score
@@ -315,6 +322,69 @@ def _frustration_sql(site_id: int, period: Period) -> tuple[str, tuple]:
         )
     """  # noqa: S608 - Django-built inner query; constants only
     return sql, params
+
+
+def frustration_events(
+    site_id: int,
+    period: Period,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    visitor_id: int | None = None,
+    session_id: int | None = None,
+) -> Ranked:
+    """The ``frustration_score`` event type of ``/events``: one computed event per session
+    with a score above zero (the formula of ``frustration``, per session), dated at the
+    session's last signal in the period, newest first."""
+    narrow = {
+        key: value
+        for key, value in (("visitor_id", visitor_id), ("session_id", session_id))
+        if value is not None
+    }
+    sql, params = _frustration_sql(site_id, period, per_session=True, **narrow)
+    answer = _fetch(
+        f"""{sql}
+            SELECT * FROM (
+                SELECT 'row', visitor_id, session_id, last_at, score, rage_clicks, dead_clicks,
+                       errors, form_abandons, rapid_navigations
+                FROM scored WHERE score > 0
+                ORDER BY last_at DESC, session_id DESC LIMIT %s OFFSET %s
+            ) page
+            UNION ALL
+            SELECT 'total', 0, 0, NULL, count(*), 0, 0, 0, 0, 0 FROM scored WHERE score > 0""",  # noqa: S608 - Django-built inner query
+        (*params, limit, offset),
+    )
+    total = next(int(row[4]) for row in answer if row[0] == "total")
+    rows = sorted(
+        (row[1:] for row in answer if row[0] == "row"),
+        key=lambda r: (_as_datetime(r[2]), r[1]),
+        reverse=True,
+    )
+    return Ranked(
+        [
+            {
+                "visitor_id": int(visitor),
+                "session_id": int(session),
+                "last_at": _as_datetime(last_at),
+                "score": int(score),
+                "rage_clicks": int(rage),
+                "dead_clicks": int(dead),
+                "errors": int(errors),
+                "form_abandons": int(abandons),
+                "rapid_navigations": int(rapid),
+            }
+            for visitor, session, last_at, score, rage, dead, errors, abandons, rapid in rows
+        ],
+        total,
+    )
+
+
+def _as_datetime(value) -> datetime:
+    """A timestamp column as an aware datetime (SQLite hands raw SQL results back as text)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def frustration(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:

@@ -17,9 +17,16 @@ from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
+from stats.visitor_traits import BOT_BROWSER_PATTERN, bot_score, visitor_timezone
 from tracking.models import Event
 
 MAX_SESSION_EVENTS = 500
+# What a session's ``click_count`` counts: the click signals of the snippet (rage, dead and
+# phantom clicks), outbound-link and download clicks, and events named ``click``; never
+# form, web-vitals, reading or SEO signals, nor other custom events.
+CLICK_BEHAVIOURS = ("rage_click", "dead_click", "phantom_click", "click")
+CLICK_EVENTS = ("Outbound Link: Click", "File Download", "click")
+CLICKS = Q(kind="behaviour", name__in=CLICK_BEHAVIOURS) | Q(kind="custom", name__in=CLICK_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ def _session_rows(site_id: int, period: Period, *, visitor_id: int | None = None
         ended=Max("timestamp"),
         pageviews=Count("id", filter=Q(kind="pageview")),
         interactions=Count("id", filter=Q(kind="custom", interactive=True)),
-        clicks=Count("id", filter=Q(kind__in=["custom", "behaviour"], interactive=True)),
+        clicks=Count("id", filter=CLICKS),
         max_scroll=Max("scroll_depth"),
         entry=Max("entry_path"),
         referrer_value=Max("referrer"),
@@ -205,8 +212,62 @@ def live_visitors(site_id: int, threshold_minutes: int) -> list[dict]:
     return visitors
 
 
-def _visitor_filters(rows: QuerySet, *, browser: str, os: str, country: str, search: str):
-    """The ``/visitors`` filters, on events or session rows (the same column names)."""
+def _visitor_id_range(text: str) -> tuple[int, int] | None:
+    """The stored ids whose public id starts with ``text`` (``v_`` and 1-16 hex digits, or
+    16 hex digits alone), as one signed range: ids are shown as unsigned hex, so a prefix
+    is an aligned block of the unsigned space, which never straddles the sign bit."""
+    digits = text[2:] if text[:2].lower() == "v_" else (text if len(text) == 16 else "")
+    if not 1 <= len(digits) <= 16 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        return None
+    shift = 4 * (16 - len(digits))
+    low = int(digits, 16) << shift
+    high = low + (1 << shift) - 1
+
+    def signed(value: int) -> int:
+        return value - 2**64 if value >= 2**63 else value
+
+    return signed(low), signed(high)
+
+
+def _country_codes(text: str) -> list[str]:
+    """Codes of the countries whose name contains ``text`` (``serb`` → ``RS``)."""
+    wanted = text.strip().casefold()
+    if len(wanted) < 2:
+        return []
+    return [
+        country.alpha_2
+        for country in pycountry.countries
+        if any(
+            wanted in getattr(country, field, "").casefold()
+            for field in ("name", "common_name", "official_name")
+        )
+    ]
+
+
+def visitor_search(search: str) -> Q:
+    """``search``: visitor id (prefix), browser, OS, city, country code or country name."""
+    condition = (
+        Q(browser__icontains=search)
+        | Q(os__icontains=search)
+        | Q(city__icontains=search)
+        | Q(country_code__iexact=search)
+    )
+    id_range = _visitor_id_range(search.strip())
+    if id_range is not None:
+        condition |= Q(visitor_id__gte=id_range[0], visitor_id__lte=id_range[1])
+    codes = _country_codes(search)
+    if codes:
+        condition |= Q(country_code__in=codes)
+    return condition
+
+
+def _visitor_filters(
+    rows: QuerySet, *, browser: str, os: str, country: str, search: str, bots: bool = True
+):
+    """The ``/visitors`` filters, on events or session rows (the same column names);
+    ``bots=False`` leaves out automated clients' rows (``stats.visitor_traits``)."""
+    if not bots:
+        rows = rows.exclude(browser__iregex=BOT_BROWSER_PATTERN)
     if browser:
         rows = rows.filter(browser__iexact=browser)
     if os:
@@ -214,12 +275,7 @@ def _visitor_filters(rows: QuerySet, *, browser: str, os: str, country: str, sea
     if country:
         rows = rows.filter(country_code__iexact=country)
     if search:
-        rows = rows.filter(
-            Q(browser__icontains=search)
-            | Q(os__icontains=search)
-            | Q(city__icontains=search)
-            | Q(country_code__iexact=search)
-        )
+        rows = rows.filter(visitor_search(search))
     return rows
 
 
@@ -231,9 +287,15 @@ def visitor_rows(
     os: str = "",
     country: str = "",
     search: str = "",
+    bots: bool = True,
 ):
     events = _visitor_filters(
-        events_in(site_id, period), browser=browser, os=os, country=country, search=search
+        events_in(site_id, period),
+        browser=browser,
+        os=os,
+        country=country,
+        search=search,
+        bots=bots,
     )
     return (
         events.values("visitor_id")
@@ -268,13 +330,14 @@ def visitor_json(site_id: int, row: dict) -> dict:
         "mobile": 1 if row["device"] in ("mobile", "tablet") else 0,
         "screen_width": row["width"],
         "screen_height": row["height"],
-        "timezone": None,
+        "timezone": visitor_timezone(row["country"], row["city_name"]),
         "language": row["lang"] or None,
         "geo_country": country_name(row["country"]),
         "geo_country_code": row["country"] or None,
         "geo_city": row["city_name"] or None,
-        "bot_score": 0,
-        "ad_block": 0,
+        "bot_score": bot_score(row["browser_name"]),
+        # Not measured: a blocker that stops the snippet leaves no events at all.
+        "ad_block": None,
     }
 
 
@@ -474,7 +537,8 @@ _SESSION_GROUPS_SQL = """
            max("timestamp") AS ended,
            count(*) FILTER (WHERE kind = 'pageview') AS pageviews,
            count(*) FILTER (WHERE kind = 'custom' AND interactive) AS interactions,
-           count(*) FILTER (WHERE kind IN ('custom', 'behaviour') AND interactive) AS clicks,
+           count(*) FILTER (WHERE (kind = 'behaviour' AND name IN ({click_behaviours}))
+                              OR (kind = 'custom' AND name IN ({click_events}))) AS clicks,
            max(scroll_depth) AS max_scroll, max(entry_path) AS entry,
            max(referrer) AS referrer_value, max(utm_source) AS utm, max(browser) AS browser_name,
            max(os) AS os_name, max(country_code) AS country, max(city) AS city_name
@@ -483,7 +547,7 @@ _SESSION_GROUPS_SQL = """
     ORDER BY started DESC, session_id DESC LIMIT %s
 """
 _SESSION_COLUMNS = (
-    "session_id", "visitor_id", "timestamp", "kind", "interactive", "scroll_depth",
+    "session_id", "visitor_id", "timestamp", "kind", "name", "interactive", "scroll_depth",
     "entry_path", "referrer", "utm_source", "browser", "os", "country_code", "city",
 )  # fmt: skip
 _VISITOR_GROUPS_SQL = """
@@ -587,11 +651,23 @@ class NewestGroups:
         columns = _SESSION_COLUMNS if key == "session_id" else _VISITOR_COLUMNS
         inner, params = union_sql([part.filter(recent) for part in self.parts], columns)
         if key == "session_id":
-            sql, extra = _SESSION_GROUPS_SQL, (window, self.url_pattern, wanted)
+            # The click names come first: they sit in the SELECT list, before the inner query.
+            sql, head, tail = (
+                _SESSION_GROUPS_SQL,
+                (*CLICK_BEHAVIOURS, *CLICK_EVENTS),
+                (window, self.url_pattern, wanted),
+            )
         else:
-            sql, extra = _VISITOR_GROUPS_SQL, (window, wanted)
+            sql, head, tail = _VISITOR_GROUPS_SQL, (), (window, wanted)
         with connection.cursor() as cursor:
-            cursor.execute(sql.format(inner=inner), (*params, *extra))
+            cursor.execute(
+                sql.format(
+                    inner=inner,
+                    click_behaviours=", ".join(["%s"] * len(CLICK_BEHAVIOURS)),
+                    click_events=", ".join(["%s"] * len(CLICK_EVENTS)),
+                ),
+                (*head, *params, *tail),
+            )
             names = [column.name for column in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -620,13 +696,18 @@ def visitor_list(
     country: str = "",
     search: str = "",
 ) -> NewestGroups | QuerySet:
-    """The period's visitors, most recently seen first (``/visitors``); bots are never
-    stored, so none are listed."""
+    """The period's visitors, most recently seen first (``/visitors``). Events of automated
+    clients (stored where a site keeps bots on purpose) are left out: the seed lists no
+    visitor with ``bot_score > 40``."""
     if connection.vendor != "postgresql":  # the embedded default: small, grouped by the ORM
-        return visitor_rows(site_id, period, browser=browser, os=os, country=country, search=search)
+        return visitor_rows(
+            site_id, period, browser=browser, os=os, country=country, search=search, bots=False
+        )
 
     def narrow(rows):
-        return _visitor_filters(rows, browser=browser, os=os, country=country, search=search)
+        return _visitor_filters(
+            rows, browser=browser, os=os, country=country, search=search, bots=False
+        )
 
     return NewestGroups(site_id, period, key="visitor_id", narrow=narrow)
 

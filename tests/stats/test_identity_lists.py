@@ -26,7 +26,9 @@ EVENTS = st.lists(
         st.sampled_from(["/", "/pricing", "/blog_a"]),
         st.sampled_from([None, 40, 90]),  # scroll depth
         st.sampled_from([("DE", "Berlin"), ("GB", "London")]),
-        st.sampled_from(["Chrome", "Firefox"]),
+        st.sampled_from(["Chrome", "Firefox", "Googlebot"]),
+        # Event names: clicks, and signals that are not clicks.
+        st.sampled_from(["Signup", "rage_click", "Outbound Link: Click", "web_vitals"]),
     ),
     max_size=40,
 )
@@ -36,6 +38,9 @@ ARGUMENTS = st.sampled_from(
         {"browser": "chrome"},
         {"country": "de", "os": ""},
         {"search": "lon"},
+        {"search": "united king"},
+        {"search": "v_0"},
+        {"search": "0000000000000002"},
         {"url": "pricing"},
         {"url": "_"},
         {"visitor_id": 2},
@@ -48,8 +53,8 @@ def reference_sessions(site, period, visitor_id=None, url=""):
     return sorted(rows, key=lambda r: (r["started"], r["session_id"]), reverse=True)
 
 
-def reference_visitors(site, period, **filters):
-    rows = list(selectors.visitor_rows(site.pk, period, **filters))
+def reference_visitors(site, period, bots=False, **filters):
+    rows = list(selectors.visitor_rows(site.pk, period, bots=bots, **filters))
     return sorted(rows, key=lambda r: (-r["last_seen"].timestamp(), r["visitor_id"]))
 
 
@@ -81,6 +86,7 @@ def test_lists_equal_raw_grouping(db, events, tz, arguments):
                 visitor=visitor,
                 session=session,
                 kind=kind,
+                **({} if kind == "pageview" else {"name": name}),
                 interactive=interactive,
                 path=path,
                 entry_path=path,
@@ -90,7 +96,9 @@ def test_lists_equal_raw_grouping(db, events, tz, arguments):
                 browser=browser,
                 os="Linux",
             )
-            for minute, visitor, session, kind, interactive, path, scroll, geo, browser in events
+            for minute, visitor, session, kind, interactive, path, scroll, geo, browser, name in (
+                events
+            )
         ]
     )
     rollup_pending(NOW)  # days up to 19 March are covered; the rest is read raw
@@ -111,7 +119,7 @@ def test_lists_equal_raw_grouping(db, events, tz, arguments):
             reference_visitors(site, period, **visitor_arguments),
         )
     # Details (all time, looked up through rolled-up events where the rollups cover them).
-    for row in reference_visitors(site, period):
+    for row in reference_visitors(site, period, bots=True):  # a bot's detail is still found
         detail = selectors.visitor_detail(site.pk, row["visitor_id"])
         assert detail["first_seen_at"] == selectors.epoch_ms(row["first_seen"])
         assert detail["last_seen_at"] == selectors.epoch_ms(row["last_seen"])

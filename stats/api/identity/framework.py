@@ -22,6 +22,7 @@ from accounts.authentication import (
 from accounts.models import Scope
 from analytics_project.api_errors import identity_error
 from analytics_project.ratelimit import check_rate_limit, with_rate_limit_headers
+from stats.ranges import EARLIEST_DAY, RangeError, check_day, check_range
 from stats.selectors import Period
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ RATE_LIMIT = 60
 DEFAULT_DAYS = 30
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+# The query parameter naming the site when the key is account-wide (``site`` is kept as
+# an alias for clients written before it was documented).
+SITE_PARAMETER = "site_id"
 
 
 class ApiError(Exception):
@@ -92,14 +96,42 @@ def _positive(value: str | None, default: int, maximum: int | None = None) -> in
 
 
 def _site(request: HttpRequest, principal):
+    """The site a key reads: a site key's own; an account key's ``site_id`` (or, when the
+    account reads exactly one site, that one)."""
     sites = principal_sites(principal)
     if principal.site_id is None:
-        # An account key names the site it reads: ?site=<id>.
-        sites = sites.filter(public_id=request.GET.get("site", ""))
+        wanted = request.GET.get(SITE_PARAMETER) or request.GET.get("site", "")
+        if wanted:
+            sites = sites.filter(public_id=wanted)
+        elif sites[:2].count() != 1:
+            raise ApiError(
+                404,
+                "not_found",
+                f"Project not found: an account-wide key names its site with {SITE_PARAMETER}.",
+            )
     site = sites.first()
     if site is None or not principal_may(principal, Scope.READ_VISITORS, site):
         raise ApiError(404, "not_found", "Project not found for this API key.")
     return site
+
+
+def _period(request: HttpRequest, tz: str) -> Period:
+    """The requested days as a ``Period``, capped like every statistics reader
+    (``stats.ranges``: at most ten years, days from 1970 to 2999): without the cap
+    ``start_date=0001-01-01`` walks 740,000 days, seconds and hundreds of MB a request."""
+    today = timezone.now().astimezone(ZoneInfo(tz)).date()
+    end = _date(request.GET.get("end_date"), "end_date") or today
+    start = _date(request.GET.get("start_date"), "start_date")
+    try:
+        if start is None:
+            check_day(end, "end_date")
+            start = max(end - timedelta(days=DEFAULT_DAYS - 1), EARLIEST_DAY)
+        if start > end:
+            raise RangeError("start_date", "start_date must not be after end_date")
+        check_range(start, end, "start_date", "end_date")
+    except RangeError as exc:
+        raise ApiError(400, "invalid_date", f"{exc.message[0].upper()}{exc.message[1:]}.") from None
+    return Period.of_days(start, end, tz)
 
 
 def identity_endpoint(view):
@@ -126,17 +158,10 @@ def identity_endpoint(view):
                     f"Rate limit exceeded. Max {RATE_LIMIT} requests per minute.",
                 )
             site = _site(request, principal)
-            today = timezone.now().astimezone(ZoneInfo(site.timezone)).date()
-            end = _date(request.GET.get("end_date"), "end_date") or today
-            start = _date(request.GET.get("start_date"), "start_date") or end - timedelta(
-                days=DEFAULT_DAYS - 1
-            )
-            if start > end:
-                raise ApiError(400, "invalid_date", "start_date must not be after end_date.")
             ctx = Context(
                 site_id=site.pk,
                 timezone=site.timezone,
-                period=Period.of_days(start, end, site.timezone),
+                period=_period(request, site.timezone),
                 page=_positive(request.GET.get("page"), 1),
                 limit=_positive(request.GET.get("limit"), DEFAULT_LIMIT, MAX_LIMIT),
             )
@@ -153,4 +178,6 @@ def identity_endpoint(view):
 
 @csrf_exempt
 def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Every path under ``/api/v1/`` no route claims (mounted last in the root URLconf, so
+    it never shadows a Pirsch, token or identity route): identity-js's 404 envelope."""
     return identity_error(404, "not_found", "Resource or endpoint not found.")

@@ -1,7 +1,6 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from stats.api.identity import insights, views
-from stats.api.identity.framework import not_found
 
 urlpatterns = [
     path("visitors", views.visitors, name="identity-visitors"),
@@ -22,6 +21,6 @@ urlpatterns = [
     path("insights/forms", insights.forms, name="identity-insights-forms"),
     path("insights/acquisition", insights.acquisition, name="identity-insights-acquisition"),
     path("insights/web-metrics", insights.web_metrics, name="identity-insights-web-metrics"),
-    # Anything else under the identity API is a JSON 404 in its shape.
-    re_path(r"^(?:visitors|sessions|events|stats|pages|live|insights)(?:/.*)?$", not_found),
+    # Anything else under /api/v1/ is a JSON 404 in identity-js's shape: the catch-all is
+    # the root URLconf's last route (``analytics_project.urls``), after the ingestion routes.
 ]

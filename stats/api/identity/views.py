@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from stats import selectors
+from stats import insights, selectors
 from stats.api.identity.framework import ApiError, identity_endpoint
+
+# The seed's computed event type: a session's frustration score (``stats.insights``).
+FRUSTRATION_SCORE = "frustration_score"
 
 
 def _ids(request, key: str, parse) -> int | None:
@@ -58,21 +61,62 @@ def session_detail(request, ctx, session_id: str):
     return {"data": detail}
 
 
+def _frustration_event_json(row: dict) -> dict:
+    session = selectors.public_session_id(row["session_id"])
+    return {
+        "id": f"fs_{session[4:]}",
+        "name": FRUSTRATION_SCORE,
+        "visitor_id": selectors.public_visitor_id(row["visitor_id"]),
+        "session_id": session,
+        "data": {
+            key: row[key]
+            for key in (
+                "score",
+                "rage_clicks",
+                "dead_clicks",
+                "errors",
+                "form_abandons",
+                "rapid_navigations",
+            )
+        },
+        "created_at": selectors.epoch_ms(row["last_at"]),
+    }
+
+
 @identity_endpoint
 def events(request, ctx):
+    visitor_id = _ids(request, "visitor_id", selectors.visitor_id_from_public)
+    session_id = _ids(request, "session_id", selectors.session_id_from_public)
+    type = request.GET.get("type", "")
+    if type == FRUSTRATION_SCORE:
+        scores = insights.frustration_events(
+            ctx.site_id,
+            ctx.period,
+            offset=ctx.offset,
+            limit=ctx.limit,
+            visitor_id=visitor_id,
+            session_id=session_id,
+        )
+        return {
+            "data": [_frustration_event_json(row) for row in scores.rows],
+            "pagination": ctx.pagination(scores.total),
+        }
     rows = selectors.event_rows(
-        ctx.site_id,
-        ctx.period,
-        type=request.GET.get("type", ""),
-        visitor_id=_ids(request, "visitor_id", selectors.visitor_id_from_public),
-        session_id=_ids(request, "session_id", selectors.session_id_from_public),
+        ctx.site_id, ctx.period, type=type, visitor_id=visitor_id, session_id=session_id
     )
     return ctx.paginate(rows, selectors.event_json)
 
 
 @identity_endpoint
 def event_types(request, ctx):
-    return {"data": selectors.event_type_counts(ctx.site_id, ctx.period)}
+    counts = selectors.event_type_counts(ctx.site_id, ctx.period)
+    frustrated = insights.frustration_events(ctx.site_id, ctx.period, limit=0).total
+    if frustrated:
+        counts = sorted(
+            [*counts, {"name": FRUSTRATION_SCORE, "count": frustrated}],
+            key=lambda row: (-row["count"], row["name"]),
+        )
+    return {"data": counts}
 
 
 @identity_endpoint
