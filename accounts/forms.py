@@ -1,19 +1,51 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 
 from accounts.models import ApiClient, Scope, User
 
 
-class SignupForm(UserCreationForm):
-    class Meta:
-        model = User
-        fields = ("email",)
+class SignupForm(SetPasswordMixin, forms.Form):
+    """An address and a password. Not a model form: it must never say that an address
+    already has an account (the service mails its owner instead)."""
+
+    email = forms.EmailField(label="Email address", max_length=254)
+    password1, password2 = SetPasswordMixin.create_password_fields()
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
-        return email
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        self.validate_passwords()
+        # Judged against a blank account with this address, whoever owns it.
+        self.validate_password_for_user(User(email=cleaned.get("email") or ""))
+        return cleaned
+
+
+class EmailOnlyForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254)
+
+
+class VerifyForm(forms.Form):
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="The password you chose when you signed up.",
+    )
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form; an account whose address is not confirmed cannot log in."""
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if not user.email_verified:
+            raise forms.ValidationError(
+                "Confirm your email address first: follow the link we sent to it "
+                "(or ask for a new link below).",
+                code="unverified",
+            )
 
 
 class ProfileForm(forms.Form):

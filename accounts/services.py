@@ -1,10 +1,13 @@
 """Writes to users and organizations."""
 
 import secrets
+from datetime import timedelta
 
+from django.contrib.auth.hashers import make_password
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import keys
@@ -34,10 +37,11 @@ def user_create(
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError(f"A user with email {email} already exists.")
     password = password or generate_password()
+    # Created by an administrator, who vouches for the address: no confirmation link.
     if superuser:
-        user = User.objects.create_superuser(email=email, password=password)
+        user = User.objects.create_superuser(email=email, password=password, email_verified=True)
     else:
-        user = User.objects.create_user(email=email, password=password)
+        user = User.objects.create_user(email=email, password=password, email_verified=True)
     return user, password
 
 
@@ -130,8 +134,6 @@ def api_client_revoke(*, client: ApiClient) -> ApiClient:
 
 def oauth_token_issue(*, client: ApiClient) -> tuple[str, "timezone.datetime"]:
     """A new access token for an OAuth client (only its checksum is stored)."""
-    from datetime import timedelta
-
     from django.conf import settings
     from oauth2_provider.models import AccessToken, set_token_value
 
@@ -151,18 +153,195 @@ def oauth_token_issue(*, client: ApiClient) -> tuple[str, "timezone.datetime"]:
     return raw, expires
 
 
-# --- Profile ------------------------------------------------------------------
+# --- E-mail addresses ---------------------------------------------------------------
+#
+# An address counts only once its owner followed a signed, expiring link sent to it.
+# Every answer that a stranger sees is the same whether or not an account exists: the
+# difference goes into the e-mail, which only the address's owner reads.
+
+EMAIL_LINK_MAX_AGE = timedelta(days=3)
+_SIGNUP_SALT = "footfall.accounts.signup-verification"
+_CHANGE_SALT = "footfall.accounts.email-change"
 
 
-def user_update_profile(*, user: User, full_name: str, email: str) -> User:
-    """Change a user's name and log-in email (unique, case-insensitive)."""
+def _mail(to: str, subject: str, body: str) -> None:
+    from django.core.mail import send_mail
+
+    send_mail(subject=_one_line(subject), message=body, from_email=None, recipient_list=[to])
+
+
+def _one_line(text: str) -> str:
+    """A header-safe line: control characters (CR/LF) would make the mail fail to build."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def _email_token(salt: str, user: User, email: str, next_url: str = "") -> str:
+    return signing.dumps({"u": user.public_id, "e": email, "n": next_url}, salt=salt)
+
+
+def _read_email_token(salt: str, token: str) -> dict | None:
+    if not token or len(token) > 500:
+        return None
+    try:
+        data = signing.loads(token, salt=salt, max_age=EMAIL_LINK_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired is one too
+        return None
+    return data if isinstance(data, dict) and {"u", "e", "n"} <= data.keys() else None
+
+
+def signup_request(*, email: str, password: str, base_url: str, next_url: str = "") -> None:
+    """Sign up ``email``; the caller always answers "check your e-mail".
+
+    A new address gets an unverified account and a link to confirm it. An address that
+    already has an account gets a note instead (with a password-reset link, which is also
+    how the address's real owner takes over an account someone else registered with it).
+    Both paths hash a password, so their timing does not tell them apart either.
+    """
     email = (email or "").strip().lower()
     validate_email(email)
-    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
-        raise ValidationError({"email": "An account with this email address already exists."})
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email=email, password=password, email_verified=False
+                )
+        except IntegrityError:  # signed up twice at the same moment
+            existing = User.objects.filter(email__iexact=email).first()
+        else:
+            _send_signup_link(user=user, base_url=base_url, next_url=next_url)
+            return
+    make_password(password)
+    if existing is not None:
+        _mail(
+            existing.email,
+            "Someone tried to sign up for Footfall with your address",
+            "Someone (maybe you) tried to create a Footfall account with this address, "
+            "which already has an account. Nothing was changed.\n\n"
+            f"To log in, go to {base_url}accounts/login/\n"
+            f"Forgot your password? Choose a new one at {base_url}accounts/password/reset/\n\n"
+            "If this was not you, you can ignore this message.",
+        )
+
+
+def _send_signup_link(*, user: User, base_url: str, next_url: str = "") -> None:
+    token = _email_token(_SIGNUP_SALT, user, user.email, next_url)
+    days = EMAIL_LINK_MAX_AGE.days
+    _mail(
+        user.email,
+        "Confirm your e-mail address for Footfall",
+        "Confirm that this address is yours to finish creating your Footfall account "
+        f"(you will be asked for the password you chose):\n{base_url}accounts/verify/{token}/\n\n"
+        f"The link expires in {days} days. If you did not sign up, ignore this message: "
+        "the account cannot be used without it.",
+    )
+
+
+def signup_link_resend(*, email: str, base_url: str) -> None:
+    """A new confirmation link for an unverified account; nothing otherwise (same answer)."""
+    email = (email or "").strip().lower()
+    user = User.objects.filter(email__iexact=email, email_verified=False, is_active=True).first()
+    if user is not None:
+        _send_signup_link(user=user, base_url=base_url)
+
+
+def signup_token_user(token: str) -> tuple[User, str] | None:
+    """The unverified account a sign-up link names (and where to go next), or None."""
+    data = _read_email_token(_SIGNUP_SALT, token)
+    if data is None:
+        return None
+    user = User.objects.filter(public_id=data["u"], is_active=True).first()
+    if user is None or user.email != data["e"]:
+        return None
+    return user, data["n"]
+
+
+def signup_verify(*, token: str, password: str) -> tuple[User, str]:
+    """Mark the address verified: needs the link (the mailbox) *and* the password.
+
+    Someone who registered a stranger's address knows the password but never sees the
+    link; the stranger sees the link but does not know the password. Neither alone can
+    turn the account into one with a verified address.
+    """
+    found = signup_token_user(token)
+    if found is None:
+        raise ValidationError("This link is not valid or has expired.", code="invalid")
+    user, next_url = found
+    if not user.check_password(password or ""):
+        raise ValidationError({"password": "This is not the account's password."})
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+    return user, next_url
+
+
+def user_mark_verified(*, user: User) -> None:
+    """The address's owner proved control another way (a password reset link)."""
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+
+
+def user_update_profile(*, user: User, full_name: str, email: str, base_url: str = "") -> bool:
+    """Save the name; a new log-in address only waits for confirmation by its owner.
+
+    Returns whether a new address is now pending (the caller says "we sent a link to
+    it", whatever the address is). The address changes in ``email_change_confirm``.
+    """
+    email = (email or "").strip().lower()
+    validate_email(email)
     user.full_name = (full_name or "").strip()[:150]
-    user.email = email
-    user.save(update_fields=["full_name", "email"])
+    fields = ["full_name"]
+    pending = email != user.email.lower()
+    if pending or user.pending_email:
+        user.pending_email = email if pending else ""
+        fields.append("pending_email")
+    user.save(update_fields=fields)
+    if pending:
+        owner = User.objects.filter(email__iexact=email).exclude(pk=user.pk).first()
+        if owner is None:
+            token = _email_token(_CHANGE_SALT, user, email)
+            _mail(
+                email,
+                "Confirm your new e-mail address for Footfall",
+                f"{user.email} asked to log in to Footfall with this address from now on.\n\n"
+                f"Confirm it (you must be logged in to that account):\n"
+                f"{base_url}accounts/email/confirm/{token}/\n\n"
+                f"The link expires in {EMAIL_LINK_MAX_AGE.days} days. "
+                "If you did not ask for this, ignore this message.",
+            )
+        else:
+            _mail(
+                owner.email,
+                "Someone tried to use your address on Footfall",
+                "Another Footfall account asked to use this address, which already has an "
+                "account. Nothing was changed. If this was you, log in with this address.",
+            )
+    return pending
+
+
+def email_change_confirm(*, user: User, token: str) -> User:
+    """Make the pending address the log-in address; the old address is told."""
+    data = _read_email_token(_CHANGE_SALT, token)
+    if data is None or data["u"] != user.public_id:
+        raise ValidationError("This link is not valid or has expired.", code="invalid")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if not user.pending_email or user.pending_email != data["e"]:
+            raise ValidationError("This link is not valid or has expired.", code="invalid")
+        if User.objects.filter(email__iexact=data["e"]).exclude(pk=user.pk).exists():
+            raise ValidationError("This address is now used by another account.", code="taken")
+        old = user.email
+        user.email = data["e"]
+        user.pending_email = ""
+        user.email_verified = True
+        user.save(update_fields=["email", "pending_email", "email_verified"])
+    _mail(
+        old,
+        "Your Footfall log-in address was changed",
+        f"The log-in address of your Footfall account was changed from {old} to {user.email}.\n\n"
+        "If you did not do this, reset your password and contact your administrator.",
+    )
     return user
 
 
@@ -181,8 +360,6 @@ def invitation_create(*, site, email: str, role: Role | str, invited_by: User | 
 
     The token is returned only here, to be put in the emailed link.
     """
-    from datetime import timedelta
-
     from accounts.models import Invitation
 
     email = (email or "").strip().lower()
@@ -202,19 +379,15 @@ def invitation_create(*, site, email: str, role: Role | str, invited_by: User | 
 
 def invitation_send(*, invitation, accept_url: str) -> None:
     """Email the accept link (the only place the token ever goes)."""
-    from django.core.mail import send_mail
-
     inviter = invitation.invited_by.email if invitation.invited_by_id else "Someone"
-    send_mail(
-        subject=f"You are invited to {invitation.site.display_name} on Footfall",
-        message=(
-            f"{inviter} invited you to see the statistics of {invitation.site.display_name} "
-            f"({invitation.site.hostname}) as {invitation.get_role_display()}.\n\n"
-            f"Accept the invitation (log in or sign up with {invitation.email}):\n{accept_url}\n\n"
-            f"The link expires in {INVITATION_LIFETIME_DAYS} days."
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
+    name = _one_line(invitation.site.display_name)
+    _mail(
+        invitation.email,
+        f"You are invited to {name} on Footfall",
+        f"{inviter} invited you to see the statistics of {name} "
+        f"({invitation.site.hostname}) as {invitation.get_role_display()}.\n\n"
+        f"Accept the invitation (log in or sign up with {invitation.email}):\n{accept_url}\n\n"
+        f"The link expires in {INVITATION_LIFETIME_DAYS} days.",
     )
 
 
@@ -224,7 +397,11 @@ def invitation_revoke(*, invitation) -> None:
 
 @transaction.atomic
 def invitation_accept(*, invitation, user: User):
-    """Make ``user`` a member with the invited role (keeping a stronger role they have)."""
+    """Make ``user`` a member with the invited role (keeping a stronger role they have).
+
+    The only way anyone joins a site: the recipient of the emailed link, logged in with
+    that verified address, accepts it.
+    """
     from accounts.models import ROLE_RANK, Invitation
     from sites.models import SiteMembership
     from sites.services import membership_set
@@ -232,7 +409,9 @@ def invitation_accept(*, invitation, user: User):
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_pending:
         raise ValidationError("This invitation has expired or was already used.")
-    if invitation.email.lower() != user.email.lower():
+    # The account's address must be the invited one *and* proven by its owner: typing an
+    # address at sign-up or on the profile page proves nothing.
+    if invitation.email.lower() != user.email.lower() or not user.email_verified:
         raise PermissionDenied(
             f"This invitation was sent to {invitation.email}: log in with that address."
         )

@@ -36,6 +36,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # behind a proxy").
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1/32", "::1/128"])
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
+# Hostname verification fetches https://<host>/.well-known/… only from public addresses;
+# tests (and private-network installs) may allow loopback and private ranges.
+SITE_VERIFICATION_ALLOW_PRIVATE = env.bool("SITE_VERIFICATION_ALLOW_PRIVATE", default=False)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [

@@ -3,7 +3,7 @@
 from django import forms
 
 from accounts.models import Role
-from sites.models import available_timezones
+from sites.models import available_timezones, validate_display_name
 from tracking.snippet import COLLECTORS
 
 
@@ -14,7 +14,7 @@ def timezone_choices() -> list[tuple[str, str]]:
 class SiteForm(forms.Form):
     """Add a site, or change its name, hostname and time zone."""
 
-    display_name = forms.CharField(label="Name", max_length=200)
+    display_name = forms.CharField(label="Name", max_length=200, validators=[validate_display_name])
     hostname = forms.CharField(
         label="Hostname",
         max_length=253,

@@ -17,6 +17,17 @@ from accounts.models import Role
 from analytics_project.ids import public_id, random_string
 
 
+def validate_display_name(value: str) -> None:
+    """Names go into e-mail subjects and pages: no control, format or line-break characters
+    (a CR/LF would break the invitation mail's header after the site was saved)."""
+    import unicodedata
+
+    if any(
+        unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp") for c in value
+    ):
+        raise ValidationError("The name cannot contain line breaks or control characters.")
+
+
 def validate_timezone(value: str) -> None:
     """Accept only IANA time zone names known to the system database."""
     if value not in available_timezones():
@@ -138,9 +149,7 @@ class SiteDomain(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["site", "domain"], name="uniq_site_domain")
-        ]
+        constraints = [models.UniqueConstraint(fields=["site", "domain"], name="uniq_site_domain")]
 
     def __str__(self) -> str:
         return self.domain

@@ -1,5 +1,6 @@
 """Reads of sites for pages, APIs and commands."""
 
+from dataclasses import dataclass
 from datetime import UTC
 
 from django.db.models import QuerySet
@@ -39,28 +40,57 @@ def site_identifiers(site: Site) -> dict:
     }
 
 
+CONFIG_FIELDS = (
+    "id",
+    "public_id",
+    "hostname",
+    "timezone",
+    "tracking_state",
+    "bot_filter",
+    "excluded_ips",
+    "respect_dnt",
+    "long_lived_visitor_ids",
+)
+
+
 def site_config_rows(**lookup) -> list[dict]:
     """The fields the ingestion hot path caches for the sites matching ``lookup``."""
-    return list(
-        Site.objects.filter(**lookup).values(
-            "id",
-            "public_id",
-            "hostname",
-            "timezone",
-            "tracking_state",
-            "bot_filter",
-            "excluded_ips",
-            "respect_dnt",
-            "long_lived_visitor_ids",
-        )
+    return list(Site.objects.filter(**lookup).values(*CONFIG_FIELDS))
+
+
+@dataclass(frozen=True, slots=True)
+class DomainRoute:
+    """Where hits naming a domain go: ``row`` (the site's cached fields) or nowhere.
+
+    ``claimants`` are the sites claiming the name when none may have its hits (several
+    claim it and none proved control), so each can be told why its hits are dropped.
+    """
+
+    row: dict | None
+    claimants: tuple[int, ...] = ()
+
+
+def site_route_for_domain(domain: str) -> DomainRoute:
+    """The site Plausible's ``domain`` names (its hostname or an alias), in one query.
+
+    One claimant gets the hits, verified or not (as before hostname verification). When
+    several sites claim the name, only a verified one does (the most recently verified:
+    whoever controls the name now); with none verified, nobody does, otherwise anyone
+    could take a site's traffic by adding a site with its hostname.
+    """
+    rows = list(
+        Site.objects.filter(domains__domain=domain)
+        .values(*CONFIG_FIELDS, "domains__verified_at")
+        .order_by("id")
     )
-
-
-def site_id_for_domain(domain: str) -> int | None:
-    """The site Plausible's ``domain`` names (its hostname or an alias)."""
-    from sites.models import SiteDomain
-
-    return SiteDomain.objects.filter(domain=domain).values_list("site_id", flat=True).first()
+    if not rows:
+        return DomainRoute(None)
+    if len(rows) == 1:
+        return DomainRoute(rows[0])
+    verified = [row for row in rows if row["domains__verified_at"] is not None]
+    if not verified:
+        return DomainRoute(None, tuple(row["id"] for row in rows))
+    return DomainRoute(max(verified, key=lambda row: (row["domains__verified_at"], row["id"])))
 
 
 def _rfc3339(value) -> str | None:

@@ -6,7 +6,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import Role, User
-from sites.models import Site, SiteDomain, SiteMembership, validate_timezone
+from sites.models import (
+    Site,
+    SiteDomain,
+    SiteMembership,
+    validate_display_name,
+    validate_timezone,
+)
 
 HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$"
@@ -32,6 +38,15 @@ def validate_hostname(host: str) -> None:
         raise ValidationError({"hostname": f"{host!r} is not a valid hostname."})
 
 
+def _display_name(display_name: str, host: str) -> str:
+    name = (display_name or host).strip()[:200]
+    try:
+        validate_display_name(name)
+    except ValidationError as error:
+        raise ValidationError({"display_name": error.messages}) from error
+    return name
+
+
 @transaction.atomic
 def site_create(
     *,
@@ -42,25 +57,29 @@ def site_create(
     organization=None,
     aliases: list[str] | None = None,
 ) -> Site:
-    """Create a site answering to ``hostname`` (and ``aliases``), owned by ``owner``."""
+    """Create a site answering to ``hostname`` (and ``aliases``), owned by ``owner``.
+
+    Whether another account has a site for the same name is neither checked nor told:
+    the answer would reveal other tenants. Ingestion sorts out shared names (only a
+    verified site gets their hits, ``sites.selectors.site_route_for_domain``).
+    """
     host = normalize_hostname(hostname)
     validate_hostname(host)
     validate_timezone(timezone)
+    name = _display_name(display_name, host)
     names = [host] + [normalize_hostname(a) for a in aliases or []]
-    for name in names:
-        validate_hostname(name)
-    taken = SiteDomain.objects.filter(domain__in=names).values_list("domain", flat=True)
-    if Site.objects.filter(hostname=host).exists() or taken:
-        raise ValidationError({"hostname": f"A site for {host} already exists."})
+    for alias in names:
+        validate_hostname(alias)
     site = Site.objects.create(
-        display_name=(display_name or host).strip()[:200],
+        display_name=name,
         hostname=host,
         timezone=timezone,
         organization=organization,
     )
     SiteDomain.objects.bulk_create(
-        [SiteDomain(site=site, domain=name) for name in dict.fromkeys(names)]
+        [SiteDomain(site=site, domain=domain) for domain in dict.fromkeys(names)]
     )
+    _forget_cached_site()  # a new claimant can change where a shared name's hits go
     if owner is not None:
         SiteMembership.objects.create(site=site, user=owner, role=Role.OWNER)
     return site
@@ -70,9 +89,9 @@ def site_add_domain(*, site: Site, domain: str) -> SiteDomain:
     """Let Plausible's ``domain`` field also find ``site`` under another name."""
     name = normalize_hostname(domain)
     validate_hostname(name)
-    if SiteDomain.objects.filter(domain=name).exists():
-        raise ValidationError({"domain": f"{name} is already used by a site."})
-    return SiteDomain.objects.create(site=site, domain=name)
+    domain_row, _ = SiteDomain.objects.get_or_create(site=site, domain=name)
+    _forget_cached_site()
+    return domain_row
 
 
 def membership_set(*, site: Site, user: User, role: Role | str) -> SiteMembership:
@@ -116,16 +135,13 @@ def site_update(
     host = normalize_hostname(hostname)
     validate_hostname(host)
     validate_timezone(timezone)
+    name = _display_name(display_name, host)
     if host != site.hostname:
-        if (
-            Site.objects.filter(hostname=host).exclude(pk=site.pk).exists()
-            or SiteDomain.objects.filter(domain=host).exclude(site=site).exists()
-        ):
-            raise ValidationError({"hostname": f"A site for {host} already exists."})
+        # A new name starts unverified (unless it was already a verified alias of this site).
         SiteDomain.objects.filter(site=site, domain=site.hostname).delete()
         SiteDomain.objects.get_or_create(site=site, domain=host)
     timezone_changed = timezone != site.timezone
-    site.display_name = (display_name or host).strip()[:200]
+    site.display_name = name
     site.hostname = host
     site.timezone = timezone
     site.public = bool(public)
@@ -136,6 +152,34 @@ def site_update(
         site_rollups_invalidate(site)
     _forget_cached_site()
     return site
+
+
+def site_verify_domains(*, site: Site) -> dict[str, str]:
+    """Check each of the site's names for its verification token (DNS TXT or file).
+
+    Returns ``{domain: "dns" | "file"}`` for the names proved now, and marks them
+    verified; a failed check leaves an earlier verification alone (DNS has bad minutes).
+    The most recently verified site wins a shared name, so a domain that changed hands
+    follows its new owner once they verify it.
+    """
+    from django.conf import settings
+    from django.utils import timezone
+
+    from sites import verification
+
+    proved: dict[str, str] = {}
+    for domain in site.domains.order_by("domain"):
+        how = verification.check(
+            domain.domain,
+            site.verification_token,
+            allow_private=settings.SITE_VERIFICATION_ALLOW_PRIVATE,
+        )
+        if how:
+            proved[domain.domain] = how
+    if proved:
+        SiteDomain.objects.filter(site=site, domain__in=proved).update(verified_at=timezone.now())
+        _forget_cached_site()
+    return proved
 
 
 def parse_excluded_ips(text: str) -> list[str]:
@@ -244,10 +288,12 @@ def _is_last_owner(site: Site, membership: SiteMembership) -> bool:
 
 @transaction.atomic
 def member_invite(*, site: Site, actor: User, email: str, role: Role | str):
-    """Invite ``email``: an existing user becomes a member, anyone else gets an invitation.
+    """Invite ``email``: always an emailed token, whether or not the address has an account.
 
-    Returns ``(membership, None)`` or ``(None, (invitation, token))``. Only an Owner
-    may grant Owner.
+    Returns ``(invitation, token)``. Nobody becomes a member here: only the address's
+    owner, logged in with it verified, does by accepting (``accounts.services``), so
+    typing someone's address never grants anything and the answer never tells whether
+    the address has an account. Only an Owner may grant Owner.
     """
     from django.core.exceptions import PermissionDenied
 
@@ -259,12 +305,10 @@ def member_invite(*, site: Site, actor: User, email: str, role: Role | str):
     if role == Role.OWNER and actor_role != Role.OWNER:
         raise PermissionDenied("Only an Owner can make someone an Owner.")
     email = (email or "").strip().lower()
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        return None, invitation_create(site=site, email=email, role=role, invited_by=actor)
-    if SiteMembership.objects.filter(site=site, user=user).exists():
+    # Members are listed on this page already: saying so tells the inviter nothing new.
+    if SiteMembership.objects.filter(site=site, user__email__iexact=email).exists():
         raise ValidationError({"email": f"{email} is already a member of this site."})
-    return membership_set(site=site, user=user, role=role), None
+    return invitation_create(site=site, email=email, role=role, invited_by=actor)
 
 
 @transaction.atomic

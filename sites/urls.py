@@ -9,6 +9,7 @@ urlpatterns = [
     path("sites/new", views.site_new, name="site_new"),
     path(f"{S}", views.settings_index, name="site_settings"),
     path(f"{S}/general", views.settings_general, name="site_settings_general"),
+    path(f"{S}/general/verify", views.site_verify, name="site_verify"),
     path(f"{S}/general/links", views.shared_link_new, name="site_shared_link_new"),
     path(
         f"{S}/general/links/<int:link_id>/revoke",

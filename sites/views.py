@@ -13,6 +13,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -183,8 +184,42 @@ def settings_general(request, site, role):
     return render(
         request,
         "sites/settings_general.html",
-        settings_context(site, role, "general", form=form, links=shared_links_for_site(site)),
+        settings_context(
+            site,
+            role,
+            "general",
+            form=form,
+            links=shared_links_for_site(site),
+            **_verification_context(site),
+        ),
     )
+
+
+def _verification_context(site: Site) -> dict:
+    from sites.verification import FILE_PATH, TXT_PREFIX
+
+    return {
+        "domains": site.domains.order_by("domain"),
+        "verification_txt": f"{TXT_PREFIX}{site.verification_token}",
+        "verification_path": FILE_PATH,
+    }
+
+
+@site_view(Action.MANAGE_SETTINGS)
+@require_POST
+def site_verify(request, site, role):
+    """Look for the verification token now (DNS, then the file; a few seconds at most)."""
+    proved = services.site_verify_domains(site=site)
+    if proved:
+        names = ", ".join(f"{domain} ({how})" for domain, how in proved.items())
+        messages.success(request, f"Verified: {names}.")
+    else:
+        messages.error(
+            request,
+            "The token was not found: add the TXT record or the file, then try again "
+            "(DNS changes can take a while to appear).",
+        )
+    return redirect(f"/sites/{site.public_id}/settings/general#hostname-verification")
 
 
 @site_view(Action.MANAGE_SETTINGS)
@@ -208,6 +243,7 @@ def shared_link_new(request, site, role):
             links=shared_links_for_site(site),
             new_link_url=request.build_absolute_uri(f"/share/{token}/"),
             new_link=link,
+            **_verification_context(site),
         ),
     )
     response["Cache-Control"] = "no-store"
@@ -298,23 +334,19 @@ def member_invite(request, site, role):
             return forbidden(request, site)
         return _members_page(request, site, role, invite_form=form, status=400)
     try:
-        membership, invited = services.member_invite(
-            site=site, actor=request.user, **form.cleaned_data
-        )
+        # One transaction with the mail: if it cannot be sent, no invitation is left behind.
+        with transaction.atomic():
+            invitation, token = services.member_invite(
+                site=site, actor=request.user, **form.cleaned_data
+            )
+            invitation_send(
+                invitation=invitation,
+                accept_url=request.build_absolute_uri(f"/accounts/invitations/{token}/"),
+            )
     except ValidationError as error:
         _form_errors(form, error)
         return _members_page(request, site, role, invite_form=form, status=400)
-    if membership is not None:
-        messages.success(
-            request, f"{membership.user.email} is now a member ({membership.get_role_display()})."
-        )
-    else:
-        invitation, token = invited
-        invitation_send(
-            invitation=invitation,
-            accept_url=request.build_absolute_uri(f"/accounts/invitations/{token}/"),
-        )
-        messages.success(request, f"An invitation was sent to {invitation.email}.")
+    messages.success(request, f"An invitation was sent to {invitation.email}.")
     return redirect(f"/sites/{site.public_id}/settings/members")
 
 

@@ -3,6 +3,10 @@
 Each worker process keeps the sites it has seen for ``TTL_SECONDS`` (unknown
 names too, so a flood of hits for a missing site costs one query per name per
 TTL). Settings changes reach ingestion within that delay.
+
+A hostname claimed by several sites goes only to a verified one (decided when the
+cache is filled, ``sites.selectors.site_route_for_domain``); when none is verified its
+hits are dropped and counted as ``unverified_hostname`` on every claiming site.
 """
 
 from __future__ import annotations
@@ -18,8 +22,15 @@ from tracking.hits import SiteConfig
 
 TTL_SECONDS = 30.0
 MAX_ENTRIES = 10_000
+# Why a hit naming a contested hostname was dropped (DroppedEventCount.reason).
+UNVERIFIED_HOSTNAME = "unverified_hostname"
 
-_cache: dict[tuple[str, str], tuple[float, SiteConfig | None]] = {}
+
+class _Contested(tuple):
+    """Cached for a name several sites claim and none verified: the claiming site ids."""
+
+
+_cache: dict[tuple[str, str], tuple[float, SiteConfig | _Contested | None]] = {}
 _lock = threading.Lock()
 
 
@@ -47,7 +58,7 @@ def _config(row: dict) -> SiteConfig:
     )
 
 
-def _cached(kind: str, key: str, load) -> SiteConfig | None:
+def _cached(kind: str, key: str, load):
     now = time.monotonic()
     entry = _cache.get((kind, key))
     if entry is not None and entry[0] > now:
@@ -79,11 +90,20 @@ def site_by_domain(domain: str) -> SiteConfig | None:
     if not name or len(name) > 253:
         return None
 
-    def load():
-        site_id = selectors.site_id_for_domain(name)
-        return _first(id=site_id) if site_id is not None else None
+    def load() -> SiteConfig | _Contested | None:
+        route = selectors.site_route_for_domain(name)
+        if route.row is not None:
+            return _config(route.row)
+        return _Contested(route.claimants) if route.claimants else None
 
-    return _cached("domain", name, load)
+    found = _cached("domain", name, load)
+    if isinstance(found, _Contested):
+        from tracking.drops import count_drop
+
+        for site_id in found:
+            count_drop(site_id, UNVERIFIED_HOSTNAME)
+        return None
+    return found
 
 
 def site_by_public_id(public_id: str) -> SiteConfig | None:

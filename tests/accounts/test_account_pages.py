@@ -34,7 +34,13 @@ def test_account_pages_render_with_their_nav(client, me):
         assert content.count('class="tab"') == 3
 
 
-def test_profile_changes_name_and_email(client, me):
+def _link(message, path: str) -> str:
+    return re.search(rf"http://testserver({path}[^/\s]+/)", message.body).group(1)
+
+
+def test_profile_changes_name_at_once_and_email_only_when_the_new_address_confirms(
+    client, me, mailoutbox
+):
     client.force_login(me)
     response = client.post(
         "/account/profile",
@@ -42,30 +48,58 @@ def test_profile_changes_name_and_email(client, me):
     )
     assert response.status_code == 302
     me.refresh_from_db()
-    assert (me.full_name, me.email) == ("Ada <Lovelace>", "ada@example.com")
+    assert (me.full_name, me.email, me.pending_email) == (
+        "Ada <Lovelace>",
+        "me@example.com",
+        "ada@example.com",
+    )
     page = client.get("/account/profile").content.decode()
-    assert "Profile saved." in page
+    assert "We sent a link to ada@example.com" in page
     assert 'value="Ada &lt;Lovelace&gt;"' in page
+    assert 'data-pending-email="ada@example.com"' in page
+    [message] = mailoutbox
+    assert message.to == ["ada@example.com"]
+    link = _link(message, "/accounts/email/confirm/")
+
+    assert client.get(link).status_code == 200  # a page with a button: GET changes nothing
+    me.refresh_from_db()
+    assert me.email == "me@example.com"
+    assert client.post(link)["Location"] == "/account/profile"
+    me.refresh_from_db()
+    assert (me.email, me.pending_email, me.email_verified) == ("ada@example.com", "", True)
+    # The old address is told.
+    notice = mailoutbox[-1]
+    assert notice.to == ["me@example.com"] and "ada@example.com" in notice.body
+    # Single use.
+    assert client.post(link).status_code == 400
 
 
-@pytest.mark.parametrize(
-    ("email", "message"),
-    [
-        ("taken@example.com", "An account with this email address already exists."),
-        ("TAKEN@example.com", "An account with this email address already exists."),
-        ("not-an-email", "Enter a valid email address."),
-    ],
-)
-def test_profile_refuses_a_taken_or_invalid_email(client, me, email, message):
+@pytest.mark.parametrize("email", ["taken@example.com", "TAKEN@example.com"])
+def test_profile_answers_a_taken_address_like_a_free_one(client, me, email, mailoutbox):
     UserFactory(email="taken@example.com")
     client.force_login(me)
     response = client.post(
         "/account/profile", {"full_name": "New", "email": email, "current_password": PASSWORD}
     )
-    assert response.status_code == 200
-    assert message in response.content.decode()
+    assert response.status_code == 302
+    assert "We sent a link to taken@example.com" in client.get("/account/profile").content.decode()
     me.refresh_from_db()
-    assert (me.full_name, me.email) == ("", "me@example.com")
+    assert (me.full_name, me.email) == ("New", "me@example.com")
+    # Its owner hears about it; no link that could move the address exists.
+    [message] = mailoutbox
+    assert message.to == ["taken@example.com"] and "/accounts/email/confirm/" not in message.body
+
+
+def test_profile_refuses_an_invalid_email(client, me):
+    client.force_login(me)
+    response = client.post(
+        "/account/profile",
+        {"full_name": "New", "email": "not-an-email", "current_password": PASSWORD},
+    )
+    assert response.status_code == 200
+    assert "Enter a valid email address." in response.content.decode()
+    me.refresh_from_db()
+    assert (me.full_name, me.email, me.pending_email) == ("", "me@example.com", "")
 
 
 @pytest.mark.parametrize("current_password", ["", "wrong-password"])

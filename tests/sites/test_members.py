@@ -1,4 +1,5 @@
-"""Members: invitations (existing and new people), accepting, expiry, role rules, ownership."""
+"""Members: invitations (always emailed, for existing and new people), accepting, expiry,
+role rules, ownership."""
 
 import re
 from datetime import timedelta
@@ -59,22 +60,27 @@ def invite(client, site, email, role="viewer"):
 
 
 def emailed_link() -> str:
-    [message] = mail.outbox
+    message = mail.outbox[0]
     return re.search(r"http://testserver(/accounts/invitations/[^/\s]+/)", message.body).group(1)
 
 
 # --- Inviting --------------------------------------------------------------------------
 
 
-def test_inviting_an_existing_user_adds_them_at_once(client, site, owner):
-    UserFactory(email="friend@example.com")
+def test_inviting_an_existing_user_sends_an_invitation_that_they_accept(client, site, owner):
+    friend = UserFactory(email="friend@example.com")
     client.force_login(owner)
     response = invite(client, site, "Friend@Example.com", "admin")
     assert response.status_code == 302
-    assert roles(site)["friend@example.com"] == Role.ADMIN
-    assert not Invitation.objects.exists() and mail.outbox == []
+    assert "friend@example.com" not in roles(site)  # nothing granted by typing an address
+    invitation = Invitation.objects.get()
+    assert (invitation.email, invitation.role) == ("friend@example.com", Role.ADMIN)
     page = client.get(url(site, "members")).content.decode()
-    assert "friend@example.com is now a member (Admin)." in page
+    assert "An invitation was sent to friend@example.com." in page
+    link = emailed_link()
+    client.force_login(friend)
+    assert client.post(link).status_code == 302
+    assert roles(site)["friend@example.com"] == Role.ADMIN
 
 
 def test_inviting_a_member_again_is_refused(client, site, owner, viewer):
@@ -162,7 +168,11 @@ def test_a_new_person_signs_up_from_the_link_and_joins_with_the_invited_role(cli
             "password2": "a-Long-pass-123",
         },
     )
-    assert response.status_code == 302 and response["Location"] == link
+    assert response.status_code == 302 and response["Location"] == "/accounts/signup/done/"
+    # The address is confirmed by the emailed link and the password; then back to the invitation.
+    verify = re.search(r"http://testserver(/accounts/verify/[^/\s]+/)", mail.outbox[-1].body)
+    confirmed = client.post(verify.group(1), {"password": "a-Long-pass-123"})
+    assert confirmed.status_code == 302 and confirmed["Location"] == link
     accepted = client.post(link)
     assert accepted.status_code == 302
     assert accepted["Location"] == f"/sites/{site.public_id}/"

@@ -59,7 +59,7 @@ def test_site_create_prints_every_protocol_identifier(capsys, db):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--name", "X", "--hostname", "dup.example"], "already exists"),
+        (["--name", "X\nY", "--hostname", "new.example"], "line breaks"),
         (["--name", "X", "--hostname", "new.example", "--timezone", "Mars/Olympus"], "time zone"),
         (
             ["--name", "X", "--hostname", "new.example", "--owner", "ghost@example.com"],

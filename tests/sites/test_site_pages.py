@@ -188,7 +188,14 @@ def test_add_site_creates_it_with_the_user_as_owner_and_opens_the_install_page(c
             "Select a valid choice",
         ),
         ({"display_name": "x", "hostname": "", "timezone": "UTC"}, "This field is required"),
-        ({"display_name": "x", "hostname": "taken.example", "timezone": "UTC"}, "already exists"),
+        (
+            {
+                "display_name": "Evil\r\nBcc: x@example.com",
+                "hostname": "ok.example",
+                "timezone": "UTC",
+            },
+            "The name cannot contain line breaks or control characters.",
+        ),
     ],
 )
 def test_add_site_refuses_bad_input_and_writes_nothing(client, owner, data, message):

@@ -29,8 +29,10 @@ class Command(BaseCommand):
         else:
             # A fresh password each run: the previous one was only ever printed.
             user.set_password(password)
-            user.save(update_fields=["password"])
-        site = Site.objects.filter(hostname=DEMO_HOSTNAME).first()
+            user.email_verified = True  # whoever runs the command administers the install
+            user.save(update_fields=["password", "email_verified"])
+        # The demo user's own site: another account may also have a site with this name.
+        site = Site.objects.filter(hostname=DEMO_HOSTNAME, memberships__user=user).first()
         if site is None:
             site = site_create(
                 display_name="Demo site",
