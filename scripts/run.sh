@@ -13,6 +13,15 @@ if [ -f scripts/install_geoip.py ]; then
 fi
 "$PY" scripts/ensure_database.py
 "$PY" manage.py migrate --noinput
+if [ -z "${REDIS_URL:-}" ]; then
+  # Without Redis, sessions and rate limits live in a table every worker sees: in the
+  # database, or in data/cache.sqlite3 on the embedded default (analytics_project/settings.py).
+  if [ -n "${DATABASE_URL:-}" ]; then
+    "$PY" manage.py createcachetable
+  else
+    "$PY" manage.py createcachetable --database cache
+  fi
+fi
 "$PY" manage.py collectstatic --noinput >/dev/null
 "$PY" manage.py demo --host "$HOST" --port "$PORT"
 

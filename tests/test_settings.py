@@ -37,7 +37,8 @@ def test_embedded_default_with_nothing_configured(tmp_path):
     assert result.stdout.split() == [
         "django.db.backends.sqlite3",
         "True",
-        "django.core.cache.backends.locmem.LocMemCache",
+        # Shared by every worker process (a table in data/cache.sqlite3), never per process.
+        "django.core.cache.backends.db.DatabaseCache",
     ]
 
 
