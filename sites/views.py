@@ -346,6 +346,11 @@ def member_invite(request, site, role):
     except ValidationError as error:
         _form_errors(form, error)
         return _members_page(request, site, role, invite_form=form, status=400)
+    except OSError:  # smtplib's errors are OSErrors: the mail server is down or refused it
+        form.add_error(
+            None, "The invitation email could not be sent, so nothing was saved. Try again later."
+        )
+        return _members_page(request, site, role, invite_form=form, status=503)
     messages.success(request, f"An invitation was sent to {invitation.email}.")
     return redirect(f"/sites/{site.public_id}/settings/members")
 
