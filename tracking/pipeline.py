@@ -35,7 +35,7 @@ from tracking.enrichment.geo import (
 from tracking.enrichment.pageurl import EMPTY, parse_page_url
 from tracking.enrichment.referrers import classify_referrer
 from tracking.enrichment.useragent import parse_user_agent
-from tracking.hits import DropReason, Hit, Kind
+from tracking.hits import DropReason, Hit, Kind, Protocol
 
 # Kinds that keep a session alive but never start one.
 KEEP_ALIVE_KINDS = frozenset({Kind.HEARTBEAT, Kind.ENGAGEMENT})
@@ -123,7 +123,10 @@ def sessionize(
 ) -> DropReason | None:
     hit = ctx.hit
     at = ctx.at.timestamp()
-    visitor_id, state = store.find(hit.site.id, candidates, at)
+    # Swetrix's sessions also end at 00:00 UTC (its seed); the others only time out.
+    visitor_id, state = store.find(
+        hit.site.id, candidates, at, ends_at_midnight=hit.protocol == Protocol.SWETRIX
+    )
     if hit.new_visit and not keeps_alive_only(hit):
         state = None
     if state is None:

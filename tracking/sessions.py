@@ -101,6 +101,11 @@ def _key(site_id: int, visitor_id: int) -> str:
     return f"ses:{site_id}:{visitor_id}"
 
 
+def utc_day(at: float) -> int:
+    """The UTC day of an epoch time, as a day number."""
+    return int(at // 86400)
+
+
 def timeout_seconds() -> int:
     return settings.SESSION_TIMEOUT_SECONDS
 
@@ -140,12 +145,13 @@ class SessionStore:
         self.pending: dict[str, SessionState] = {}
 
     def find(
-        self, site_id: int, visitor_ids: list[int], at: float
+        self, site_id: int, visitor_ids: list[int], at: float, *, ends_at_midnight: bool = False
     ) -> tuple[int, SessionState | None]:
         """The live session of the first candidate visitor id that has one.
 
         ``visitor_ids`` is ordered by preference (today's hash first, then yesterday's).
         Returns the visitor id to use and its session (None when a new one must start).
+        ``ends_at_midnight``: a session last seen on an earlier UTC day is over (Swetrix).
         """
         keys = [_key(site_id, v) for v in visitor_ids]
         states = [self.pending.get(k) for k in keys]
@@ -159,6 +165,8 @@ class SessionStore:
             states = [state or found.get(k) for k, state in zip(keys, states, strict=True)]
         for visitor_id, state in zip(visitor_ids, states, strict=True):
             if state is not None and abs(at - state.last_seen) <= timeout_seconds():
+                if ends_at_midnight and utc_day(state.last_seen) != utc_day(at):
+                    continue
                 return visitor_id, state
         return visitor_ids[0], None
 

@@ -1,6 +1,7 @@
 """Swetrix's Events API: the seed's examples, validation, 400/402/403, heartbeats, errors."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -285,3 +286,51 @@ def test_random_bodies_never_cause_a_server_error(client, site, path, body):
     response = post(client, path, data)
     assert response.status_code in (201, 400, 403)
     assert set(response.json()) <= {"statusCode", "message", "error"}
+
+
+def at_utc(monkeypatch, when: datetime) -> None:
+    """Hits are received at ``when`` (ingestion reads the clock once per request)."""
+    from tracking import ingest
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return when.astimezone(tz) if tz else when.replace(tzinfo=None)
+
+    monkeypatch.setattr(ingest, "datetime", Clock)
+
+
+def test_a_session_ends_at_midnight_utc(client, site, drain, monkeypatch):
+    at_utc(monkeypatch, datetime(2026, 3, 4, 23, 50, tzinfo=UTC))
+    assert post(client, "/log", {"pid": site.public_id, "pg": "/a"}).status_code == 201
+    assert post(client, "/log", {"pid": site.public_id, "pg": "/b"}).status_code == 201
+    # Fifteen minutes later, but on the next UTC day: a new session, as the seed says.
+    at_utc(monkeypatch, datetime(2026, 3, 5, 0, 5, tzinfo=UTC))
+    assert post(client, "/log", {"pid": site.public_id, "pg": "/c"}).status_code == 201
+    a, b, c = drain()
+    assert a.session_id == b.session_id != c.session_id
+    assert (a.session_start, b.session_start, c.session_start) == (True, False, True)
+
+
+def test_unique_and_heartbeat_start_over_after_midnight_utc(client, site, drain, monkeypatch):
+    at_utc(monkeypatch, datetime(2026, 3, 4, 23, 59, 59, tzinfo=UTC))
+    assert post(client, "/log", {"pid": site.public_id, "unique": True}).status_code == 201
+    at_utc(monkeypatch, datetime(2026, 3, 5, 0, 0, 0, tzinfo=UTC))
+    # The session of 23:59:59 is gone: a heartbeat has nothing to keep alive, and a
+    # unique page view is the first of its (new) session.
+    assert post(client, "/log/hb", {"pid": site.public_id}).status_code == 201
+    assert post(client, "/log", {"pid": site.public_id, "unique": True}).status_code == 201
+    first, second = drain()
+    assert (first.kind, second.kind) == ("pageview", "pageview")
+    assert first.session_id != second.session_id
+
+
+def test_other_protocols_keep_a_visit_across_midnight_utc(client, site, drain, monkeypatch):
+    """The midnight cut is Swetrix's rule; Plausible-style visits only time out."""
+    plausible = {"name": "pageview", "url": "https://dummy.site/a", "domain": "dummy.site"}
+    at_utc(monkeypatch, datetime(2026, 3, 4, 23, 50, tzinfo=UTC))
+    assert post(client, "/api/event", plausible).status_code == 202
+    at_utc(monkeypatch, datetime(2026, 3, 5, 0, 5, tzinfo=UTC))
+    assert post(client, "/api/event", plausible).status_code == 202
+    first, second = drain()
+    assert first.session_id == second.session_id
