@@ -75,7 +75,15 @@ def deep(depth: int, kind: str):
     return value
 
 
-wrong_values = st.one_of(json_values, st.integers(1, 400).map(lambda d: deep(d, "list")))
+def nested_text(depth: int, kind: str) -> str:
+    """A JSON document ``depth`` levels deep, as a string (what a props/revenue string may be)."""
+    return "[" * depth + "]" * depth if kind == "list" else '{"p":' * depth + "1" + "}" * depth
+
+
+nested_strings = st.builds(nested_text, st.integers(1, 5000), st.sampled_from(["list", "object"]))
+wrong_values = st.one_of(
+    json_values, st.integers(1, 400).map(lambda d: deep(d, "list")), nested_strings
+)
 
 
 def mutated(base: dict, fields: list[str]):
@@ -136,6 +144,74 @@ def test_plausible_parser_returns_an_event_or_a_plausible_error(payload):
     hit = plausible.to_hit(event, SITE, user_agent=CHROME, ip="192.0.2.1", accept_language="")
     assert_storable(hit)
     assert len(hit.props) <= plausible.MAX_PROPS
+
+
+def _expected_props(props: dict) -> dict | None:
+    """The model of Plausible's props rules: scalar, non-blank pairs as strings; the first 30
+    kept; None (a 400) when a kept key or value is over 300 / 2,000 UTF-8 bytes."""
+    pairs = []
+    for key, value in props.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int | float) and value == value:
+            value = str(value)
+        if isinstance(value, str) and value.lstrip() and key.lstrip():
+            pairs.append((key, value))
+    kept = dict(pairs[: plausible.MAX_PROPS])
+    if any(
+        len(k.encode()) > plausible.MAX_PROP_KEY or len(v.encode()) > plausible.MAX_PROP_VALUE
+        for k, v in kept.items()
+    ):
+        return None
+    return kept
+
+
+def _undecodable(text: str) -> bool:
+    """Valid JSON nested beyond what Python's decoder follows."""
+    try:
+        json.loads(text)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False
+    return False
+
+
+prop_keys = st.one_of(
+    st.text(max_size=8), st.integers(295, 305).map(lambda n: "k" * n), st.just("é" * 151)
+)
+prop_values = st.one_of(
+    scalars,
+    st.integers(1995, 2005).map(lambda n: "v" * n),
+    st.just("é" * 1001),
+    st.lists(scalars, max_size=2),
+)
+
+
+@PROPERTY_SETTINGS
+@given(
+    props=st.dictionaries(prop_keys, prop_values, max_size=40),
+    as_string=st.booleans(),
+    revenue=st.one_of(st.none(), nested_strings, json_values),
+)
+def test_plausible_props_follow_the_model_or_answer_400(props, as_string, revenue):
+    props = storable_text(props)
+    payload = dict(PLAUSIBLE_BASE, props=json.dumps(props) if as_string else props)
+    if revenue is not None:
+        payload["revenue"] = revenue
+    expected = _expected_props(props)
+    too_deep = isinstance(revenue, str) and _undecodable(revenue)
+    try:
+        event = plausible.parse_event(storable_text(payload))
+    except plausible.PlausibleError as error:
+        assert expected is None or too_deep, error.errors
+        assert set(error.errors) <= {"props", "revenue"}
+        return
+    assert expected is not None and not too_deep
+    assert event.props == expected
+    assert event.props_discarded == max(
+        0, sum(1 for k, v in props.items() if _expected_props({k: v})) - plausible.MAX_PROPS
+    )
 
 
 # --------------------------------------------------------------------- Swetrix

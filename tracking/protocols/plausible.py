@@ -3,6 +3,12 @@
 Accepts the documented long keys and the short keys Plausible's own tracker sends
 (n, u, d, r, p, $, i, h, w, v, and sd/e on ``engagement``); ``props``/``revenue``
 may arrive as objects or as JSON-encoded strings.
+
+Props follow the seed and upstream together: pairs past the first 30 are discarded (the
+seed's words; the answer's ``x-plausible-dropped-reason`` says so), a key over 300 bytes
+or a value over 2,000 bytes is a 400 on ``props`` (upstream's rule and message; the seed
+is silent). A JSON string too deeply nested to decode is a 400 on its field, like an
+undecodable body.
 """
 
 from __future__ import annotations
@@ -13,12 +19,16 @@ from decimal import Decimal, InvalidOperation
 
 from tracking.enrichment.pageurl import InvalidUrl, validate_page_url
 from tracking.hits import Hit, Kind, Protocol, SiteConfig
+from tracking.http import storable_text
 from tracking.protocols.currencies import ISO_4217
 
 MAX_PROPS = 30
 MAX_PROP_KEY = 300
 MAX_PROP_VALUE = 2000
 MAX_NAME = 120
+# Upstream's message for a key or value over the limits (in UTF-8 bytes, as upstream counts).
+PROPS_TOO_LONG = f"keys should have at most {MAX_PROP_KEY} bytes and values {MAX_PROP_VALUE} bytes"
+TOO_DEEP = "is nested too deeply to decode"
 ALIASES = {
     "n": "name",
     "u": "url",
@@ -50,6 +60,8 @@ class PlausibleEvent:
     screen_width: int | None = None
     scroll_depth: int | None = None
     engagement_time: int | None = None
+    # How many props past the first 30 were discarded (reported, never an error).
+    props_discarded: int = 0
 
 
 class PlausibleError(Exception):
@@ -61,12 +73,26 @@ class PlausibleError(Exception):
 
 
 def _maybe_json(value):
+    """An object given as a JSON string, decoded into storable text (the body's strings
+    already are: ``tracking.http.storable_text``); None when it does not decode."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except ValueError:
+            return storable_text(json.loads(value))
+        except (ValueError, RecursionError):
             return None
     return value
+
+
+def _decodable(data: dict, field_name: str, errors: dict[str, list[str]]) -> None:
+    """A 400 for a JSON-string field nested beyond what the decoder can follow."""
+    value = data.get(field_name)
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except RecursionError:
+            errors[field_name] = [TOO_DEEP]
+        except ValueError:
+            pass
 
 
 def _truthy(value) -> bool:
@@ -83,25 +109,31 @@ def _int_or_none(value, lo: int, hi: int) -> int | None:
     return number if lo <= number <= hi else None
 
 
-def clean_props(value) -> dict:
-    """At most 30 scalar pairs; extras and non-scalar values are dropped, not rejected."""
+def clean_props(value) -> tuple[dict, int]:
+    """The first 30 scalar pairs as strings and how many scalar pairs came after them.
+
+    Objects, lists, nulls and blank keys or values are dropped (upstream does the same);
+    a kept key over 300 or value over 2,000 UTF-8 bytes raises ``PlausibleError``.
+    """
     value = _maybe_json(value)
     if not isinstance(value, dict):
-        return {}
-    props: dict[str, str] = {}
+        return {}, 0
+    scalars: list[tuple[str, str]] = []
     for key, item in value.items():
-        if len(props) >= MAX_PROPS:
-            break
-        if not isinstance(key, str) or not key or len(key) > MAX_PROP_KEY:
-            continue
         if isinstance(item, bool):
             item = "true" if item else "false"
         elif isinstance(item, int | float) and item == item:  # not NaN
             item = str(item)
-        if not isinstance(item, str) or not item or len(item) > MAX_PROP_VALUE:
+        if not isinstance(key, str) or not key.lstrip():
             continue
-        props[key] = item
-    return props
+        if not isinstance(item, str) or not item.lstrip():
+            continue
+        scalars.append((key, item))
+    props = dict(scalars[:MAX_PROPS])
+    for key, item in props.items():
+        if len(key.encode("utf-8")) > MAX_PROP_KEY or len(item.encode("utf-8")) > MAX_PROP_VALUE:
+            raise PlausibleError({"props": [PROPS_TOO_LONG]})
+    return props, max(0, len(scalars) - MAX_PROPS)
 
 
 def clean_revenue(value) -> tuple[Decimal | None, str]:
@@ -149,8 +181,11 @@ def parse_event(payload) -> PlausibleEvent:
     referrer = data.get("referrer")
     if referrer is not None and not isinstance(referrer, str):
         errors["referrer"] = ["is invalid"]
+    _decodable(data, "props", errors)
+    _decodable(data, "revenue", errors)
     if errors:
         raise PlausibleError(errors)
+    props, discarded = clean_props(data.get("props"))
     amount, currency = clean_revenue(data.get("revenue"))
     domains = [d.strip().lower() for d in domain.split(",") if d.strip()][:10]
     return PlausibleEvent(
@@ -158,7 +193,8 @@ def parse_event(payload) -> PlausibleEvent:
         name=name.strip(),
         url=url.strip(),
         referrer=referrer or "",
-        props=clean_props(data.get("props")),
+        props=props,
+        props_discarded=discarded,
         revenue_amount=amount,
         revenue_currency=currency,
         interactive=data.get("interactive", True) not in (False, 0, "0", "false"),

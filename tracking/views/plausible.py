@@ -1,4 +1,12 @@
-"""``POST /api/event``: Plausible's Events API."""
+"""``POST /api/event``: Plausible's Events API.
+
+A 202 may still drop things on purpose. ``x-plausible-dropped: 1`` (upstream's header,
+value kept as clients compare it with ``1``) means the event was not recorded for at
+least one of its domains; ``x-plausible-dropped-reason`` says why, as comma-separated
+tokens: ``unknown_domain``, ``site_disabled``, a pipeline ``DropReason`` (``bot``,
+``excluded_ip``, ``do_not_track``…), ``duplicate_domain``, and ``props_limit`` when props past the first 30
+were discarded (the event itself recorded, so without ``x-plausible-dropped``).
+"""
 
 import logging
 
@@ -58,6 +66,8 @@ def event(request: HttpRequest):
         return JsonResponse({"ip": ip}, status=200)
     sites = [site_lookup.site_by_domain(domain) for domain in parsed.domains]
     active = [s for s in dict.fromkeys(sites) if s is not None and s.tracking_state == "active"]
+    reasons = ["unknown_domain" for s in sites if s is None]
+    reasons += ["site_disabled" for s in sites if s is not None and s.tracking_state != "active"]
     hits = [
         to_hit(
             parsed,
@@ -74,6 +84,13 @@ def event(request: HttpRequest):
         logger.warning("plausible: event not accepted: %s", exc)
         return retry_after(_unavailable(), exc.retry_after)
     response = JsonResponse({}, status=202)
-    if not hits or any(o.dropped for o in outcomes) or len(active) < len(parsed.domains):
+    reasons += [str(o.dropped) for o in outcomes if o.dropped]
+    if not hits or reasons or len(active) < len(parsed.domains):
         response["x-plausible-dropped"] = "1"
+        if not reasons:  # no domain left after trimming, or one site named twice
+            reasons.append("duplicate_domain" if parsed.domains else "unknown_domain")
+    if parsed.props_discarded:
+        reasons.append("props_limit")
+    if reasons:
+        response["x-plausible-dropped-reason"] = ",".join(dict.fromkeys(reasons))
     return response
