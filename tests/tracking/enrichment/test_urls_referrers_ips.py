@@ -113,20 +113,63 @@ def test_first_valid_ip_and_resolution_rules():
         )
         == "203.0.113.9"
     )
-    # A trusted proxy's header is believed...
+    # A trusted proxy's header is believed, read from the right past trusted hops...
     assert (
         resolve_client_ip(
             "10.0.0.2", forwarded_for="198.51.100.1, 10.0.0.2", trusted_proxies=trusted
         )
         == "198.51.100.1"
     )
-    # ...an untrusted sender's is not.
+    # ...so what the client put to the left of the address the proxy appended is ignored...
+    assert (
+        resolve_client_ip(
+            "10.0.0.2", forwarded_for="6.6.6.6, 198.51.100.1", trusted_proxies=trusted
+        )
+        == "198.51.100.1"
+    )
+    # ...an unreadable entry ends the walk at the nearest trusted hop...
+    assert (
+        resolve_client_ip(
+            "10.0.0.2", forwarded_for="198.51.100.1, garbage, 10.0.0.3", trusted_proxies=trusted
+        )
+        == "10.0.0.3"
+    )
+    # ...a request from inside the trusted network is its leftmost hop...
+    assert (
+        resolve_client_ip("10.0.0.2", forwarded_for="10.0.0.5, 10.0.0.3", trusted_proxies=trusted)
+        == "10.0.0.5"
+    )
+    # ...and an untrusted sender's header is not believed at all.
     assert (
         resolve_client_ip("192.0.2.7", forwarded_for="198.51.100.1", trusted_proxies=trusted)
         == "192.0.2.7"
     )
     assert resolve_client_ip("::ffff:192.0.2.7") == "192.0.2.7"
     assert resolve_client_ip("", protocol_ip="garbage") == ""
+
+
+TRUSTED = parse_trusted_proxies("10.0.0.0/8, 127.0.0.1/32, fd00::/8")
+untrusted = st.one_of(
+    st.ip_addresses(v=4).filter(lambda a: not any(a in n for n in TRUSTED if n.version == 4)),
+    st.ip_addresses(v=6).filter(
+        lambda a: a.ipv4_mapped is None and not any(a in n for n in TRUSTED if n.version == 6)
+    ),
+).map(str)
+trusted_hop = st.one_of(
+    st.ip_addresses(network="10.0.0.0/8"), st.ip_addresses(network="fd00::/8")
+).map(str)
+
+
+@given(
+    spoofed=st.lists(st.one_of(st.text(max_size=20), untrusted), max_size=5),
+    client=untrusted,
+    hops=st.lists(trusted_hop, max_size=4),
+)
+def test_the_client_is_the_rightmost_untrusted_hop_whatever_it_prepends(spoofed, client, hops):
+    """Oracle: a chain [client-chosen…, client, proxies…] always resolves to the client."""
+    header = ", ".join([*[s.replace(",", "") for s in spoofed], client, *hops])
+    resolved = resolve_client_ip("127.0.0.1", forwarded_for=header, trusted_proxies=TRUSTED)
+    assert resolved == normalize_ip(client)
 
 
 @given(st.text(max_size=200), st.text(max_size=50))
