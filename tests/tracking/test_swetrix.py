@@ -8,6 +8,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from accounts.services import api_client_create
+from tests.factories import SiteMembershipFactory, UserFactory
 from tracking.models import Event
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; rv:109.0) Gecko/20100101 Firefox/116.0"
@@ -224,7 +226,80 @@ def test_error_endpoint_stores_an_error_event(client, site, drain):
     assert post(client, "/log/error", body).status_code == 201
     [event] = drain()
     assert (event.kind, event.name, event.path) == ("error", "js_exception", "/checkout")
-    assert event.props["message"] == "x is undefined" and event.props["lineno"] == 10
+    assert event.props["message"] == "x is undefined" and event.props["name"] == "TypeError"
+
+
+def test_error_source_line_and_column_show_in_the_errors_insight(client, site, drain):
+    """Swetrix's ``filename``/``lineno``/``colno`` are stored under the snippet's keys."""
+    owner = UserFactory()
+    SiteMembershipFactory(site=site, user=owner, role="owner")
+    key = api_client_create(user=owner, type="read", site=site)[1]["key"]
+    body = {
+        "pid": site.public_id,
+        "name": "TypeError",
+        "message": "x is undefined",
+        "lineno": 10,
+        "colno": 5,
+        "filename": "https://dummy.site/app.js?v=3#top",
+        "pg": "/checkout",
+    }
+    assert post(client, "/log/error", body).status_code == 201
+    drain()
+    today = datetime.now(UTC).date().isoformat()
+    response = client.get(
+        "/api/v1/insights/errors",
+        {"start_date": today, "end_date": today},
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert response.status_code == 200, response.content
+    [error] = response.json()["data"]["errors"]
+    assert (error["type"], error["message"], error["pages"]) == (
+        "js_exception",
+        "x is undefined",
+        [{"url": "/checkout", "count": 1}],
+    )
+    # Like the snippet's collector: the script's address without its query or fragment.
+    assert (error["source"], error["line"], error["column"]) == ("https://dummy.site/app.js", 10, 5)
+
+
+@pytest.mark.parametrize(
+    ("position", "stored"),
+    [
+        ({}, (None, None, None)),
+        ({"filename": None, "lineno": None, "colno": None}, (None, None, None)),
+        ({"filename": "", "lineno": -1, "colno": 10**9}, (None, None, None)),
+        ({"filename": "app.js", "lineno": 0, "colno": 0}, ("app.js", 0, 0)),
+        ({"filename": "/app.js", "lineno": 12.0, "colno": 3}, ("/app.js", 12, 3)),
+    ],
+)
+def test_error_positions_out_of_range_are_left_out(client, site, drain, position, stored):
+    body = {"pid": site.public_id, "name": "Error", "message": "boom", **position}
+    assert post(client, "/log/error", body).status_code == 201
+    [event] = drain()
+    assert tuple(event.props.get(k) for k in ("source", "line", "column")) == stored
+
+
+@pytest.mark.parametrize(
+    ("position", "message"),
+    [
+        ({"filename": 7}, "filename must be a string"),
+        ({"lineno": "10"}, "lineno must be a number"),
+        ({"colno": True}, "colno must be a number"),
+        ({"lineno": 1.5}, "lineno must be a number"),
+        ('"colno": NaN', "colno must be a number"),
+        ('"lineno": Infinity', "lineno must be a number"),
+    ],
+)
+def test_error_positions_of_the_wrong_type_are_400(client, site, drain, position, message):
+    body = {"pid": site.public_id, "name": "Error", "message": "boom"}
+    if isinstance(position, str):  # JSON extensions Python's parser accepts
+        body = json.dumps(body)[:-1] + ", " + position + "}"
+    else:
+        body.update(position)
+    response = post(client, "/log/error", body)
+    assert response.status_code == 400
+    assert response.json() == {"statusCode": 400, "message": [message], "error": "Bad Request"}
+    assert drain() == []
 
 
 def test_client_ip_header_separates_visitors(client, site, drain):

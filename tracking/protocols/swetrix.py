@@ -15,6 +15,8 @@ MAX_META_KEYS = 20
 MAX_META_LENGTH = 1000
 PERF_FIELDS = ("dns", "tls", "conn", "response", "render", "dom_load", "page_load", "ttfb")
 MAX_TEXT = 2048
+MAX_SOURCE = 300  # as the snippet's error collector
+MAX_POSITION = 10**8
 REASONS = {
     400: "Bad Request",
     402: "Payment Required",
@@ -109,6 +111,29 @@ def _perf(payload: dict) -> dict:
     return clean
 
 
+def _position_number(payload: dict, key: str) -> int | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole:  # NaN and Infinity are not whole either
+        raise SwetrixError(400, [f"{key} must be a number"])
+    return int(value) if 0 <= value <= MAX_POSITION else None
+
+
+def _error_position(payload: dict) -> dict:
+    """``filename``/``lineno``/``colno`` under the snippet's keys (``source``/``line``/
+    ``column``), so the errors insight shows both alike; like the snippet, the source
+    loses its query and fragment (they may carry tokens)."""
+    source = re.split(r"[?#]", _text(payload, "filename", MAX_TEXT), maxsplit=1)[0]
+    position = {
+        "source": source[:MAX_SOURCE] or None,
+        "line": _position_number(payload, "lineno"),
+        "column": _position_number(payload, "colno"),
+    }
+    return {key: value for key, value in position.items() if value is not None}
+
+
 def _page_url(site: SiteConfig, payload: dict) -> str:
     page = _text(payload, "pg") or "/"
     if not page.startswith("/"):
@@ -148,10 +173,8 @@ def build_hit(
         props = {
             "name": _text(payload, "name", 200),
             "message": message,
-            "filename": _text(payload, "filename", 1000),
-            "lineno": payload.get("lineno") if isinstance(payload.get("lineno"), int) else None,
-            "colno": payload.get("colno") if isinstance(payload.get("colno"), int) else None,
             "stack": _text(payload, "stackTrace", 4000),
+            **_error_position(payload),
         }
     elif kind == Kind.HEARTBEAT:
         name = "heartbeat"
