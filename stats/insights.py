@@ -36,7 +36,6 @@ from django.db.models import (
     Min,
     Q,
     QuerySet,
-    Sum,
     Value,
     Window,
 )
@@ -733,34 +732,77 @@ def journeys(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) 
 # --- reading --------------------------------------------------------------------------
 
 
-def reading(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Ranked:
-    """Reading behaviour per page from the engagement reports sent on page hide.
+def _reading_reports_sql(site_id: int, period: Period) -> tuple[str, tuple]:
+    """The ``reports`` CTE: one row per reading report, from both sources of engaged time.
 
+    * The snippet's ``reading_behavior`` (one per page view, sent on hide): scroll depth,
+      active ms, visible ms and scroll velocity.
+    * Plausible's ``engagement`` events: the tracker sends one on every hide or SPA
+      navigation, ``e`` the engaged ms since the previous one and ``sd`` the deepest scroll
+      so far, so one visit of a page (session and path) is Σ ``e`` and max ``sd``, the way
+      upstream aggregates scroll depth per visit. No visible time: no attention from them.
+    """
+    snippet, snippet_params = _raw(
+        events_in(site_id, period)
+        .filter(kind="engagement", name="reading_behavior")
+        .annotate(visible_ms=PropNumber("visible_ms"), velocity=PropNumber("scroll_velocity"))
+        .values("path", "scroll_depth", "duration_ms", "visible_ms", "velocity")
+    )
+    plausible, plausible_params = _raw(
+        events_in(site_id, period)
+        .filter(kind="engagement", name="engagement")
+        .values("session_id", "path", "scroll_depth", "duration_ms")
+    )
+    sql = f"""
+        WITH reports AS (
+            SELECT path, scroll_depth AS depth, duration_ms AS active, visible_ms AS visible,
+                   velocity
+            FROM ({snippet}) s
+            UNION ALL
+            SELECT path, max(scroll_depth), sum(duration_ms), NULL, NULL
+            FROM ({plausible}) p GROUP BY session_id, path
+        )
+    """  # noqa: S608 - Django-built inner queries
+    return sql, (*snippet_params, *plausible_params)
+
+
+def reading(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Ranked:
+    """Reading behaviour per page from engagement reports (``_reading_reports_sql``): the
+    snippet's reports and Plausible's engaged time ``e`` / scroll depth ``sd`` per visit.
+
+    ``avg_active_ms`` is the page's average engaged time per report (its time on page);
     ``attention`` is Σ active ms / Σ visible ms × 100 over the page's reports that measured
     visible time (a ratio of sums, so long visits weigh more than glances).
     """
-    reports = events_in(site_id, period).filter(kind="engagement", name="reading_behavior")
-    visible = PropNumber("visible_ms")
-    measured = Q(duration_ms__isnull=False) & Q(visible_ms__gt=0)
-    groups = (
-        reports.annotate(visible_ms=visible, velocity=PropNumber("scroll_velocity"))
-        .values("path")
-        .annotate(
-            reports=Count("id"),
-            avg_scroll_depth=Avg("scroll_depth"),
-            avg_active_ms=Avg("duration_ms"),
-            avg_scroll_velocity=Avg("velocity"),
-            active_sum=Sum("duration_ms", filter=measured),
-            visible_sum=Sum("visible_ms", filter=measured),
-        )
-        .order_by("-reports", "path")
+    cte, params = _reading_reports_sql(site_id, period)
+    measured = "active IS NOT NULL AND visible > 0"
+    median = ", percentile_cont(0.5) WITHIN GROUP (ORDER BY depth)" if _postgres() else ""
+    page = _fetch(
+        f"""{cte}
+            SELECT path, count(*) AS n, avg(depth), avg(active), avg(velocity),
+                   sum(CASE WHEN {measured} THEN active END),
+                   sum(CASE WHEN {measured} THEN visible END){median}
+            FROM reports GROUP BY path ORDER BY n DESC, path LIMIT %s OFFSET %s""",  # noqa: S608
+        (*params, limit, offset),
     )
-    total = groups.count()
-    page = list(groups[offset : offset + limit])
-    paths = [row["path"] for row in page]
-    medians = grouped_percentiles(
-        reports.filter(path__in=paths), ["path"], {"scroll_depth": F("scroll_depth")}, (0.5,)
-    )
+    if len(page) == limit or offset:
+        total = _fetch(f"{cte} SELECT count(DISTINCT path) FROM reports", params)[0][0]  # noqa: S608
+    else:
+        total = len(page)
+    paths = [row[0] for row in page]
+    if _postgres():
+        medians = {row[0]: row[7] for row in page}
+    else:
+        samples: dict[str, list[float]] = defaultdict(list)
+        if paths:
+            marks = ", ".join(["%s"] * len(paths))
+            for path, depth in _fetch(
+                f"{cte} SELECT path, depth FROM reports "  # noqa: S608
+                f"WHERE depth IS NOT NULL AND path IN ({marks})",
+                (*params, *paths),
+            ):
+                samples[path].append(float(depth))
+        medians = {path: percentile_cont(samples.get(path, []), 0.5) for path in paths}
     views = dict(
         events_in(site_id, period)
         .filter(kind="pageview", path__in=paths)
@@ -770,28 +812,21 @@ def reading(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -
         .values_list("path", "n")
     )
     rows = []
-    for row in page:
-        median = medians.get((row["path"],), {}).get("scroll_depth", {}).get("p50")
-        attention = (
-            round(100 * float(row["active_sum"]) / float(row["visible_sum"]), 1)
-            if row["visible_sum"]
-            else None
-        )
+    for path, reports, depth, active, velocity, active_sum, visible_sum, *_ in page:
+        attention = round(100 * float(active_sum) / float(visible_sum), 1) if visible_sum else None
         rows.append(
             {
-                "url": row["path"],
-                "views": views.get(row["path"], 0),
-                "reports": row["reports"],
-                "avg_scroll_depth": _round(row["avg_scroll_depth"]),
-                "median_scroll_depth": _round(median),
-                "avg_active_ms": None
-                if row["avg_active_ms"] is None
-                else round(row["avg_active_ms"]),
-                "avg_scroll_velocity": _round(row["avg_scroll_velocity"]),
+                "url": path,
+                "views": views.get(path, 0),
+                "reports": int(reports),
+                "avg_scroll_depth": _round(depth),
+                "median_scroll_depth": _round(medians.get(path)),
+                "avg_active_ms": None if active is None else round(float(active)),
+                "avg_scroll_velocity": _round(velocity),
                 "attention_pct": None if attention is None else min(attention, 100.0),
             }
         )
-    return Ranked(rows, total)
+    return Ranked(rows, int(total))
 
 
 # --- forms ----------------------------------------------------------------------------

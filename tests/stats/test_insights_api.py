@@ -685,6 +685,7 @@ def test_snippet_event_types_are_listed_and_filterable(client, site, read_key):
     types = client.get("/api/v1/events/types", params, **headers).json()["data"]
     assert types == [
         {"name": "rage_click", "count": 2},
+        {"name": "frustration_score", "count": 1},  # the session's computed score (seed)
         {"name": "js_exception", "count": 1},
         {"name": "page_view", "count": 1},
         {"name": "reading_behavior", "count": 1},
