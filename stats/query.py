@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,8 +30,10 @@ from zoneinfo import ZoneInfo
 from django.db import connection, connections
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Window
 from django.db.models.functions import ExtractHour, FirstValue, TruncDay
+from django.db.models.lookups import Exact, IContains
 from django.utils import timezone
 
+from stats import filter_values
 from stats.models import RolledEvent, SessionDay
 from tracking.models import Event
 from tracking.protocols.matomo import uid_hash
@@ -276,8 +277,13 @@ def session_days(query: StatsQuery, first: date, last: date) -> QuerySet[Session
     return apply_filters(rows, query.filters)
 
 
-def _condition(column: str, raw: str) -> tuple[Q, bool]:
-    """One filter value → (condition, negated). ``!`` not, ``~`` contains, ``^`` not contains."""
+def _condition(column, raw: str) -> tuple[Q, bool]:
+    """One filter value → (condition, negated). ``!`` not, ``~`` contains, ``^`` not contains.
+    ``column`` is a field name, or an expression (a meta or tag value: ``filter_values``)."""
+    if not isinstance(column, str):
+        lookup = IContains if raw[:1] in ("~", "^") else Exact
+        value = raw[1:] if raw[:1] in ("!", "~", "^") else raw
+        return Q(lookup(column, value)), raw[:1] in ("!", "^")
     if raw.startswith("!"):
         return Q(**{column: raw[1:]}), True
     if raw.startswith("~"):
@@ -300,10 +306,8 @@ def apply_filters(events: QuerySet[Event], filters: dict[str, list[str]]) -> Que
         elif name == "event_meta_key":
             events = events.filter(kind="custom", props__has_any_keys=values)
             continue
-        elif name.startswith("meta_"):
-            column = f"props__{name[5:]}"
-        elif name.startswith("tag_"):
-            column = f"props__tags__{name[4:]}"
+        elif name.startswith(("meta_", "tag_")):
+            column = filter_values.json_key_column(name)  # the key as a value, never a lookup
         else:
             column = FILTER_FIELDS[name]
         positive, negative = Q(), Q()
@@ -327,17 +331,15 @@ def validate_filters(params: dict[str, list[str]]) -> dict[str, list[str]]:
         if (
             name in FILTER_FIELDS
             or name in ("pattern", "event", "event_meta_key", "exit_path", "uid")
-            or (re.fullmatch(r"(meta|tag)_[A-Za-z0-9_.-]{1,64}", name))
+            or name.startswith(("meta_", "tag_"))
         ):
-            if name == "pattern":
-                for pattern in values:
-                    try:
-                        re.compile(pattern)
-                    except re.error as exc:
-                        raise QueryError(
-                            "pattern", f"pattern is not a valid regular expression: {exc}"
-                        ) from exc
-            filters[name] = values
+            try:  # unsafe values are refused before they reach the database
+                filter_values.json_key(name)
+                for pattern in values if name == "pattern" else ():
+                    filter_values.check_pattern(pattern)
+            except filter_values.FilterValueError as exc:
+                raise QueryError(exc.field, exc.message) from exc
+            filters[name] = [filter_values.normalize_code(name, v) for v in values]
     return filters
 
 

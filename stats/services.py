@@ -30,6 +30,38 @@ def site_stats_reset(site) -> int:
 
 
 @transaction.atomic
+def site_stats_delete_range(site, first, last, *, events_only: bool = False) -> int:
+    """Delete ``site``'s events of the local days ``first``..``last`` (only custom events
+    with ``events_only``) and make the rollups of those days agree; returns the events
+    deleted. Without events left a day's rollup rows simply go; with ``events_only`` the
+    covered days are rolled up again from what is left. Nothing else of the site changes."""
+    from stats.rollups import covered_days, day_bounds, rollup_site_day
+
+    start, end = day_bounds(first, site.timezone)[0], day_bounds(last, site.timezone)[1]
+    events = Event.objects.filter(site_id=site.pk, timestamp__gte=start, timestamp__lt=end)
+    if events_only:
+        events = events.filter(kind="custom")
+    deleted, _ = events.delete()
+    covered = covered_days(site.pk, first, last, site.timezone)
+    if events_only:
+        for day in covered:  # rolled-up copies and aggregates of the day are replaced
+            rollup_site_day(site.pk, day, site.timezone)
+        return deleted
+    days = {"site_id": site.pk, "day__gte": first, "day__lte": last}
+    DailySiteStats.objects.filter(**days).delete()
+    DailyDimensionStats.objects.filter(**days).delete()
+    SessionDay.objects.filter(**days).delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM stats_rolledevent WHERE site_id = %s AND timestamp >= %s "
+                "AND timestamp < %s",
+                [site.pk, start, end],
+            )
+    return deleted
+
+
+@transaction.atomic
 def site_rollups_invalidate(site) -> None:
     """Forget a site's rollups so the next run recomputes every day.
 

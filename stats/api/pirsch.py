@@ -1,28 +1,41 @@
-"""Pirsch's statistics API (``GET /api/v1/statistics/…``): parse, query, answer.
+"""Pirsch's statistics API (``/api/v1/statistics…``): parse, query, answer in Pirsch's shape.
 
 Every endpoint takes ``id`` (the domain id), ``from`` and ``to`` (``YYYY-MM-DD`` or a full
-ISO timestamp), ``tz``, ``scale``, ``limit`` (≤ 100), ``offset``, ``search``, ``sort``,
-``direction`` and the filters of ``stats.query``. Errors use Pirsch's shape.
+ISO timestamp; at most ten years, ``stats.ranges``), ``tz``, ``scale``, ``limit`` (capped at
+100, as Pirsch does), ``offset``, ``search``, ``sort``, ``direction`` and the filters of
+``stats.query``. Errors use Pirsch's shape and name the parameter. The numbers come from
+``stats.query`` and ``stats.pirsch_selectors``; this module only names and shapes them.
+
+``GET /api/v1/statistics`` exports a selection as CSV files in a zip; ``DELETE`` deletes a
+domain's statistics (clients holding ``site:manage`` of an Owner or Admin only).
 """
 
 from __future__ import annotations
 
 import functools
+import io
+import json
+import zipfile
 import zoneinfo
-from datetime import UTC, date, datetime
+from datetime import UTC, date, timedelta
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.api.auth import pirsch_principal
 from accounts.authentication import principal_may, principal_sites
 from accounts.models import Scope
 from analytics_project.api_errors import pirsch_error
+from stats import pirsch_selectors as ps
 from stats import query as q
+from stats import ranges, selectors
 
 SCALES = ("day", "week", "month", "year")
 MAX_LIMIT = 100
+MAX_OFFSET = 1_000_000
 MAX_ACTIVE_SECONDS = 3600
+OVERVIEW_DAYS = 30
 RESERVED = {
     "id",
     "from",
@@ -38,24 +51,22 @@ RESERVED = {
     "include_avg_time_on_page",
     "include_title",
     "include_cr",
+    "visitor_id",
+    "session_id",
+    "tag",
+    "access",
+    "from_time",
+    "to_time",
 }
+# Fields holding lists or objects: there is no order to sort them by.
+UNSORTABLE = {"meta", "meta_keys", "page_goal", "stats", "countries", "tag_keys", "tag_values"}
+TRUE = ("true", "1")
 
 
 class ParamError(Exception):
     def __init__(self, field_name: str, message: str):
         super().__init__(message)
         self.field, self.message = field_name, message
-
-
-def _day(value: str, name: str) -> date:
-    if not value:
-        raise ParamError(name, f"{name} is required")
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value)
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-    except ValueError as exc:
-        raise ParamError(name, f"{name} must be a date (YYYY-MM-DD) or an ISO timestamp") from exc
 
 
 def _int(request: HttpRequest, name: str, default: int, maximum: int | None = None) -> int:
@@ -71,8 +82,74 @@ def _int(request: HttpRequest, name: str, default: int, maximum: int | None = No
     return number
 
 
-def statistics_endpoint(view):
-    """Authenticate (OAuth with ``statistics:read``), parse the common parameters, answer JSON."""
+def _limit(request: HttpRequest) -> int:
+    """``limit``: Pirsch hard-limits it to 100, so a larger one is lowered, not refused."""
+    value = request.GET.get("limit", "")
+    if value == "":
+        return MAX_LIMIT
+    if not value.isdigit():
+        raise ParamError("limit", "limit must be a number between 1 and 100")
+    return min(int(value[:7]) if len(value) <= 7 else MAX_LIMIT, MAX_LIMIT) or MAX_LIMIT
+
+
+def _site(request: HttpRequest, principal, site_id: str, scope: str):
+    """The domain ``site_id`` names and ``scope`` allows, or the refusal: another tenant's
+    domain is not found; one the client sees but may not change is forbidden."""
+    if not site_id:
+        raise ParamError("id", "id is required")
+    site = principal_sites(principal).filter(public_id=site_id).first()
+    if site is not None and principal_may(principal, scope, site):
+        return site, None
+    if site is None or scope == Scope.READ_STATISTICS:
+        return None, pirsch_error(404, error=["domain not found"])
+    return None, pirsch_error(403, error=["the client may not do this for this domain"])
+
+
+def _stats_query(request: HttpRequest, site) -> q.StatsQuery:
+    """The range, time zone and filters of a statistics request."""
+    tz = request.GET.get("tz") or site.timezone
+    if tz not in zoneinfo.available_timezones():
+        raise ParamError("tz", "tz must be an IANA time zone name")
+    try:
+        first = ranges.parse_day(request.GET.get("from", ""), "from", timestamps=True)
+        last = ranges.parse_day(request.GET.get("to", ""), "to", timestamps=True)
+        ranges.check_range(first, last)
+    except ranges.RangeError as error:
+        raise ParamError(error.field, error.message) from error
+    params = {k: request.GET.getlist(k) for k in request.GET if k not in RESERVED}
+    return q.StatsQuery(site.pk, first, last, tz, q.validate_filters(params))
+
+
+def _page_params(request: HttpRequest) -> dict:
+    page = {
+        "limit": _limit(request),
+        "offset": _int(request, "offset", 0, MAX_OFFSET),
+        "search": request.GET.get("search", ""),
+        "direction": request.GET.get("direction", "desc"),
+        "sort": request.GET.get("sort", ""),
+    }
+    if page["direction"] not in ("asc", "desc"):
+        raise ParamError("direction", "direction must be asc or desc")
+    if page["sort"] in UNSORTABLE:
+        raise ParamError("sort", f"results cannot be sorted by {page['sort']}")
+    return page
+
+
+def _defaults(request: HttpRequest, days: int) -> None:
+    """Endpoints that need no range (``active``, ``overview``): the last ``days`` days."""
+    if request.GET.get("from") or request.GET.get("to"):
+        return
+    request.GET = request.GET.copy()
+    today = timezone.now().date()
+    request.GET.update({"from": (today - timedelta(days=days - 1)).isoformat()})
+    request.GET.update({"to": today.isoformat()})
+
+
+def statistics_endpoint(view=None, *, days: int | None = None):
+    """Authenticate (OAuth with ``statistics:read``), parse the common parameters, answer JSON.
+    With ``days`` the range is optional (the last ``days`` days)."""
+    if view is None:
+        return functools.partial(statistics_endpoint, days=days)
 
     @csrf_exempt
     @functools.wraps(view)
@@ -82,39 +159,19 @@ def statistics_endpoint(view):
         principal = pirsch_principal(request, Scope.READ_STATISTICS)
         if isinstance(principal, JsonResponse):
             return principal
+        if days:
+            _defaults(request, days)
         try:
-            site_id = request.GET.get("id", "")
-            if not site_id:
-                raise ParamError("id", "id is required")
-            site = principal_sites(principal).filter(public_id=site_id).first()
-            if site is None or not principal_may(principal, Scope.READ_STATISTICS, site):
-                return pirsch_error(404, error=["domain not found"])
-            tz = request.GET.get("tz") or site.timezone
-            if tz not in zoneinfo.available_timezones():
-                raise ParamError("tz", "tz must be an IANA time zone name")
-            first, last = (
-                _day(request.GET.get("from", ""), "from"),
-                _day(request.GET.get("to", ""), "to"),
+            site, refusal = _site(
+                request, principal, request.GET.get("id", ""), Scope.READ_STATISTICS
             )
-            if last < first:
-                raise ParamError("to", "to must not be before from")
-            if (last - first).days > 3660:
-                raise ParamError("from", "the range must be at most ten years")
+            if refusal:
+                return refusal
+            stats_query = _stats_query(request, site)
             scale = request.GET.get("scale") or "day"
             if scale not in SCALES:
                 raise ParamError("scale", "scale must be day, week, month or year")
-            params = {k: request.GET.getlist(k) for k in request.GET if k not in RESERVED}
-            stats_query = q.StatsQuery(site.pk, first, last, tz, q.validate_filters(params))
-            page = {
-                "limit": _int(request, "limit", MAX_LIMIT, MAX_LIMIT) or MAX_LIMIT,
-                "offset": _int(request, "offset", 0),
-                "search": request.GET.get("search", ""),
-                "direction": request.GET.get("direction", "desc"),
-                "sort": request.GET.get("sort", ""),
-            }
-            if page["direction"] not in ("asc", "desc"):
-                raise ParamError("direction", "direction must be asc or desc")
-            body = view(request, stats_query, scale=scale, page=page)
+            body = view(request, stats_query, scale=scale, page=_page_params(request))
         except ParamError as error:
             return pirsch_error(400, validation={error.field: error.message})
         except q.QueryError as error:
@@ -138,6 +195,10 @@ def _page(rows: list[dict], page: dict, key: str) -> list[dict]:
     return rows[page["offset"] : page["offset"] + page["limit"]]
 
 
+def _flag(request: HttpRequest, name: str) -> bool:
+    return request.GET.get(name, "").lower() in TRUE
+
+
 @statistics_endpoint
 def visitor(request, stats_query, *, scale, page):
     return q.visitor_series(stats_query, scale)
@@ -158,21 +219,56 @@ def hours(request, stats_query, *, scale, page):
     return q.hours(stats_query)
 
 
-@csrf_exempt
-def active(request):
-    """Visitors active in the last ``start`` seconds (at most 3600) and their pages."""
+def _with_rates(row: dict) -> dict:
+    return {
+        **row,
+        "bounce_rate": ps._rate(row["bounces"], row["sessions"]),
+        "cr": 0,
+        "custom_metric_avg": 0,
+        "custom_metric_total": 0,
+    }
 
-    @statistics_endpoint
-    def inner(request, stats_query, *, scale, page):
-        seconds = _int(request, "start", 600, MAX_ACTIVE_SECONDS) or 600
-        return q.active_visitors(stats_query.site_id, seconds)
 
-    if not request.GET.get("from"):
-        # ``active`` needs no range: default it to today so the common checks pass.
-        request.GET = request.GET.copy()
-        today = date.today().isoformat()
-        request.GET.update({"from": today, "to": today})
-    return inner(request)
+@statistics_endpoint
+def minutes(request, stats_query, *, scale, page):
+    return [_with_rates(row) for row in ps.minutes(stats_query)]
+
+
+@statistics_endpoint
+def weekdays(request, stats_query, *, scale, page):
+    return ps.weekday_hours(stats_query)
+
+
+@statistics_endpoint
+def hostname(request, stats_query, *, scale, page):
+    return _page(ps.hostnames(stats_query), page, "hostname")
+
+
+@statistics_endpoint(days=1)
+def active(request, stats_query, *, scale, page):
+    """Visitors active in the last ``start`` seconds (at most 3600), their pages, countries."""
+    seconds = _int(request, "start", 600, MAX_ACTIVE_SECONDS) or 600
+    body = q.active_visitors(stats_query.site_id, seconds)
+    body["countries"] = ps.active_countries(stats_query.site_id, seconds)
+    return body
+
+
+@statistics_endpoint(days=OVERVIEW_DAYS)
+def overview(request, stats_query, *, scale, page):
+    """Visitors and views of the range (the last 30 days by default), their growth, the
+    series per day and the number of members."""
+    figures = ps.overview(stats_query)
+    return {
+        "visitors": figures["visitors"],
+        "views": figures["views"],
+        "visitors_growth": q._growth(figures["visitors"], figures["previous_visitors"]),
+        "views_growth": q._growth(figures["views"], figures["previous_views"]),
+        "visitors_time_series": [
+            {**point, "cr": 0, "custom_metric_avg": 0, "custom_metric_total": 0}
+            for point in figures["series"]
+        ],
+        "member": ps.site_members(stats_query.site_id),
+    }
 
 
 def dimension(name: str, rename: dict[str, str] | None = None):
@@ -189,7 +285,33 @@ def dimension(name: str, rename: dict[str, str] | None = None):
     return view
 
 
-page = dimension("page")
+@statistics_endpoint
+def page(request, stats_query, *, scale, page):
+    """Pages with hostname, title, bounces and (``include_avg_time_on_page``) time on page."""
+    rows = _page(q.breakdown(stats_query, "page"), page, "path")
+    details = ps.page_details(
+        stats_query,
+        [row["path"] for row in rows],
+        time_on_page=_flag(request, "include_avg_time_on_page"),
+    )
+    return [
+        {
+            "hostname": details[row["path"]]["hostname"],
+            "path": row["path"],
+            "title": details[row["path"]]["title"],
+            "visitors": row["visitors"],
+            "views": row["views"],
+            "sessions": row["sessions"],
+            "bounces": details[row["path"]]["bounces"],
+            "relative_visitors": row["relative_visitors"],
+            "relative_views": row["relative_views"],
+            "bounce_rate": ps._rate(details[row["path"]]["bounces"], row["sessions"]),
+            "average_time_spent_seconds": details[row["path"]]["seconds"],
+        }
+        for row in rows
+    ]
+
+
 entry_page = dimension("entry", {"entry_path": "path"})
 referrer = dimension("referrer", {"source": "referrer_name"})
 channel = dimension("channel")
@@ -207,11 +329,39 @@ os = dimension("os")
 os_version = dimension("os_version")
 screen = dimension("screen")
 language = dimension("language")
-events = dimension("event")
+
+
+def _events(stats_query) -> list[dict]:
+    details = ps.event_details(stats_query)
+    all_visitors = q._visitors_total(stats_query)
+    rows = []
+    for row in q.breakdown(stats_query, "event"):
+        extra = details.get(row["name"], {"count": 0, "average_duration_seconds": 0})
+        rows.append(
+            {
+                "name": row["name"],
+                "count": extra["count"],
+                "visitors": row["visitors"],
+                "views": extra["count"],
+                "cr": ps._rate(row["visitors"], all_visitors),
+                "average_duration_seconds": extra["average_duration_seconds"],
+                "meta_keys": extra.get("meta_keys", []),
+            }
+        )
+    return rows
+
+
+@statistics_endpoint
+def events(request, stats_query, *, scale, page):
+    return _page(_events(stats_query), page, "name")
 
 
 @statistics_endpoint
 def platform(request, stats_query, *, scale, page):
+    return _platform(stats_query)
+
+
+def _platform(stats_query) -> dict:
     rows = {r["device_type"]: r["visitors"] for r in q.breakdown(stats_query, "platform")}
     desktop, mobile = rows.get("desktop", 0), rows.get("mobile", 0) + rows.get("tablet", 0)
     unknown = sum(v for k, v in rows.items() if k not in ("desktop", "mobile", "tablet"))
@@ -280,16 +430,18 @@ def tag_details(request, stats_query, *, scale, page):
     return _page(q.tags(stats_query, _required(request, "key")), page, "value")
 
 
+def _utc(moment) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @statistics_endpoint
 def session_list(request, stats_query, *, scale, page):
-    from stats.selectors import public_session_id, public_visitor_id
-
-    sessions = [
+    return [
         {
-            "visitor_id": public_visitor_id(s["visitor_id"]),
-            "session_id": public_session_id(s["session_id"]),
-            "time": s["end"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "start": s["start"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "visitor_id": selectors.public_visitor_id(s["visitor_id"]),
+            "session_id": selectors.public_session_id(s["session_id"]),
+            "time": _utc(s["end"]),
+            "start": _utc(s["start"]),
             "duration_seconds": s["duration_ms"] // 1000,
             "entry_path": s["entry_path"],
             "exit_path": s["exit_path"],
@@ -298,9 +450,239 @@ def session_list(request, stats_query, *, scale, page):
         }
         for s in q.session_summaries(stats_query, limit=page["limit"], offset=page["offset"])
     ]
-    return sessions
+
+
+def _step_common(row: dict, visitor_id: str, session_id: str) -> dict:
+    return {
+        "visitor_id": visitor_id,
+        "session_id": session_id,
+        "time": _utc(row["timestamp"]),
+    }
+
+
+def _step_context(row: dict) -> dict:
+    return {
+        "path": row["path"],
+        "title": row["title"],
+        "language": row["language"],
+        "country_code": row["country_code"],
+        "city": row["city"],
+        "referrer": row["referrer"],
+        "referrer_name": row["source"],
+        "referrer_icon": "",
+        "os": row["os"],
+        "os_version": row["os_version"],
+        "browser": row["browser"],
+        "browser_version": row["browser_version"],
+        "desktop": row["device_type"] == "desktop",
+        "mobile": row["device_type"] in ("mobile", "tablet"),
+        "screen_class": row["screen_class"],
+        **{
+            f"utm_{k}": row[f"utm_{k}"] for k in ("source", "medium", "campaign", "content", "term")
+        },
+    }
+
+
+@statistics_endpoint
+def session_details(request, stats_query, *, scale, page):
+    """One session's page views and events in order (``visitor_id`` and ``session_id`` as
+    ``session/list`` gives them)."""
+    public_visitor, public_session = (
+        _required(request, "visitor_id"),
+        _required(request, "session_id"),
+    )
+    visitor_id = selectors.visitor_id_from_public(public_visitor)
+    session_id = selectors.session_id_from_public(public_session)
+    if visitor_id is None:
+        raise ParamError("visitor_id", "visitor_id must be an id from session/list (v_…)")
+    if session_id is None:
+        raise ParamError("session_id", "session_id must be an id from session/list (ses_…)")
+    steps = []
+    for row in ps.session_steps(stats_query, visitor_id, session_id):
+        common = _step_common(row, public_visitor, public_session)
+        props = row["props"] if isinstance(row["props"], dict) else {}
+        if row["kind"] == "pageview":
+            tags = props.get("tags") if isinstance(props.get("tags"), dict) else {}
+            step = {
+                **common,
+                "duration_seconds": row["seconds_to_next"],
+                **_step_context(row),
+                "tag_keys": [str(k) for k in tags],
+                "tag_values": [str(v) for v in tags.values()],
+            }
+            steps.append({"page_view": step, "event": None})
+        else:
+            meta = {k: v for k, v in props.items() if k != "tags"}
+            step = {
+                **common,
+                "name": row["name"],
+                "meta_keys": [str(k) for k in meta],
+                "meta_values": [str(v) for v in meta.values()],
+                "duration_seconds": (row["duration_ms"] or 0) // 1000,
+                **_step_context(row),
+            }
+            steps.append({"page_view": None, "event": step})
+    return steps
 
 
 @statistics_endpoint
 def goals(request, stats_query, *, scale, page):
     return q.goals(stats_query)
+
+
+def option(name: str):
+    """``options/<name>``: the values a filter could take in the range, as a list."""
+
+    @statistics_endpoint
+    def view(request, stats_query, *, scale, page):
+        tag = _required(request, "tag") if name == "tag/value" else ""
+        return ps.filter_options(stats_query, name, tag)
+
+    return view
+
+
+OPTION_VIEWS = {name: option(name) for name in ps.OPTIONS}
+
+
+# --- /api/v1/statistics: CSV export (GET) and deletion (DELETE) -------------------------
+
+
+# export flag → [(file name, rows of the selection)]
+def _exports(stats_query) -> dict:
+    def rows(name: str):
+        return lambda: q.breakdown(stats_query, name)
+
+    return {
+        "visitors": [("visitors", lambda: q.visitor_series(stats_query))],
+        "pages": [("pages", rows("page"))],
+        "session_duration": [
+            ("session_duration", lambda: q.duration_series(stats_query, "day", per_page=False))
+        ],
+        "growth": [("growth", lambda: [q.growth(stats_query)])],
+        "languages": [("languages", rows("language"))],
+        "referrer": [("referrer", rows("referrer"))],
+        "os": [("os", rows("os"))],
+        "browser": [("browser", rows("browser"))],
+        "country": [("country", rows("country"))],
+        "region": [("region", rows("region"))],
+        "city": [("city", rows("city"))],
+        "platform": [("platform", lambda: [_platform(stats_query)])],
+        "screen": [("screen", rows("screen"))],
+        "utm": [
+            (f"utm_{part}", rows(f"utm_{part}"))
+            for part in ("source", "medium", "campaign", "content", "term")
+        ],
+        "conversion_goals": [("conversion_goals", lambda: _goal_rows(stats_query))],
+        "events": [("events", lambda: _events(stats_query))],
+        "tags": [("tags", lambda: q.tags(stats_query))],
+        "hostname": [("hostname", lambda: ps.hostnames(stats_query))],
+    }
+
+
+def _goal_rows(stats_query) -> list[dict]:
+    return [
+        {
+            "name": g["page_goal"]["name"],
+            "visitors": g["visitors"],
+            "views": g["views"],
+            "cr": g["cr"],
+        }
+        for g in q.goals(stats_query)
+    ]
+
+
+def _csv(rows: list[dict]) -> str:
+    """Rows as CSV through the dashboard's writer: a cell a spreadsheet would run as a
+    formula (``= + - @``) is neutralised, lists and objects are written as JSON."""
+    from stats.dashboard import CsvWriter
+
+    out = CsvWriter()
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    out.row(*columns)
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            cells.append(json.dumps(value) if isinstance(value, dict | list) else value)
+        out.row(*cells)
+    return out.getvalue()
+
+
+def _export(request: HttpRequest, principal) -> HttpResponse:
+    site, refusal = _site(request, principal, request.GET.get("id", ""), Scope.READ_STATISTICS)
+    if refusal:
+        return refusal
+    stats_query = _stats_query(request, site)
+    exports = _exports(stats_query)
+    chosen = [name for name in exports if _flag(request, name)] or list(exports)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name in chosen:
+            for file_name, read in exports[name]:
+                zipped.writestr(f"{file_name}.csv", _csv(read()))
+    response = HttpResponse(archive.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = (
+        f'attachment; filename="statistics-{stats_query.first_day}-{stats_query.last_day}.zip"'
+    )
+    return response
+
+
+def _delete(request: HttpRequest, principal) -> HttpResponse:
+    """Pirsch's body: ``{"id", "kind", "from", "to"}``; ``kind`` is ``""``/``all``
+    (everything), ``events`` (custom events only) or ``imported`` (nothing here: no
+    statistics are imported). Without ``from`` and ``to`` every day goes."""
+    from stats.services import site_stats_delete_range, site_stats_reset
+
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return pirsch_error(400, error=["the request body must be JSON"])
+    if not isinstance(body, dict):
+        return pirsch_error(400, validation={"body": "must be a JSON object"})
+    values = {k: body.get(k, request.GET.get(k, "")) for k in ("id", "kind", "from", "to")}
+    if not all(isinstance(v, str) for v in values.values()):
+        raise ParamError(
+            next(k for k, v in values.items() if not isinstance(v, str)), "must be a string"
+        )
+    if values["kind"] not in ("", "all", "events", "imported"):
+        raise ParamError("kind", "kind must be empty, all, events or imported")
+    site, refusal = _site(request, principal, values["id"], Scope.MANAGE_SITE)
+    if refusal:
+        return refusal
+    first = last = None
+    if values["from"] or values["to"]:
+        try:
+            first = ranges.parse_day(values["from"], "from")
+            last = ranges.parse_day(values["to"], "to")
+            ranges.check_range(first, last)
+        except ranges.RangeError as error:
+            raise ParamError(error.field, error.message) from error
+    if values["kind"] == "imported":
+        return HttpResponse(status=200)
+    events_only = values["kind"] == "events"
+    if first is None and not events_only:
+        site_stats_reset(site)
+    else:
+        first = first or date(1970, 1, 1)
+        last = last or timezone.now().date() + timedelta(days=1)
+        site_stats_delete_range(site, first, last, events_only=events_only)
+    return HttpResponse(status=200)
+
+
+@csrf_exempt
+def statistics(request: HttpRequest) -> HttpResponse:
+    """``GET``: the CSV export; ``DELETE``: delete statistics."""
+    if request.method not in ("GET", "DELETE"):
+        return pirsch_error(405, error=["method not allowed"])
+    scope = Scope.READ_STATISTICS if request.method == "GET" else Scope.MANAGE_SITE
+    principal = pirsch_principal(request, scope)
+    if isinstance(principal, JsonResponse):
+        return principal
+    try:
+        if request.method == "GET":
+            return _export(request, principal)
+        return _delete(request, principal)
+    except ParamError as error:
+        return pirsch_error(400, validation={error.field: error.message})
+    except q.QueryError as error:
+        return pirsch_error(400, validation={error.field: error.message})

@@ -1,6 +1,6 @@
 """Pirsch's statistics API: the seed's example, parameters, filters, scales, time zones, errors."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -259,14 +259,55 @@ def test_growth_against_the_previous_period(client, site, token, traffic):
         ({"from": "2023-01-02", "to": "2023-01-01"}, "to"),
         ({"from": "2023-01-01", "to": "2023-01-01", "scale": "decade"}, "scale"),
         ({"from": "2023-01-01", "to": "2023-01-01", "tz": "Mars/Base"}, "tz"),
-        ({"from": "2023-01-01", "to": "2023-01-01", "limit": "101"}, "limit"),
         ({"from": "2023-01-01", "to": "2023-01-01", "pattern": "("}, "pattern"),
+        # Dates whose next day, or previous period, is no date at all; ranges over ten years.
+        ({"from": "9999-12-30", "to": "9999-12-31"}, "from"),
+        ({"from": "2023-01-01", "to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01", "to": "0001-01-02"}, "from"),
+        ({"from": "2000-01-01", "to": "2023-01-01"}, "from"),
+        # Regular expressions Python accepts and PostgreSQL refuses.
+        ({"from": "2023-01-01", "to": "2023-01-01", "pattern": "(?P<x>a)"}, "pattern"),
+        ({"from": "2023-01-01", "to": "2023-01-01", "pattern": "a{1001}"}, "pattern"),
+        ({"from": "2023-01-01", "to": "2023-01-01", "pattern": "[[:foo:]]"}, "pattern"),
+        # Meta and tag keys are keys, never ORM lookups.
+        (
+            {"from": "2023-01-01", "to": "2023-01-01", "meta_plan__isnull": "maybe"},
+            "meta_plan__isnull",
+        ),
+        ({"from": "2023-01-01", "to": "2023-01-01", "meta_plan__regex": "("}, "meta_plan__regex"),
+        ({"from": "2023-01-01", "to": "2023-01-01", "tag_author__gt": "x"}, "tag_author__gt"),
+        ({"from": "2023-01-01", "to": "2023-01-01", "offset": "100000000000000000000"}, "offset"),
     ],
 )
-def test_bad_parameters_name_the_field(client, site, token, params, field):
-    response = get(client, "visitor", token, id=site.public_id, **params)
-    assert response.status_code == 400
+@pytest.mark.parametrize("endpoint", ["visitor", "growth", "session/list", "page"])
+def test_bad_parameters_name_the_field(client, site, token, traffic, params, field, endpoint):
+    response = get(client, endpoint, token, id=site.public_id, **params)
+    assert response.status_code == 400, response.content
     assert set(response.json()) == PIRSCH_KEYS and field in response.json()["validation"]
+
+
+def test_limit_above_100_is_capped_not_refused(client, site, token):
+    store(
+        [
+            event_row(
+                site.pk, datetime(2023, 1, 1, 10, tzinfo=UTC), visitor=n, session=n, path=f"/p{n}"
+            )
+            for n in range(120)
+        ]
+    )
+    base = {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-01"}
+    for limit in ("101", "1000", "100000000000000000000"):
+        response = get(client, "page", token, **base, limit=limit)
+        assert response.status_code == 200
+        assert len(response.json()) == 100
+    assert len(get(client, "page", token, **base, limit=7).json()) == 7
+
+
+def test_sorting_by_a_field_that_is_not_a_value_is_refused(client, site, token, traffic):
+    base = {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-31"}
+    response = get(client, "event/list", token, **base, sort="meta")
+    assert response.status_code == 400 and "sort" in response.json()["validation"]
+    assert get(client, "event/list", token, **base, sort="count").status_code == 200
 
 
 def test_credentials_and_tenants(client, owner, site, token, traffic):
@@ -290,9 +331,28 @@ def test_credentials_and_tenants(client, owner, site, token, traffic):
 def test_active_visitors(client, site, token):
     from django.utils import timezone
 
-    store([event_row(site.pk, timezone.now(), visitor=5, session=5, path="/live")])
+    now = timezone.now()
+    store(
+        [
+            event_row(site.pk, now, visitor=5, session=5, path="/live", country_code="JP"),
+            event_row(site.pk, now, visitor=6, session=6, path="/live", country_code="JP"),
+            event_row(site.pk, now, visitor=7, session=7, path="/", country_code="DE"),
+            # Outside the last minute: not active.
+            event_row(site.pk, now - timedelta(minutes=5), visitor=8, session=8, country_code="FR"),
+        ]
+    )
     body = get(client, "active", token, id=site.public_id, start=60).json()
-    assert body == {"stats": [{"path": "/live", "title": "", "visitors": 1}], "visitors": 1}
+    assert body == {
+        "stats": [
+            {"path": "/live", "title": "", "visitors": 2},
+            {"path": "/", "title": "", "visitors": 1},
+        ],
+        "countries": [
+            {"visitors": 2, "relative_visitors": 0.6667, "country_code": "JP"},
+            {"visitors": 1, "relative_visitors": 0.3333, "country_code": "DE"},
+        ],
+        "visitors": 3,
+    }
     assert get(client, "active", token, id=site.public_id, start=4000).status_code == 400
 
 
@@ -412,6 +472,14 @@ FILTER_CASES = [
     ({"country": ["!DE", "!GB"]}, 0),  # repeated negations: neither
     ({"city": "Berlin", "language": "de"}, 1),  # different filters: and
     ({"country": "DE", "browser": "Chrome"}, 0),
+    # Code-valued filters ignore case, as Pirsch's documented ``country=jp`` shows.
+    ({"country": "de"}, 2),
+    ({"country": "!de"}, 1),
+    ({"country": ["gb", "De"]}, 3),
+    ({"region": "de-by"}, 1),
+    ({"language": "DE"}, 2),
+    ({"platform": "MOBILE"}, 1),
+    ({"screen_class": "xl"}, 1),
 ]
 
 
