@@ -409,3 +409,64 @@ def test_other_protocols_keep_a_visit_across_midnight_utc(client, site, drain, m
     assert post(client, "/api/event", plausible).status_code == 202
     first, second = drain()
     assert first.session_id == second.session_id
+
+
+TEMPORARY_FAILURE = {
+    "statusCode": 500,
+    "message": "The event could not be stored because of a temporary problem, please try again later",
+    "error": "Internal Server Error",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/log", {"pg": "/"}),
+        ("/log/custom", {"ev": "signup"}),
+        ("/log/hb", {}),
+        ("/log/error", {"name": "Error", "message": "boom"}),
+    ],
+)
+def test_a_database_outage_is_the_seeds_500_with_a_retry_hint(client, site, path, body):
+    from tests.tracking.test_database_outage import database_down
+
+    with database_down():
+        response = post(client, path, {"pid": site.public_id, **body})
+    assert response.status_code == 500
+    assert response.json() == TEMPORARY_FAILURE
+    assert response["Retry-After"] == "5"
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert Event.objects.count() == 0
+
+
+def test_an_event_buffer_outage_is_the_seeds_500_with_a_retry_hint(client, site, settings, drain):
+    from tracking import buffer
+
+    site_known = post(client, "/log", {"pid": site.public_id}).status_code
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens here
+    buffer.reset_clients()
+    try:
+        response = post(client, "/log", {"pid": site.public_id, "pg": "/b"})
+    finally:
+        buffer.reset_clients()
+    assert (site_known, response.status_code) == (201, 500)
+    assert response.json() == TEMPORARY_FAILURE
+    assert int(response["Retry-After"]) >= 1
+
+
+def test_an_unexpected_failure_is_a_plain_500(client, site, monkeypatch, drain):
+    """A bug is not a temporary problem: no retry hint."""
+    from tracking import ingest
+
+    def broken(hits):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(ingest, "accept", broken)
+    response = post(client, "/log", {"pid": site.public_id})
+    assert response.status_code == 500
+    assert response.json() == {
+        "statusCode": 500,
+        "message": "Internal server error",
+        "error": "Internal Server Error",
+    }
+    assert "Retry-After" not in response

@@ -23,7 +23,6 @@ REASONS = {
     403: "Forbidden",
     413: "Payload Too Large",
     500: "Internal Server Error",
-    503: "Service Unavailable",
 }
 
 

@@ -29,7 +29,14 @@ def _failure() -> JsonResponse:
 
 
 def _unavailable() -> JsonResponse:
-    return _error(SwetrixError(503, "Service temporarily unavailable, please retry"))
+    """A database or event-buffer outage: Swetrix's documented answer is 500 "try again
+    later" (the seed), so its clients treat it as such; ``Retry-After`` says when."""
+    return _error(
+        SwetrixError(
+            500,
+            "The event could not be stored because of a temporary problem, please try again later",
+        )
+    )
 
 
 def _record(request: HttpRequest, kind: Kind) -> JsonResponse:
