@@ -70,6 +70,8 @@ PUBLIC = {
     "accounts/password/reset/complete/",
     "accounts/invitations/<str:token>/",
     "share/<str:token>/",  # with a valid token it opens that link's site only (tested below)
+    # Signed per address; a forged token is 404 (tests/notifications/test_reports.py).
+    "notifications/unsubscribe/<str:token>",
 }
 OK_DENIALS = {401, 403, 404, 405}
 
@@ -160,6 +162,28 @@ def world(db, client):
     _, attacker_link_token = shared_link_create(site=attacker_site, created_by=attacker)
 
     from stats.behaviour_views import SECTIONS
+    from stats.notifications import services as notifications
+
+    victim_report = notifications.report_create(
+        site=victim, email="victim-reader@example.com", frequency="weekly"
+    )
+    from stats.notifications.models import Webhook
+    from stats.notifications.webhooks import seal
+
+    victim_webhook = Webhook.objects.create(
+        site=victim,
+        url="https://hooks.example.com/victim",
+        format="json",
+        secret_sealed=seal("whsec_victim"),
+        secret_prefix="whsec_vict",
+        created_at=now,
+    )
+    victim_alert = notifications.alert_create(
+        site=victim,
+        kind="no-data",
+        emails=["victim-reader@example.com"],
+        webhook_ids=[victim_webhook.pk],
+    )
 
     values = {
         "public_id": [victim.public_id],
@@ -173,6 +197,9 @@ def world(db, client):
         "uidb64": ["MQ"],
         "visitor_id": [public_visitor_id(1)],
         "session_id": [public_session_id(1)],
+        "report_id": [str(victim_report.pk)],
+        "alert_id": [str(victim_alert.pk)],
+        "webhook_id": [str(victim_webhook.pk)],
     }
     api_credentials = {
         "attacker account oauth token": oauth_token_issue(client=attacker_oauth)[0],
@@ -208,7 +235,19 @@ def snapshot(victim: Site) -> dict:
         "links": sorted(SharedLink.objects.filter(site=victim).values_list("pk", flat=True)),
         "invitations": sorted(Invitation.objects.filter(site=victim).values_list("pk", "email")),
         "events": Event.objects.filter(site=victim).count(),
+        "notifications": _notifications(victim),
     }
+
+
+def _notifications(victim: Site) -> tuple:
+    from stats.notifications.models import Alert, Delivery, Report, Webhook
+
+    return (
+        sorted(Report.objects.filter(site=victim).values_list("pk", "email")),
+        sorted(Alert.objects.filter(site=victim).values_list("pk", "emails")),
+        Webhook.objects.filter(site=victim).count(),
+        Delivery.objects.filter(site=victim).count(),
+    )
 
 
 POST_DATA = {
@@ -225,7 +264,16 @@ POST_DATA = {
 }
 
 
-VICTIM_PARAMETERS = ("public_id", "membership_id", "invitation_id", "client_id", "link_id")
+VICTIM_PARAMETERS = (
+    "public_id",
+    "membership_id",
+    "invitation_id",
+    "client_id",
+    "link_id",
+    "report_id",
+    "alert_id",
+    "webhook_id",
+)
 
 
 def walk_urls(world) -> list[tuple[str, str, bool]]:
