@@ -28,8 +28,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, connections
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Window
-from django.db.models.functions import ExtractHour, FirstValue, TruncDay
+from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.functions import ExtractHour, FirstValue, TruncDate, TruncDay
 from django.db.models.lookups import Exact, IContains
 from django.utils import timezone
 
@@ -89,6 +89,80 @@ SESSION_COLUMNS = (
     "city",
 )
 SESSION_FILTERS = frozenset(k for k, c in FILTER_FIELDS.items() if c in SESSION_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ScopeGroup:
+    """Session attributes taken together from one event: the first column is the key, and a
+    key value in ``absent`` means the event does not say (so a later event may)."""
+
+    columns: tuple[str, ...]
+    absent: tuple[str, ...] = ("",)
+
+    def absent_sql(self) -> str:
+        """SQL true when an event lacks the group (fixed literals, no parameters)."""
+        values = ", ".join("'" + value + "'" for value in self.absent)
+        return f'("{self.columns[0]}" IN ({values}))'
+
+
+# Session-scoped attributes: on each local day, a session's value of a group is that of its
+# first event (by time, then id) that has the group's key, else that of its first event;
+# every event of the session-day counts under it, whatever it carries itself (heartbeats,
+# custom events and older rows often carry nothing). ``tracking.sessions`` stamps new
+# events alike; this reads the rows already stored, and the days a session lacked a value
+# at first. Statistics take it from here everywhere: the rollups store it in session rows
+# and rolled-up events, raw reads compute it (``scoped_events``). ``hostname`` belongs to
+# the page, not the visit.
+SESSION_SCOPE = (
+    ScopeGroup(("entry_path",)),
+    ScopeGroup(
+        (
+            "channel",
+            "referrer",
+            "source",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_content",
+            "utm_term",
+        ),
+        ("", "Direct"),  # a direct hit says nothing: a later referrer fills it in
+    ),
+    ScopeGroup(("browser", "browser_version")),
+    ScopeGroup(("os", "os_version")),
+    ScopeGroup(("device_type",)),
+    ScopeGroup(("screen_class",)),
+    ScopeGroup(("language",)),
+    ScopeGroup(("country_code", "region", "city")),
+)
+SESSION_SCOPED = {column: group for group in SESSION_SCOPE for column in group.columns}
+SCOPED_PREFIX = "session_"  # raw events' annotations holding the session's values
+
+
+def scoped_events(query: StatsQuery, columns) -> QuerySet[Event]:
+    """The range's raw events (no filters), each annotated with its session's value of every
+    session-scoped column in ``columns`` as ``session_<column>`` (window functions over the
+    session's events of the local day)."""
+    day = TruncDate("timestamp", tzinfo=query.zone)
+    annotations = {}
+    for column in columns:
+        group = SESSION_SCOPED[column]
+        lacks = Case(
+            When(**{f"{group.columns[0]}__in": group.absent}, then=Value(1)), default=Value(0)
+        )
+        annotations[SCOPED_PREFIX + column] = Window(
+            FirstValue(column),
+            partition_by=[day, F("session_id")],
+            order_by=[lacks.asc(), F("timestamp").asc(), F("id").asc()],
+        )
+    return Event.objects.filter(
+        site_id=query.site_id, timestamp__gte=query.start, timestamp__lt=query.end
+    ).annotate(**annotations)
+
+
+def scoped_filter_names(filters: dict[str, list[str]]) -> list[str]:
+    """The filters on session-scoped attributes."""
+    return [name for name in filters if FILTER_FIELDS.get(name) in SESSION_SCOPED]
 
 
 def milliseconds(delta: timedelta) -> int:
@@ -154,6 +228,7 @@ class StatsQuery:
         if "uid" in filters:  # Matomo's User ID, stored only as its per-site hash
             filters["meta_uid"] = [*filters.get("meta_uid", []), *self._uid_hashes(filters)]
             del filters["uid"]
+        events, filters = self._session_filtered(events, filters, model)
         events = apply_filters(events, filters)
         if exit_paths:
             events = events.filter(session_id__in=self._exiting_sessions(exit_paths, model))
@@ -168,6 +243,23 @@ class StatsQuery:
             negation = "!" if prefix in ("!", "^") else ""
             hashes.append(negation + uid_hash(self.site_id, value[len(prefix) :]))
         return hashes
+
+    def _session_filtered(
+        self, events: QuerySet, filters: dict[str, list[str]], model
+    ) -> tuple[QuerySet, dict[str, list[str]]]:
+        """Raw events under the session-attribute filters, matched on the session's value
+        (``SESSION_SCOPE``), and the filters left. Rolled-up events store that value."""
+        names = scoped_filter_names(filters)
+        if model is not Event or not names:
+            return events, filters
+        session = {name: filters[name] for name in names}
+        matching = apply_filters(
+            scoped_events(self, {FILTER_FIELDS[name] for name in names}),
+            session,
+            prefix=SCOPED_PREFIX,
+        )
+        rest = {name: values for name, values in filters.items() if name not in session}
+        return events.filter(id__in=matching.values("id")), rest
 
     def _exiting_sessions(self, values: list[str], model=Event) -> QuerySet:
         """Sessions whose last page view in the range matches the ``exit_path`` values."""
@@ -258,8 +350,43 @@ def event_sets(query: StatsQuery) -> list[QuerySet]:
 
 def _events_sql(query: StatsQuery, *columns: str, refine=None) -> tuple[str, tuple]:
     """SQL selecting ``columns`` of the query's events from both parts (``UNION ALL``);
-    ``refine`` narrows each part's queryset first (e.g. to one kind of event)."""
-    return union_sql([refine(qs) if refine else qs for qs in event_sets(query)], columns)
+    ``refine`` narrows each part's queryset first (e.g. to one kind of event). Session-scoped
+    columns are the session's values (``SESSION_SCOPE``): stored so in rolled-up events,
+    computed for raw ones."""
+    if not any(column in SESSION_SCOPED for column in columns):
+        return union_sql([refine(qs) if refine else qs for qs in event_sets(query)], columns)
+    rolled, rest = split(query)
+    parts: list[tuple[str, tuple]] = []
+    if rolled:
+        events = rolled.events(RolledEvent)
+        parts.append(_sql((refine(events) if refine else events).values(*columns)))
+    if rest:
+        parts.append(_scoped_sql(rest, columns, refine))
+    return " UNION ALL ".join(f"({sql})" for sql, _ in parts), tuple(
+        param for _, params in parts for param in params
+    )
+
+
+def _scoped_sql(query: StatsQuery, columns: tuple[str, ...], refine=None) -> tuple[str, tuple]:
+    """SQL selecting ``columns`` of the query's raw events, session-scoped ones as the
+    session's values: computed over all the range's events, then narrowed to the events the
+    filters (and ``refine``) keep, so a filter on one event never changes its session."""
+    scoped = [c for c in columns if c in SESSION_SCOPED]
+    named = [SCOPED_PREFIX + c if c in SESSION_SCOPED else c for c in columns]
+    base, params = _sql(
+        scoped_events(dataclasses.replace(query, filters={}), scoped).values(
+            *dict.fromkeys(("id", *named))
+        )
+    )
+    select = ", ".join(
+        f'w."{name}" AS "{column}"' for name, column in zip(named, columns, strict=True)
+    )
+    sql = f"SELECT {select} FROM ({base}) w"  # noqa: S608 - Django-built query, fixed column names
+    if query.filters or refine:
+        events = query.events()
+        kept, kept_params = _sql((refine(events) if refine else events).values("id"))
+        sql, params = f"{sql} WHERE w.id IN ({kept})", (*params, *kept_params)
+    return sql, tuple(params)
 
 
 def union_sql(parts: list[QuerySet], columns: tuple[str, ...]) -> tuple[str, tuple]:
@@ -293,8 +420,11 @@ def _condition(column, raw: str) -> tuple[Q, bool]:
     return Q(**{column: raw}), False
 
 
-def apply_filters(events: QuerySet[Event], filters: dict[str, list[str]]) -> QuerySet[Event]:
-    """Repeated values of one filter are ORed; different filters are ANDed."""
+def apply_filters(
+    events: QuerySet[Event], filters: dict[str, list[str]], *, prefix: str = ""
+) -> QuerySet[Event]:
+    """Repeated values of one filter are ORed; different filters are ANDed. ``prefix`` names
+    annotations to match instead of the attribute columns (``scoped_events``)."""
     for name, values in filters.items():
         if name == "pattern":
             for pattern in values:
@@ -309,7 +439,7 @@ def apply_filters(events: QuerySet[Event], filters: dict[str, list[str]]) -> Que
         elif name.startswith(("meta_", "tag_")):
             column = filter_values.json_key_column(name)  # the key as a value, never a lookup
         else:
-            column = FILTER_FIELDS[name]
+            column = prefix + FILTER_FIELDS[name]
         positive, negative = Q(), Q()
         for value in values:
             condition, negated = _condition(column, value)
@@ -637,6 +767,8 @@ def dimension_days_from_events(query: StatsQuery, dimension: str) -> dict[date, 
     columns, kind = DIMENSIONS[dimension]
     if connection.vendor == "postgresql":
         return _dimension_days_sql(query, columns, kind)
+    if any(column in SESSION_SCOPED for column in columns):
+        return _scoped_dimension_days(query, columns, kind)
     per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
     for events in event_sets(query):  # disjoint days: their per-day rows never collide
         if kind:
@@ -657,6 +789,40 @@ def dimension_days_from_events(query: StatsQuery, dimension: str) -> dict[date, 
                 "views": row["views"],
                 "sessions": row["sessions"],
             }
+    return per_day
+
+
+def _scoped_dimension_days(
+    query: StatsQuery, columns: tuple[str, ...], kind: str | None
+) -> dict[date, dict[tuple, dict]]:
+    """``dimension_days_from_events`` of session-scoped columns through the ORM and Python
+    (the embedded SQLite: raw events only, small sites)."""
+    kept = None
+    if query.filters or kind:
+        events = query.events().filter(kind=kind) if kind else query.events()
+        kept = set(events.values_list("id", flat=True))
+    rows = (
+        scoped_events(dataclasses.replace(query, filters={}), columns)
+        .annotate(day=TruncDate("timestamp", tzinfo=query.zone))
+        .values_list(
+            "id", "day", "visitor_id", "session_id", "kind", *(SCOPED_PREFIX + c for c in columns)
+        )
+    )
+    grouped: dict[tuple, dict] = {}
+    for event_id, day, visitor_id, session_id, event_kind, *key in rows.iterator(chunk_size=5000):
+        if kept is not None and event_id not in kept:
+            continue
+        row = grouped.setdefault((day, *key), {"visitors": set(), "sessions": set(), "views": 0})
+        row["visitors"].add(visitor_id)
+        row["sessions"].add(session_id)
+        row["views"] += event_kind == "pageview"
+    per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
+    for (day, *key), row in grouped.items():
+        per_day[day][tuple(key)] = {
+            "visitors": len(row["visitors"]),
+            "views": row["views"],
+            "sessions": len(row["sessions"]),
+        }
     return per_day
 
 
@@ -772,7 +938,8 @@ def breakdown(query: StatsQuery, dimension: str) -> list[dict]:
 
     Whole past days come from the dimension rollups (no filters) or the session rows
     (filters on session attributes), the rest from raw events; visitors are summed over
-    days, as everywhere.
+    days, as everywhere. ``relative_visitors`` is a share of the period's visitors (under
+    the same filters), so a visitor is never split between rows.
     """
     columns, _kind = DIMENSIONS[dimension]
     per_day = _dimension_days(query, dimension)
@@ -781,7 +948,7 @@ def breakdown(query: StatsQuery, dimension: str) -> list[dict]:
         for key, metrics in values.items():
             for name in ("visitors", "views", "sessions"):
                 rows[key][name] += metrics[name]
-    total_visitors = sum(m["visitors"] for m in rows.values()) or 1
+    total_visitors = period_visitors(query) or 1
     total_views = sum(m["views"] for m in rows.values()) or 1
     result = [
         {
@@ -864,7 +1031,9 @@ def session_summaries_from_events(query: StatsQuery) -> list[dict]:
                 "visitor_id": visitor_id,
                 "start": at,
                 "end": at,
-                "entry_path": entry_path or path,
+                "entry_path": "",
+                "first_path": path,
+                "first_day": at.astimezone(query.zone).date(),
                 "exit_path": "",
                 "exit_title": "",
                 "page_views": 0,
@@ -872,12 +1041,18 @@ def session_summaries_from_events(query: StatsQuery) -> list[dict]:
             }
         session["end"] = at
         session["visitor_id"] = min(session["visitor_id"], visitor_id)
+        if not session["entry_path"] and at.astimezone(query.zone).date() == session["first_day"]:
+            # The first day's first entry page given (as on session rows), else its first page.
+            session["entry_path"] = entry_path
         if kind == "pageview":
             session["page_views"] += 1
             session["exit_path"], session["exit_title"] = path, title
         elif kind == "custom" and interactive:
             session["interactions"] += 1
     for session in sessions.values():
+        session["entry_path"] = session["entry_path"] or session.pop("first_path")
+        session.pop("first_path", None)
+        del session["first_day"]
         session["duration_ms"] = milliseconds(session["end"] - session["start"])
         session["is_bounce"] = session["page_views"] <= 1 and session["interactions"] == 0
     return sorted(sessions.values(), key=lambda s: (s["start"], s["session_id"]), reverse=True)
@@ -908,7 +1083,7 @@ _RAW_SESSION_DAYS_SQL = """
            count(*) FILTER (WHERE kind = 'custom' AND interactive) AS interactions,
            (array_agg(id ORDER BY "timestamp", id))[1] AS first_event_id,
            (array_agg(path ORDER BY "timestamp", id))[1] AS first_path,
-           (array_agg(entry_path ORDER BY "timestamp", id))[1] AS entry_path,
+           (array_agg(entry_path ORDER BY entry_path = '', "timestamp", id))[1] AS entry_path,
            max("timestamp") FILTER (WHERE kind = 'pageview') AS exit_at,
            (array_agg(id ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1] AS exit_event_id,
            (array_agg(path ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1] AS exit_path,
@@ -1252,6 +1427,11 @@ def duration_series(query: StatsQuery, scale: str, *, per_page: bool) -> list[di
             }
         )
     return series
+
+
+def period_visitors(query: StatsQuery) -> int:
+    """The period's visitors under the query's filters: the denominator of shares."""
+    return sum(m["visitors"] for m in daily_metrics(query).values())
 
 
 def _visitors_total(query: StatsQuery) -> int:

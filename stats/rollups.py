@@ -7,6 +7,9 @@
   the last run (late and back-dated data included: Matomo ``cdt``, Pirsch batch ``time``),
   found through ``received_at``. Today is never rolled up: it is answered from raw events.
 - Runs never overlap: a PostgreSQL advisory lock guards ``rollup_pending``.
+- Session-scoped: session rows, their breakdowns and rolled-up events carry each session's
+  value of every visit attribute on the day (``stats.query.SESSION_SCOPE``), not each
+  event's own, so a heartbeat without a language counts under its session's language.
 """
 
 from __future__ import annotations
@@ -60,6 +63,24 @@ SELECT %(site)s, %(day)s, %(tz)s,
 WHERE EXISTS (SELECT 1 FROM ev)
 """
 
+# Each session's values of the session-scoped attributes on the day (``SESSION_SCOPE``), in a
+# temporary table the statements below join: computed once per site-day.
+SESSION_VALUES_SQL = """
+CREATE TEMPORARY TABLE rollup_session_values ON COMMIT DROP AS
+SELECT session_id, {values}
+FROM tracking_event
+WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
+GROUP BY session_id
+"""
+# The day's events with the session's values in place of their own.
+SCOPED_EVENTS_SQL = """
+SELECT e.id, e.site_id, e."timestamp", e.kind, e.name, e.visitor_id, e.session_id, e.path,
+       e.title, e.props, e.interactive, e.duration_ms, e.scroll_depth, e.screen_width,
+       e.screen_height, e.hostname, {values}
+FROM tracking_event e JOIN rollup_session_values s ON s.session_id = e.session_id
+WHERE e.site_id = %(site)s AND e."timestamp" >= %(start)s AND e."timestamp" < %(end)s
+"""
+
 # One row per session and combination of its attributes on the day (see ``SessionDay``).
 SESSION_DAY_SQL = """
 INSERT INTO stats_sessionday (site_id, day, tz, session_id, visitor_id, first_at, last_at,
@@ -75,8 +96,7 @@ SELECT %(site)s, %(day)s, %(tz)s, session_id, visitor_id, min("timestamp"), max(
        coalesce((array_agg(path ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1], ''),
        coalesce((array_agg(title ORDER BY "timestamp" DESC, id DESC) FILTER (WHERE kind = 'pageview'))[1], ''),
        {columns}
-FROM tracking_event
-WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
+FROM ({scoped}) e
 GROUP BY session_id, visitor_id, {columns}
 """
 
@@ -108,8 +128,7 @@ ATTRIBUTE_KEY_SQL = "md5(%(site)s::text || json_build_array({columns})::text)::u
 SESSION_ATTRIBUTES_SQL = """
 INSERT INTO stats_sessionattributes (key, site_id, {columns})
 SELECT DISTINCT {key}, %(site)s, {columns}
-FROM tracking_event
-WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
+FROM ({scoped}) e
 ON CONFLICT (key) DO NOTHING
 """
 ROLLED_EVENTS_SQL = """
@@ -119,8 +138,7 @@ INSERT INTO stats_rolledevent (site_id, "timestamp", id, kind, name, visitor_id,
 SELECT e.site_id, e."timestamp", e.id, e.kind, e.name, e.visitor_id, e.session_id, e.path,
        e.title, e.props, e.interactive, e.duration_ms, e.scroll_depth, e.screen_width,
        e.screen_height, a.id
-FROM (SELECT *, {key} AS attributes_key FROM tracking_event
-      WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s) e
+FROM (SELECT *, {key} AS attributes_key FROM ({scoped}) x) e
 JOIN stats_sessionattributes a ON a.key = e.attributes_key
 ORDER BY e."timestamp", e.id
 """
@@ -138,6 +156,22 @@ FROM tracking_event
 WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s {kind}
 GROUP BY {columns}
 """
+
+
+def session_values_sql() -> tuple[str, str]:
+    """(aggregates for ``SESSION_VALUES_SQL``, columns for ``SCOPED_EVENTS_SQL``): each
+    scoped column from the session's first event (by time, then id) that has its group."""
+    from stats.query import SESSION_SCOPE
+
+    aggregates, columns = [], []
+    for group in SESSION_SCOPE:
+        for column in group.columns:
+            aggregates.append(
+                f'(array_agg("{column}" ORDER BY {group.absent_sql()}, "timestamp", id))[1]'
+                f' AS "{column}"'
+            )
+            columns.append(f's."{column}"')
+    return ", ".join(aggregates), ", ".join(columns)
 
 
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
@@ -170,12 +204,18 @@ def rollup_site_day(site_id: int, day: date, tz: str) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(DAY_SQL, params)
+            aggregates, values = session_values_sql()
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.rollup_session_values")
+            cursor.execute(SESSION_VALUES_SQL.format(values=aggregates), params)
+            scoped = SCOPED_EVENTS_SQL.format(values=values)
             columns = ", ".join(f'"{c}"' for c in SESSION_COLUMNS)
-            cursor.execute(SESSION_DAY_SQL.format(columns=columns), params)
+            cursor.execute(SESSION_DAY_SQL.format(columns=columns, scoped=scoped), params)
             key = ATTRIBUTE_KEY_SQL.format(columns=columns)
             cursor.execute(DELETE_ROLLED_EVENTS_SQL, params)
-            cursor.execute(SESSION_ATTRIBUTES_SQL.format(columns=columns, key=key), params)
-            cursor.execute(ROLLED_EVENTS_SQL.format(key=key), params)
+            cursor.execute(
+                SESSION_ATTRIBUTES_SQL.format(columns=columns, key=key, scoped=scoped), params
+            )
+            cursor.execute(ROLLED_EVENTS_SQL.format(key=key, scoped=scoped), params)
             cursor.execute(EXIT_SQL, params)
             for name, (columns, kind) in DIMENSIONS.items():
                 if name in SESSION_DIMENSIONS:

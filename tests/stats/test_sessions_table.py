@@ -1,5 +1,7 @@
 """Session rows (``SessionDay``): equal to raw events, and every read through them equal to
-the raw path under random filters, time zones, late data and sessions spanning midnight."""
+the raw path under random filters, time zones, late data and sessions spanning midnight.
+Attributes vary within sessions (later events lack them or bring others): session rows hold
+the session's values (``tests.stats.session_scope_oracle``)."""
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +16,7 @@ from stats.models import SessionDay
 from stats.rollups import rollup_pending
 from tests.factories import SiteFactory
 from tests.helpers import event_row, store
+from tests.stats.session_scope_oracle import scoped
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -29,7 +32,7 @@ EVENTS = st.lists(
         st.sampled_from(["/", "/a", "/b"]),
         st.sampled_from([("DE", "DE-BE", "Berlin"), ("GB", "GB-ENG", "London"), ("", "", "")]),
         st.sampled_from(["Chrome", "Firefox", ""]),
-        st.sampled_from(["en", "de"]),  # varies within sessions: several rows per session-day
+        st.sampled_from(["en", "de", ""]),  # varies within sessions, often missing
     ),
     max_size=40,
 )
@@ -81,7 +84,7 @@ def rows_of(site, events, received_at=None):
 def expected_session_days(rows, tz):
     """SessionDay rows computed in Python from the stored event rows."""
     groups: dict[tuple, list[dict]] = {}
-    for row in rows:
+    for row in scoped(rows, tz):
         at = datetime.fromisoformat(row["timestamp"])
         key = (
             at.astimezone(ZoneInfo(tz)).date(),
