@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from stats import query as q
-from stats import selectors
+from stats import ranges, selectors
 
 PERIODS: dict[str, str] = {
     "today": "Today",
@@ -39,7 +39,7 @@ PERIODS: dict[str, str] = {
     "custom": "Custom range",
 }
 DEFAULT_PERIOD = "30d"
-MAX_DAYS = 3660
+MAX_DAYS = ranges.MAX_RANGE_DAYS  # one cap for every reader (stats.ranges)
 
 # Filters the dashboard offers, with the words shown on chips.
 FILTER_LABELS: dict[str, str] = {
@@ -215,6 +215,10 @@ def dashboard_state(params, site) -> DashboardState:
                 raise RangeError("The end date is before the start date.")
             if (last - first).days >= MAX_DAYS:
                 raise RangeError("A range can be at most ten years.")
+            try:  # days whose neighbours are no dates (9999-12-31) and the cap, shared
+                ranges.check_range(first, last)
+            except ranges.RangeError as exc:
+                raise RangeError(f"{exc.message[:1].upper()}{exc.message[1:]}.") from exc
         except RangeError as exc:
             error, period = f"{exc} Showing the last 30 days.", DEFAULT_PERIOD
             first, last = period_days(period, today, None)
