@@ -257,3 +257,34 @@ def test_every_operation_survives_generated_requests(live_server, credentials):
     ):
         assert label in succeeded, (label, statuses[label])
     assert sum(label.startswith("GET /api/v1/statistics/") for label in succeeded) >= 30
+
+
+# Shapes the generators rarely reach, each a documented Plausible 400 (never a 5xx, nothing
+# stored): props/revenue as JSON strings nested beyond what a decoder follows, and props
+# over upstream's byte limits.
+PLAUSIBLE_HOSTILE_BODIES = [
+    {"props": "[" * 30_000 + "]" * 30_000},
+    {"p": '{"a":' * 5_000 + "1" + "}" * 5_000},
+    {"revenue": "[" * 30_000 + "]" * 30_000},
+    {"$": '{"amount":' * 5_000 + "1" + "}" * 5_000},
+    {"props": {"k" * 301: "v"}},
+    {"props": json.dumps({"plan": "é" * 1001})},
+]
+
+
+@pytest.mark.parametrize("extra", PLAUSIBLE_HOSTILE_BODIES)
+def test_plausible_hostile_props_and_revenue_answer_the_documented_400(
+    transactional_db, live_server, extra
+):
+    from tracking.models import Event
+
+    SiteFactory(hostname="example.com")
+    operation = _schema(live_server.url)["/api/event"]["POST"]
+    body = {"name": "pageview", "url": "https://example.com/", "domain": "example.com", **extra}
+    case = operation.Case(body=body, media_type="application/json", headers={"User-Agent": CHROME})
+    response = case.call(base_url=live_server.url, timeout=30)
+    case.validate_response(response, checks=CHECKS)
+    _assert_error_shape("/api/event", response)
+    assert response.status_code == 400
+    _drain()
+    assert not Event.objects.exists()
