@@ -109,18 +109,24 @@ def frozen_window(monkeypatch):
     monkeypatch.setattr(ratelimit.time, "time", lambda: 1_800_000_000.0)
 
 
-def test_token_endpoint_is_throttled_per_client_id(client, oauth, frozen_window):
+def test_wrong_secrets_lock_the_guessing_caller_not_the_client(client, oauth, frozen_window):
+    """Issue #21 (5): anyone who knew a client_id could block the integration."""
     _, payload, _ = oauth
-    statuses = [
-        token_request(client, payload["client_id"], "wrong", ip=f"198.51.100.{i}").status_code
-        for i in range(11)
+    attacker = [
+        token_request(client, payload["client_id"], "wrong", ip="198.51.100.31").status_code
+        for _ in range(11)
     ]
-    assert statuses == [401] * 10 + [429]
-    # The right secret is refused too while the client id is throttled.
-    response = token_request(client, payload["client_id"], payload["client_secret"])
+    assert attacker == [401] * 5 + [429] * 6
+    # The guessing caller is refused even with the right secret while it waits...
+    response = token_request(
+        client, payload["client_id"], payload["client_secret"], "198.51.100.31"
+    )
     assert response.status_code == 429
     assert set(response.json()) == {"validation", "error", "context"}
     assert int(response["Retry-After"]) >= 1
+    # ...but the integration itself, from its own address, gets its token.
+    response = token_request(client, payload["client_id"], payload["client_secret"])
+    assert response.status_code == 200
 
 
 def test_token_endpoint_is_throttled_per_ip(client, db, frozen_window):
@@ -260,3 +266,168 @@ def test_token_limit_per_ip_counts_the_client_behind_a_trusted_proxy(client, db,
         HTTP_X_FORWARDED_FOR="198.51.100.41",
     )
     assert other.status_code == 401  # another client behind the same proxy is not throttled
+
+
+# --- the Django admin's log-in (issue #21, item 2) -------------------------------------------
+
+
+@pytest.fixture
+def superuser(db):
+    from accounts.models import User
+
+    return User.objects.create_superuser(email="root@example.com", password=PASSWORD)
+
+
+def admin_log_in(client, email, password, ip="198.51.100.20"):
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {"username": email, "password": password, "next": "/admin/"},
+        REMOTE_ADDR=ip,
+    )
+
+
+def test_admin_log_in_refuses_the_right_password_after_repeated_failures(client, superuser):
+    """12 wrong passwords for a superuser, then the right one, used to work."""
+    statuses = [admin_log_in(client, superuser.email, "wrong").status_code for _ in range(12)]
+    assert statuses == [200] * FAILURES_PER_ACCOUNT + [429] * (12 - FAILURES_PER_ACCOUNT)
+    response = admin_log_in(client, superuser.email, PASSWORD)
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 15 * 60
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302  # still not in
+
+
+def test_a_lock_on_the_product_log_in_also_locks_the_admin_log_in(client, superuser):
+    for _ in range(FAILURES_PER_ACCOUNT):
+        log_in(client, superuser.email, "wrong")
+    assert log_in(client, superuser.email, PASSWORD).status_code == 429
+    assert admin_log_in(client, superuser.email, PASSWORD).status_code == 429
+    assert "_auth_user_id" not in client.session
+    # ...and the other way round: failures on the admin count for the product's form.
+    for _ in range(FAILURES_PER_ACCOUNT):
+        admin_log_in(client, superuser.email, "wrong", ip="198.51.100.22")
+    assert log_in(client, superuser.email, PASSWORD, ip="198.51.100.22").status_code == 429
+
+
+def test_a_locked_ip_is_locked_on_the_admin_log_in(client, superuser):
+    for index in range(FAILURES_PER_IP):
+        log_in(client, f"nobody{index}@example.com", "wrong")
+    assert admin_log_in(client, superuser.email, PASSWORD).status_code == 429
+
+
+def test_any_authenticate_call_honours_the_lock(rf, superuser):
+    """The backend itself refuses a locked caller: no password check anywhere."""
+    from django.contrib.auth import authenticate
+
+    request = rf.post("/elsewhere/", REMOTE_ADDR="198.51.100.23")
+    for _ in range(FAILURES_PER_ACCOUNT):
+        assert authenticate(request, username=superuser.email, password="wrong") is None
+    assert authenticate(request, username=superuser.email, password=PASSWORD) is None
+    other = rf.post("/elsewhere/", REMOTE_ADDR="198.51.100.24")
+    assert authenticate(other, username=superuser.email, password=PASSWORD) == superuser
+
+
+def test_the_admin_log_in_still_works(client, superuser):
+    response = admin_log_in(client, superuser.email, PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+# --- shared-link passwords (issue #21, item 5) ----------------------------------------------
+
+
+@pytest.fixture
+def protected_link(db):
+    from sites.sharing import shared_link_create
+
+    site = SiteFactory(hostname="shared.example")
+    _link, token = shared_link_create(site=site, password="open sesame")
+    return site, token
+
+
+def open_link(client, token, password, ip):
+    return client.post(f"/share/{token}/", {"password": password}, REMOTE_ADDR=ip)
+
+
+def test_a_stranger_guessing_a_link_password_does_not_lock_out_its_viewers(
+    client, protected_link, frozen_window
+):
+    """The limit counted per link: anyone with the URL locked every viewer out."""
+    from django.test import Client
+
+    site, token = protected_link
+    stranger = [open_link(client, token, "guess", "198.51.100.60") for _ in range(12)]
+    assert [r.status_code for r in stranger] == [403] * 12
+    assert b"Too many attempts" in stranger[-1].content
+    assert b"Too many attempts" in open_link(client, token, "open sesame", "198.51.100.60").content
+    viewer = Client()
+    response = open_link(viewer, token, "open sesame", "192.0.2.61")
+    assert response.status_code == 302
+    assert response["Location"] == f"/sites/{site.public_id}/"
+
+
+def test_link_password_failures_back_off_per_caller(client, protected_link, monkeypatch):
+    from analytics_project import ratelimit
+    from sites import sharing
+
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: now[0])
+    _site, token = protected_link
+    for _ in range(sharing.PASSWORD_FAILURES_BEFORE_LOCK - 1):
+        assert b"not right" in open_link(client, token, "guess", "198.51.100.62").content
+    assert b"Too many" in open_link(client, token, "guess", "198.51.100.62").content
+    now[0] += sharing.PASSWORD_LOCK_SECONDS - 1
+    assert b"Too many" in open_link(client, token, "open sesame", "198.51.100.62").content
+    now[0] += 1  # the first lock is over; the next failure locks for twice as long
+    assert b"Too many" in open_link(client, token, "guess", "198.51.100.62").content
+    now[0] += sharing.PASSWORD_LOCK_SECONDS
+    assert b"Too many" in open_link(client, token, "open sesame", "198.51.100.62").content
+    now[0] += sharing.PASSWORD_LOCK_SECONDS
+    assert open_link(client, token, "open sesame", "198.51.100.62").status_code == 302
+
+
+# --- password-reset mail (issue #21, item 9) ------------------------------------------------
+
+
+def reset(client, email, ip="198.51.100.70"):
+    return client.post("/accounts/password/reset/", {"email": email}, REMOTE_ADDR=ip)
+
+
+def test_password_reset_mail_is_throttled_per_address(client, db, mailoutbox, frozen_window):
+    """8 requests sent 8 mails."""
+    from accounts.throttling import RESET_MAILS_PER_ADDRESS
+
+    user = UserFactory()
+    responses = [reset(client, user.email, ip=f"198.51.100.{71 + i}") for i in range(8)]
+    assert [r.status_code for r in responses] == [302] * 8
+    assert {r["Location"] for r in responses} == {"/accounts/password/reset/done/"}
+    assert len(mailoutbox) == RESET_MAILS_PER_ADDRESS == 5
+    assert {tuple(m.to) for m in mailoutbox} == {(user.email,)}
+
+
+def test_password_reset_mail_is_throttled_per_caller(client, db, mailoutbox, frozen_window):
+    from accounts.throttling import RESET_REQUESTS_PER_CALLER
+
+    users = [UserFactory() for _ in range(RESET_REQUESTS_PER_CALLER + 3)]
+    responses = [reset(client, user.email) for user in users]
+    assert [r.status_code for r in responses] == [302] * len(users)
+    assert len(mailoutbox) == RESET_REQUESTS_PER_CALLER
+    # Another caller still gets its mail.
+    reset(client, users[-1].email, ip="192.0.2.80")
+    assert len(mailoutbox) == RESET_REQUESTS_PER_CALLER + 1
+
+
+def test_a_throttled_reset_answers_exactly_like_a_sent_one(client, db, mailoutbox, frozen_window):
+    """No enumeration: unknown, throttled and sent requests look the same."""
+    user = UserFactory()
+    for _ in range(5):
+        reset(client, user.email)
+    throttled = reset(client, user.email)
+    unknown = reset(client, "nobody@example.com")
+    sent = reset(client, UserFactory().email)
+    assert len(mailoutbox) == 6
+    for response in (throttled, unknown, sent):
+        assert (response.status_code, response["Location"]) == (
+            302,
+            "/accounts/password/reset/done/",
+        )
