@@ -293,3 +293,94 @@ def test_random_bodies_never_cause_a_server_error(client, site, key, body):
         assert response.status_code in (200, 400, 404)
         if response.status_code != 200:
             assert set(response.json()) == {"validation", "error", "context"}
+
+
+# The official JavaScript SDK's keep-alive (``PirschSession``: ip and user agent only) and
+# the API reference's (plus the client hints): no ``url``.
+SDK_KEEP_ALIVE = {"ip": SEED_HIT["ip"], "user_agent": UA}
+DOCUMENTED_KEEP_ALIVE = {
+    key: SEED_HIT[key]
+    for key in (
+        "ip",
+        "user_agent",
+        "sec_ch_ua",
+        "sec_ch_ua_mobile",
+        "sec_ch_ua_platform",
+        "sec_ch_ua_platform_version",
+        "sec_ch_width",
+        "sec_ch_viewport_width",
+    )
+}
+
+
+@pytest.mark.parametrize("body", [SDK_KEEP_ALIVE, DOCUMENTED_KEEP_ALIVE])
+def test_keep_alive_without_url_extends_the_current_session(client, site, key, drain, body):
+    assert send(client, "/api/v1/hit", SEED_HIT, key).status_code == 200
+    response = send(client, "/api/v1/session", body, key)
+    assert response.status_code == 200, response.content
+    batch = [dict(body, time=datetime.now(UTC).isoformat())]
+    assert send(client, "/api/v1/session/batch", batch, key).status_code == 200
+    pageview, *keep_alives = drain()
+    assert [(e.kind, e.session_id, e.site_id) for e in keep_alives] == [
+        ("heartbeat", pageview.session_id, site.pk)
+    ] * 2
+    assert Event.objects.filter(kind="pageview").count() == 1
+
+
+def test_keep_alive_without_url_needs_a_domain_bound_client(client, site, owner, drain):
+    """An account client names the domain through the URL's host: without one, 400."""
+    account_key = api_client_create(user=owner, type="key")[1]["key"]
+    response = send(client, "/api/v1/session", SDK_KEEP_ALIVE, account_key)
+    assert response.status_code == 400
+    assert set(response.json()) == {"validation", "error", "context"}
+    assert "url" in response.json()["validation"]
+    assert drain() == []
+
+
+def test_batches_are_processed_in_time_order(client, site, key, drain):
+    """Entry and exit pages follow ``time``, whatever the order of the array."""
+    batch = [
+        dict(SEED_HIT, url="https://dummy.site/second", time="2023-01-02T14:16:00Z"),
+        dict(SEED_HIT, url="https://dummy.site/third", time="2023-01-02T14:17:00Z"),
+        dict(SEED_HIT, url="https://dummy.site/first", time="2023-01-02T14:15:00Z"),
+    ]
+    assert send(client, "/api/v1/hit/batch", batch, key).status_code == 200
+    events = sorted(drain(), key=lambda e: e.timestamp)
+    assert [e.path for e in events] == ["/first", "/second", "/third"]
+    assert {e.entry_path for e in events} == {"/first"}
+    assert len({e.session_id for e in events}) == 1
+    assert [e.session_start for e in events] == [True, False, False]
+
+
+@pytest.mark.parametrize("ip", ["123.456.789.0", "not an ip", "::gggg", "1.2.3"])
+def test_an_invalid_ip_is_refused_naming_ip(client, site, key, drain, ip):
+    """The guide's own placeholder is not an address: refused, never replaced by the
+    sender's address (which would count the server as the visitor)."""
+    for path, body in (
+        ("/api/v1/hit", dict(SEED_HIT, ip=ip)),
+        ("/api/v1/event", dict(SEED_HIT, ip=ip, event_name="Signup")),
+        ("/api/v1/session", dict(SDK_KEEP_ALIVE, ip=ip)),
+        ("/api/v1/hit/batch", [dict(SEED_HIT, ip=ip, time="2023-01-02T14:15:32Z")]),
+    ):
+        response = send(client, path, body, key)
+        assert response.status_code == 400, (path, response.content)
+        assert set(response.json()) == {"validation", "error", "context"}
+        assert "ip" in response.json()["validation"]
+    assert drain() == []
+
+
+@pytest.mark.parametrize(
+    ("ip", "stored_as"),
+    [("2001:db8::7", "2001:db8::7"), ("203.0.113.9, 10.0.0.1", "203.0.113.9")],
+)
+def test_valid_ips_and_forwarded_lists_are_used(client, site, key, drain, ip, stored_as):
+    """A forwarding header's list (what the SDK passes from ``x-forwarded-for``) gives its
+    first address; the address is the visitor's, not the sender's."""
+    from tracking.protocols import pirsch as protocol
+
+    parsed = protocol.parse_hit(
+        dict(SEED_HIT, ip=ip), protocol.Kind.PAGEVIEW, batch=False, now=datetime.now(UTC)
+    )
+    assert parsed.fields["ip"] == stored_as
+    assert send(client, "/api/v1/hit", dict(SEED_HIT, ip=ip), key).status_code == 200
+    assert len(drain()) == 1

@@ -1,10 +1,17 @@
-"""Pirsch's write API (hits, events, session keep-alives; single and batch): JSON → hits."""
+"""Pirsch's write API (hits, events, session keep-alives; single and batch): JSON → hits.
+
+A keep-alive needs no ``url`` (the official JavaScript SDK sends ``ip`` and ``user_agent``
+only): it extends the visitor's current session. ``ip`` must be an address (the first of a
+forwarding header's list is taken): a server-side sender that passes a wrong one gets a
+400 naming ``ip`` instead of its own address being counted as the visitor's.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tracking.enrichment.client_ip import first_valid_ip
 from tracking.enrichment.pageurl import InvalidUrl, parse_page_url, validate_page_url
 from tracking.hits import Hit, Kind, Protocol, SiteConfig
 
@@ -45,7 +52,8 @@ class PirschHit:
 
     @property
     def host(self) -> str:
-        return parse_page_url(self.fields["url"]).hostname
+        """The page's host ("" for a keep-alive without ``url``)."""
+        return parse_page_url(self.fields["url"]).hostname if self.fields["url"] else ""
 
 
 def _string_map(value, field: str, errors: dict) -> dict:
@@ -95,7 +103,10 @@ def parse_hit(payload, kind: Kind, *, batch: bool, now: datetime) -> PirschHit:
     errors: dict[str, str] = {}
     fields: dict = {}
     url = payload.get("url")
-    if not isinstance(url, str) or not url.strip():
+    fields["url"] = ""
+    if kind == Kind.HEARTBEAT and url in (None, ""):
+        pass  # a keep-alive names no page
+    elif not isinstance(url, str) or not url.strip():
         errors["url"] = "url is required"
     else:
         try:
@@ -115,6 +126,11 @@ def parse_hit(payload, kind: Kind, *, batch: bool, now: datetime) -> PirschHit:
             fields[name] = value[:limit]
     if not fields.get("ip") and "ip" not in errors:
         errors["ip"] = "ip is required"
+    elif "ip" not in errors:
+        address = first_valid_ip(fields["ip"])
+        if address is None:
+            errors["ip"] = "ip must be the visitor's IPv4 or IPv6 address"
+        fields["ip"] = address or ""
     if not fields.get("user_agent") and "user_agent" not in errors:
         errors["user_agent"] = "user_agent is required"
     fields["screen_width"] = _int(payload.get("screen_width"), "screen_width", errors)

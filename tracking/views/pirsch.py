@@ -50,6 +50,10 @@ def _site_for(principal, parsed, scope: str):
     """The site a hit goes to: the client's own site, or the site named by the URL's host."""
     if principal.site_id is not None:
         site = site_lookup.site_by_id(principal.site_id)
+    elif not parsed.fields["url"]:
+        raise PirschValidationError(
+            {"url": "url is required: this client is not bound to one domain"}
+        )
     else:
         site = site_lookup.site_by_domain(parsed.host)
         if site is None:
@@ -91,13 +95,18 @@ def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
     hits = []
     try:
         # All or nothing: every entry is checked before any is accepted.
+        entries = []
         for index, item in enumerate(items):
             try:
                 parsed = parse_hit(item, kind, batch=batch, now=now)
+                entries.append((parsed, _site_for(principal, parsed, scope)))
             except PirschValidationError as exc:
                 exc.context = {"index": index} if batch else {}
                 raise
-            site = _site_for(principal, parsed, scope)
+        # In time order (stable for equal times): sessions, entry and exit pages follow
+        # ``time``, not the order of the array.
+        entries.sort(key=lambda entry: entry[0].timestamp or now)
+        for parsed, site in entries:
             hits.append(to_hit(parsed, site, client_ip(request, protocol_ip=parsed.fields["ip"])))
     except PirschValidationError as exc:
         return pirsch_error(400, validation=exc.validation, context=exc.context)
