@@ -11,6 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core import signing
 from django.core.management import call_command
 from PIL import Image
 
@@ -246,8 +247,15 @@ def test_a_forged_unsubscribe_token_is_refused(client, smtp_server, site):
     send_due(DUE)
     link = parts(smtp_server.messages[0])["text/plain"][0].get_content()
     token = re.search(r"unsubscribe/(\S+)", link).group(1)
-    # Swap the signed id for another report's: the signature no longer matches.
-    forged = token.replace(str(report.pk), str(victim.pk), 1)
+    # Swap the signed id and address for another report's: the signature no longer matches.
+    payload, rest = token.split(":", 1)
+    assert json.loads(signing.b64_decode(payload.encode()))["i"] == report.pk
+    forged_payload = signing.b64_encode(
+        json.dumps(
+            {"k": "r", "i": victim.pk, "e": "boss@example.org"}, separators=(",", ":")
+        ).encode()
+    ).decode()
+    forged = f"{forged_payload}:{rest}"
     for bad in (forged, token[:-2] + "xx", "not-a-token"):
         assert client.post(f"/notifications/unsubscribe/{bad}").status_code == 404
         assert client.get(f"/notifications/unsubscribe/{bad}").status_code == 404
