@@ -27,7 +27,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import Invitation, Role, User
-from sites import verification
 from sites.models import Site, SiteDomain, SiteMembership
 from sites.services import site_create
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
@@ -88,7 +87,6 @@ def test_squatting_a_colleagues_address_before_the_invitation_gets_no_dashboard_
     assert signup(attacker, "colleague@corp.example").status_code == 302
     attacker.logout()
     squatted = User.objects.get(email="colleague@corp.example")
-    assert not squatted.email_verified
 
     from django.test import Client
 
@@ -109,6 +107,8 @@ def test_squatting_a_colleagues_address_before_the_invitation_gets_no_dashboard_
     invitation = Invitation.objects.get()
     assert invitation.accepted_at is None
     assert not SiteMembership.objects.filter(user=squatted).exists()
+    squatted.refresh_from_db()
+    assert not squatted.email_verified
 
 
 def test_the_address_owner_following_the_squatters_link_does_not_verify_it(client, db):
@@ -154,10 +154,7 @@ def test_renaming_an_account_to_an_invited_address_does_not_make_it_an_admin(cli
     )
     assert response.status_code == 302
     tenant.refresh_from_db()
-    assert (tenant.email, tenant.pending_email) == (
-        "tenant@other.example",
-        "new-admin@corp.example",
-    )
+    assert tenant.email == "tenant@other.example"
 
     from django.test import Client
 
@@ -170,6 +167,8 @@ def test_renaming_an_account_to_an_invited_address_does_not_make_it_an_admin(cli
     accept = link_in(mail.outbox[-1], "/accounts/invitations/")
     assert client.post(accept).status_code == 403
     assert not SiteMembership.objects.filter(user=tenant).exists()
+    tenant.refresh_from_db()
+    assert tenant.pending_email == "new-admin@corp.example"  # until that mailbox confirms
 
 
 def test_a_confirmation_link_works_only_for_the_account_that_asked(client, db):
@@ -289,6 +288,8 @@ def dns_server(monkeypatch):
                 response.set_rcode(dns.rcode.NXDOMAIN)
             sock.sendto(response.to_wire(), address)
 
+    from sites import verification
+
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     monkeypatch.setattr(verification, "NAMESERVERS", (("127.0.0.1", port),))
@@ -317,6 +318,8 @@ def file_server(monkeypatch, dns_server):
 
         def log_message(self, *args) -> None:
             return
+
+    from sites import verification
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -347,7 +350,7 @@ def drops(site) -> int:
     )
 
 
-def test_claiming_another_tenants_hostname_does_not_take_its_events(client, db, drain, dns_server):
+def test_claiming_another_tenants_hostname_does_not_take_its_events(client, db, drain, request):
     """Before the fix the first claimant got every event for a name; the owner of the
     domain could not even add it. Now a second claim stops unverified routing, and the
     site that proves control of the name gets its events, the squatter none."""
@@ -363,6 +366,7 @@ def test_claiming_another_tenants_hostname_does_not_take_its_events(client, db, 
     assert (drops(victim), drops(squatter)) == (1, 1)
 
     # The squatter cannot verify without publishing at the domain; the victim can.
+    dns_server = request.getfixturevalue("dns_server")
     assert call_verify(squatter) == {}
     dns_server["shop.example"] = [f"footfall-site-verification={victim.verification_token}"]
     assert call_verify(squatter) == {}  # the other site's token proves nothing for this one
@@ -401,6 +405,8 @@ def test_a_shared_name_is_resolved_once_per_cache_fill(db, dns_server, django_as
 
 
 def test_a_hostname_is_verified_by_a_file_on_the_site(db, file_server, settings):
+    from sites import verification
+
     files, requests = file_server
     settings.SITE_VERIFICATION_ALLOW_PRIVATE = True  # the test server is on loopback
     site = site_create(display_name="Local", hostname="127.0.0.1")
@@ -413,6 +419,8 @@ def test_a_hostname_is_verified_by_a_file_on_the_site(db, file_server, settings)
 
 
 def test_the_file_is_never_fetched_from_a_private_address_by_default(db, file_server):
+    from sites import verification
+
     files, requests = file_server
     for host in ("127.0.0.1", "localhost"):
         site = site_create(display_name="Internal", hostname=host)

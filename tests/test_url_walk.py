@@ -69,6 +69,12 @@ PUBLIC = {
     "accounts/password/reset/<uidb64>/<token>/",
     "accounts/password/reset/complete/",
     "accounts/invitations/<str:token>/",
+    # Sign-up verification: the same answer whatever exists; a forged token is 404 and the
+    # e-mail change link acts only on the logged-in account (tests/test_security_accounts.py).
+    "accounts/signup/done/",
+    "accounts/verify/resend/",
+    "accounts/verify/<str:token>/",
+    "accounts/email/confirm/<str:token>/",
     "share/<str:token>/",  # with a valid token it opens that link's site only (tested below)
     # Signed per address; a forged token is 404 (tests/notifications/test_reports.py).
     "notifications/unsubscribe/<str:token>",
