@@ -93,20 +93,29 @@ SESSION_FILTERS = frozenset(k for k, c in FILTER_FIELDS.items() if c in SESSION_
 
 @dataclass(frozen=True)
 class ScopeGroup:
-    """Session attributes taken together from one event: the first column is the key, and a
-    key value in ``absent`` means the event does not say (so a later event may)."""
+    """Session attributes taken together from one event. The first column is the key: an
+    event whose key is one of ``weak`` does not say (so a later event may), and among such
+    events an earlier entry of ``weak`` wins (a "Direct" over nothing at all)."""
 
     columns: tuple[str, ...]
-    absent: tuple[str, ...] = ("",)
+    weak: tuple[str, ...] = ("",)
 
-    def absent_sql(self) -> str:
-        """SQL true when an event lacks the group (fixed literals, no parameters)."""
-        values = ", ".join("'" + value + "'" for value in self.absent)
-        return f'("{self.columns[0]}" IN ({values}))'
+    def rank_sql(self) -> str:
+        """SQL ranking an event for the group: 0 when it has a value (fixed literals)."""
+        whens = " ".join(f"WHEN '{value}' THEN {n}" for n, value in enumerate(self.weak, 1))
+        return f'(CASE "{self.columns[0]}" {whens} ELSE 0 END)'
+
+    def rank(self) -> Case:
+        """``rank_sql`` for the ORM."""
+        whens = [
+            When(**{self.columns[0]: value}, then=Value(n)) for n, value in enumerate(self.weak, 1)
+        ]
+        return Case(*whens, default=Value(0))
 
 
 # Session-scoped attributes: on each local day, a session's value of a group is that of its
-# first event (by time, then id) that has the group's key, else that of its first event;
+# first event (by time, then id) that has the group's key, else that of its first event
+# with the best-ranked ``weak`` key;
 # every event of the session-day counts under it, whatever it carries itself (heartbeats,
 # custom events and older rows often carry nothing). ``tracking.sessions`` stamps new
 # events alike; this reads the rows already stored, and the days a session lacked a value
@@ -126,7 +135,7 @@ SESSION_SCOPE = (
             "utm_content",
             "utm_term",
         ),
-        ("", "Direct"),  # a direct hit says nothing: a later referrer fills it in
+        ("Direct", ""),  # a direct hit says nothing: a later referrer fills it in
     ),
     ScopeGroup(("browser", "browser_version")),
     ScopeGroup(("os", "os_version")),
@@ -146,14 +155,10 @@ def scoped_events(query: StatsQuery, columns) -> QuerySet[Event]:
     day = TruncDate("timestamp", tzinfo=query.zone)
     annotations = {}
     for column in columns:
-        group = SESSION_SCOPED[column]
-        lacks = Case(
-            When(**{f"{group.columns[0]}__in": group.absent}, then=Value(1)), default=Value(0)
-        )
         annotations[SCOPED_PREFIX + column] = Window(
             FirstValue(column),
             partition_by=[day, F("session_id")],
-            order_by=[lacks.asc(), F("timestamp").asc(), F("id").asc()],
+            order_by=[SESSION_SCOPED[column].rank().asc(), F("timestamp").asc(), F("id").asc()],
         )
     return Event.objects.filter(
         site_id=query.site_id, timestamp__gte=query.start, timestamp__lt=query.end

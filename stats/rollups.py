@@ -167,7 +167,7 @@ def session_values_sql() -> tuple[str, str]:
     for group in SESSION_SCOPE:
         for column in group.columns:
             aggregates.append(
-                f'(array_agg("{column}" ORDER BY {group.absent_sql()}, "timestamp", id))[1]'
+                f'(array_agg("{column}" ORDER BY {group.rank_sql()}, "timestamp", id))[1]'
                 f' AS "{column}"'
             )
             columns.append(f's."{column}"')

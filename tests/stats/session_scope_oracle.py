@@ -2,7 +2,8 @@
 SQL and the raw path's window functions are checked against (``stats.query.SESSION_SCOPE``).
 
 On each local day, a session's value of a group of attributes is that of its first event (by
-time, then id) whose key column is not "absent", else that of its first event."""
+time, then id) whose key column has a value, else that of its first event with the first of
+the group's "weak" values (a "Direct" channel before none)."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ GROUPS = (
             "utm_content",
             "utm_term",
         ),
-        ("", "Direct"),
+        ("Direct", ""),
     ),
     (("browser", "browser_version"), ("",)),
     (("os", "os_version"), ("",)),
@@ -37,6 +38,10 @@ def _at(row: dict) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+def _rank(value: str, weak: tuple[str, ...]) -> int:
+    return weak.index(value) + 1 if value in weak else 0
+
+
 def scoped(rows: list[dict], tz: str) -> list[dict]:
     """``rows`` with every session-scoped column replaced by its session-day's value."""
     zone = ZoneInfo(tz)
@@ -47,8 +52,8 @@ def scoped(rows: list[dict], tz: str) -> list[dict]:
     values: dict[tuple, dict] = {}
     for key, events in by_session_day.items():
         chosen: dict = {}
-        for columns, absent in GROUPS:
-            first = min(events, key=lambda e: (e[columns[0]] in absent, _at(e), str(e["id"])))
+        for columns, weak in GROUPS:
+            first = min(events, key=lambda e: (_rank(e[columns[0]], weak), _at(e), str(e["id"])))
             chosen.update({column: first[column] for column in columns})
         values[key] = chosen
     return [

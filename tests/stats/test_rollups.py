@@ -104,6 +104,10 @@ EVENTS = st.lists(
         st.sampled_from(["/", "/a", "/b"]),
         st.sampled_from([("DE", "DE-BE", "Berlin"), ("GB", "GB-ENG", "London"), ("", "", "")]),
         st.sampled_from(["Chrome", "Firefox", ""]),
+        # Later hits of a session often lack what its first had (or bring something else).
+        st.sampled_from(["en", "de", ""]),
+        st.sampled_from(["XL", "S", ""]),
+        st.sampled_from([("Organic Search", "Google"), ("Direct", ""), ("", "")]),
     ),
     max_size=40,
 )
@@ -138,8 +142,24 @@ def test_oracle_rollups_equal_raw_events(db, events, tz):
                 region=geo[1],
                 city=geo[2],
                 browser=browser,
+                language=language,
+                screen_class=screen,
+                channel=acquisition[0],
+                source=acquisition[1],
             )
-            for minute, visitor, session, kind, interactive, path, geo, browser in events
+            for (
+                minute,
+                visitor,
+                session,
+                kind,
+                interactive,
+                path,
+                geo,
+                browser,
+                language,
+                screen,
+                acquisition,
+            ) in events
         ]
     )
     rollup_pending(NOW)

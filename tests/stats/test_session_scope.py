@@ -4,13 +4,22 @@ breakdown, whatever its later hits (heartbeats, custom events, keep-alives) carr
 The measured cases are reproduced through the real endpoints: hits through the Swetrix and
 Pirsch write APIs, numbers through the Pirsch statistics API."""
 
+import dataclasses
 import json
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from accounts.services import api_client_create, oauth_token_issue
+from stats import query as q
+from stats.rollups import rollup_pending
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tests.helpers import event_row, store
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; rv:109.0) Gecko/20100101 Firefox/116.0"
 CHROME = (
@@ -139,3 +148,135 @@ def test_pirsch_events_without_a_screen_do_not_add_a_screen_row(client, site, ke
         ("M", 4, 0.5),
         ("XL", 4, 0.5),
     ]
+
+
+# --- the property: one value per visitor → breakdown rows sum to the period's visitors ------
+
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+START = datetime(2026, 3, 1, tzinfo=UTC)
+PROFILES = [
+    {
+        "entry_path": "/",
+        "channel": "Organic Search",
+        "referrer": "google.com/search",
+        "source": "Google",
+        "browser": "Chrome",
+        "browser_version": "126.0",
+        "os": "Windows",
+        "os_version": "11",
+        "device_type": "desktop",
+        "screen_class": "XL",
+        "language": "en",
+        "country_code": "DE",
+        "region": "DE-BE",
+        "city": "Berlin",
+    },
+    {
+        "entry_path": "/blog",
+        "channel": "Email",
+        "source": "newsletter",
+        "utm_source": "newsletter",
+        "utm_medium": "email",
+        "utm_campaign": "winter",
+        "utm_content": "footer",
+        "utm_term": "boots",
+        "browser": "Firefox",
+        "browser_version": "116.0",
+        "os": "Linux",
+        "device_type": "desktop",
+        "screen_class": "L",
+        "language": "de",
+        "country_code": "GB",
+        "region": "GB-ENG",
+        "city": "London",
+    },
+    {
+        "entry_path": "/",
+        "channel": "Direct",
+        "browser": "Safari",
+        "browser_version": "17.4",
+        "os": "iOS",
+        "os_version": "17.4",
+        "device_type": "mobile",
+        "screen_class": "S",
+        "language": "fr",
+        "country_code": "FR",
+    },
+]
+SESSION_DIMENSIONS = [
+    name for name, (columns, _) in q.DIMENSIONS.items() if set(columns) <= set(q.SESSION_SCOPED)
+]
+VISITS = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=4 * 24 * 60),  # minute within four days
+        st.integers(min_value=1, max_value=5),  # visitor
+        st.integers(min_value=0, max_value=1),  # the visitor's first or second session
+        st.sampled_from(["pageview", "pageview", "custom", "heartbeat", "engagement"]),
+        st.booleans(),  # the event carries the visit's attributes (else none at all)
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+def visit_rows(site, visits, profiles, tz):
+    """Event rows of ``visits``; every session-day has at least one event that carries the
+    visitor's one profile, the others carry nothing."""
+    zone = ZoneInfo(tz)
+    rows, carried = [], {}
+    for minute, visitor, session, kind, carries in sorted(visits):
+        at = START + timedelta(minutes=minute)
+        session_id = visitor * 10 + session
+        day = (at.astimezone(zone).date(), session_id)
+        carries = carries or day not in carried
+        carried.setdefault(day, carries)
+        profile = PROFILES[profiles[visitor - 1]] if carries else {}
+        row = event_row(site.pk, at, visitor=visitor, session=session_id, kind=kind, name="Signup")
+        rows.append({**row, **profile})
+    return rows
+
+
+@hsettings(
+    max_examples=12,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    visits=VISITS,
+    profiles=st.lists(st.integers(min_value=0, max_value=2), min_size=5, max_size=5),
+    tz=st.sampled_from(["UTC", "Europe/Berlin", "Pacific/Auckland"]),
+    language=st.sampled_from(["en", "de", "fr"]),
+)
+def test_breakdowns_of_session_attributes_sum_to_the_period_visitors(
+    db, visits, profiles, tz, language
+):
+    site, zone = SiteFactory(timezone=tz), ZoneInfo(tz)
+    rows = visit_rows(site, visits, profiles, tz)
+    store(rows)
+    rollup_pending(NOW)
+    first, last = date(2026, 2, 28), date(2026, 3, 6)
+    rolled = q.StatsQuery(site.pk, first, last, tz)
+    for query in (
+        rolled,  # rollups and session rows
+        dataclasses.replace(rolled, raw=True),  # raw events only
+        dataclasses.replace(rolled, filters={"title": ["!none"]}),  # rolled-up events
+    ):
+        period = q.totals(query)["visitors"]
+        for dimension in SESSION_DIMENSIONS:
+            breakdown = q.breakdown(query, dimension)
+            total = sum(r["visitors"] for r in breakdown)
+            assert total <= period and (q.DIMENSIONS[dimension][1] or total == period), dimension
+            for row in breakdown:
+                assert row["relative_visitors"] == round(row["visitors"] / period, 4)
+        # A session attribute and an event together: the visitors (per day) who had both.
+        both = {
+            (datetime.fromisoformat(r["timestamp"]).astimezone(zone).date(), r["visitor_id"])
+            for r in rows
+            if r["kind"] == "custom"
+            and PROFILES[profiles[r["visitor_id"] - 1]]["language"] == language
+        }
+        filtered = dataclasses.replace(
+            query, filters={**query.filters, "language": [language], "event": ["Signup"]}
+        )
+        assert q.totals(filtered)["visitors"] == len(both)
