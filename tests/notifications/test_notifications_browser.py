@@ -127,3 +127,46 @@ def test_owner_sets_up_a_weekly_report_and_slack_spike_alerts(
     finally:
         colleague.close()
     assert not Report.objects.exists()
+
+
+def test_the_notification_pages_meet_wcag_aa(browser_context, live_server, receiver):
+    """axe-core on the Reports, Alerts, Webhooks, delivery log and unsubscribe pages, in both
+    themes (as tests/test_accessibility_browser.py does for the other pages)."""
+    from tests.test_accessibility_browser import AXE, violations
+
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run scripts/ensure_node_modules.sh (make test does).")
+    axe_source = AXE.read_text()
+    owner = UserFactory(email="owner@example.com")
+    site = SiteFactory(display_name="Shop", hostname="shop.example")
+    SiteMembershipFactory(site=site, user=owner, role="owner")
+    report = services.report_create(site=site, email="colleague@example.org", frequency="weekly")
+    hook, _ = services.webhook_create(site=site, url=receiver.url, format="slack", name="Chat")
+    services.alert_create(site=site, kind="spike", threshold=5, webhook_ids=[hook.pk])
+    services.webhook_send_test(webhook=hook)
+    from stats.notifications.channels import unsubscribe_token
+
+    base, sid = live_server.url, site.public_id
+    page = browser_context.new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill("owner@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    paths = [
+        f"/sites/{sid}/settings/reports",
+        f"/sites/{sid}/settings/alerts",
+        f"/sites/{sid}/settings/webhooks",
+        f"/sites/{sid}/settings/webhooks/{hook.pk}",
+        "/notifications/unsubscribe/" + unsubscribe_token("r", report.pk, report.email),
+        "/notifications/unsubscribe/not-a-token",
+    ]
+    found = []
+    for theme in ("light", "dark"):
+        for path in paths:
+            page.goto(f"{base}{path}")
+            page.wait_for_selector("main")
+            if page.evaluate("document.documentElement.dataset.theme || 'light'") != theme:
+                page.click("[data-theme-toggle]")
+            found += [f"[{theme}] {line}" for line in violations(page, axe_source)]
+    assert not found, "\n".join(found)

@@ -162,7 +162,7 @@ def test_weekly_report_arrives_with_numbers_chart_text_and_headers(smtp_server, 
         "visitors",
         "/docs:",
         "1",
-        "visitors",
+        "visitor",
     ]
     sources = text.split("Top sources:")[1].split("Top countries:")[0]
     assert sources.split() == ["Google:", "3", "visitors"]  # no "Direct"
