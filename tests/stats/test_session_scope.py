@@ -5,6 +5,7 @@ The measured cases are reproduced through the real endpoints: hits through the S
 Pirsch write APIs, numbers through the Pirsch statistics API."""
 
 import dataclasses
+import io
 import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -280,3 +281,44 @@ def test_breakdowns_of_session_attributes_sum_to_the_period_visitors(
             query, filters={**query.filters, "language": [language], "event": ["Signup"]}
         )
         assert q.totals(filtered)["visitors"] == len(both)
+
+
+# --- existing sites: ``manage.py reroll`` --------------------------------------------------
+
+
+def test_reroll_recomputes_rollups_written_before_session_scope(db):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from stats.models import DailyDimensionStats
+
+    site, other = SiteFactory(timezone="UTC"), SiteFactory(timezone="UTC")
+    for s in (site, other):
+        store(
+            [
+                event_row(s.pk, START + timedelta(hours=10), language="en", screen_class="XL"),
+                event_row(s.pk, START + timedelta(hours=10, minutes=1), kind="heartbeat"),
+            ]
+        )
+    rollup_pending(NOW)
+    # What the earlier definition stored: the heartbeat's visitor also under "no language".
+    DailyDimensionStats.objects.filter(dimension="language").update(visitors=0)
+    for s in (site, other):
+        DailyDimensionStats.objects.create(
+            site=s, day=START.date(), tz="UTC", dimension="language", value='[""]', visitors=1
+        )
+    query = q.StatsQuery(site.pk, START.date(), START.date(), "UTC")
+    assert len(q.breakdown(query, "language")) == 2
+
+    out = io.StringIO()
+    call_command("reroll", "--site", str(site.pk), stdout=out)
+    assert out.getvalue() == f"site {site.pk}: 1 days rolled up again\n"
+    assert [(r["language"], r["visitors"]) for r in q.breakdown(query, "language")] == [("en", 1)]
+    other_query = dataclasses.replace(query, site_id=other.pk)
+    assert len(q.breakdown(other_query, "language")) == 2  # only the site asked for
+    call_command("reroll", "--all", stdout=io.StringIO())
+    assert [(r["language"], r["visitors"]) for r in q.breakdown(other_query, "language")] == [
+        ("en", 1)
+    ]
+    with pytest.raises(CommandError):
+        call_command("reroll", "--site", "999999")
