@@ -10,12 +10,20 @@ from accounts.services import api_client_create, api_client_revoke
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "is_staff", "is_active", "date_joined", "last_login"]
-    list_filter = ["is_staff", "is_superuser", "is_active"]
+    list_display = [
+        "email",
+        "full_name",
+        "email_verified",
+        "is_staff",
+        "is_active",
+        "date_joined",
+        "last_login",
+    ]
+    list_filter = ["is_staff", "is_superuser", "is_active", "email_verified"]
     search_fields = ["email", "full_name", "public_id"]
-    readonly_fields = ["public_id", "date_joined", "last_login"]
+    readonly_fields = ["public_id", "date_joined", "last_login", "pending_email"]
     fieldsets = [
-        (None, {"fields": ["email", "password", "public_id"]}),
+        (None, {"fields": ["email", "email_verified", "pending_email", "password", "public_id"]}),
         ("Profile", {"fields": ["full_name"]}),
         (
             "Permissions",
