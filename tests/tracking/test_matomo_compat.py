@@ -219,6 +219,24 @@ def test_uid_filters_the_statistics_api(client, site, drain):
     assert visitors(uid="carol@example.com") == 0
 
 
+def test_uid_filters_the_dashboard(client, site, drain):
+    owner = UserFactory()
+    SiteMembershipFactory(site=site, user=owner, role="owner")
+    for uid in ("alice@example.com", "bob@example.com"):
+        get(client, {"idsite": site.pk, "rec": 1, "url": "https://a.example/", "uid": uid})
+    drain()
+    client.force_login(owner)
+    response = client.get(
+        f"/sites/{site.public_id}/", {"period": "today", "uid": "bob@example.com"}
+    )
+    assert response.status_code == 200
+    assert [(c["label"], c["operator"], c["value"]) for c in response.context["chips"]] == [
+        ("User ID", "is", "bob@example.com")
+    ]
+    kpis = {k["key"]: k["value"] for k in response.context["kpis"]}
+    assert kpis["visitors"] == "1"
+
+
 # --- ca=1 without e_c ------------------------------------------------------------------------
 
 

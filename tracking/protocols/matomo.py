@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl
 
 from tracking import visitors
+from tracking.enrichment.pageurl import parse_page_url
 from tracking.hits import DropReason, Hit, Kind, Protocol, SiteConfig
 
 HEX16 = re.compile(r"^[0-9a-fA-F]{16}$")
@@ -493,7 +494,11 @@ def debug_trace(entries: list[Parsed], *, debugged: list[bool]) -> str:
 
 
 def _hit_lines(hit: Hit) -> list[str]:
-    page = hit.url or "(none: the page is unknown)"
+    if hit.url:
+        parts = parse_page_url(hit.url, hit.keep_fragment)
+        page = f"{hit.url} (host {parts.hostname or '(none)'}, path {parts.path})"
+    else:
+        page = "(none: the page is unknown)"
     visitor = (
         "the uid (hashed)"
         if hit.visitor_key.startswith("uid:")
