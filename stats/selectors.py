@@ -852,8 +852,9 @@ def dashboard_kpis(
 
 
 def source_breakdown(query) -> list[dict]:
-    """Visitors per referrer *name* (Google, Hacker News…), from the referrer breakdown."""
-    from stats.query import breakdown
+    """Visitors per referrer *name* (Google, Hacker News…), from the referrer breakdown;
+    ``relative_visitors`` is a share of the period's visitors, as in every breakdown."""
+    from stats.query import breakdown, period_visitors
 
     per_source: dict[str, dict] = {}
     for row in breakdown(query, "referrer"):
@@ -863,7 +864,7 @@ def source_breakdown(query) -> list[dict]:
         )
         for key in ("visitors", "views", "sessions"):
             entry[key] += row[key]
-    total = sum(r["visitors"] for r in per_source.values()) or 1
+    total = period_visitors(query) or 1
     rows = [
         {**r, "relative_visitors": round(r["visitors"] / total, 4)} for r in per_source.values()
     ]

@@ -322,3 +322,26 @@ def test_reroll_recomputes_rollups_written_before_session_scope(db):
     ]
     with pytest.raises(CommandError):
         call_command("reroll", "--site", "999999")
+
+
+def test_shares_of_sources_are_of_the_period_visitors(db):
+    from stats.selectors import source_breakdown
+
+    site = SiteFactory(timezone="UTC")
+    google = {"channel": "Organic Search", "source": "Google", "referrer": "google.com"}
+    at = START + timedelta(hours=10)
+    store(
+        [
+            # Visitor 1 comes twice: from Google, later directly; visitor 2 directly.
+            event_row(site.pk, at, visitor=1, session=1, **google),
+            event_row(site.pk, at + timedelta(hours=2), visitor=1, session=2, channel="Direct"),
+            event_row(site.pk, at, visitor=2, session=3, channel="Direct"),
+        ]
+    )
+    query = q.StatsQuery(site.pk, START.date(), START.date(), "UTC")
+    assert [
+        (r["source"], r["visitors"], r["relative_visitors"]) for r in source_breakdown(query)
+    ] == [
+        ("", 2, 1.0),
+        ("Google", 1, 0.5),
+    ]
