@@ -53,6 +53,8 @@ INGESTION = {
     "log/custom",
     "log/hb",
     "log/error",
+    "log/noscript",
+    "^log/.+",  # Swetrix's JSON 404 for any other /log/ path
     "js/footfall.js",
     "js/footfall.behaviour.js",
 }

@@ -1,6 +1,6 @@
 """Ingestion endpoints of every supported protocol."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from tracking.views import footfall, matomo, pirsch, plausible, swetrix
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path("log/custom", swetrix.custom, name="swetrix-custom"),
     path("log/hb", swetrix.heartbeat, name="swetrix-heartbeat"),
     path("log/error", swetrix.error, name="swetrix-error"),
+    path("log/noscript", swetrix.noscript, name="swetrix-noscript"),
+    re_path(r"^log/.+", swetrix.not_found),  # Swetrix's JSON 404, never an HTML page
     path("api/collect", footfall.collect, name="footfall-collect"),
     path("js/footfall.js", footfall.core_script, name="footfall-script"),
     path("js/footfall.behaviour.js", footfall.behaviour_script, name="footfall-behaviour-script"),

@@ -439,6 +439,15 @@ def test_a_database_outage_is_the_seeds_500_with_a_retry_hint(client, site, path
     assert Event.objects.count() == 0
 
 
+def test_a_database_outage_on_the_noscript_pixel_is_the_same_500(client, site):
+    from tests.tracking.test_database_outage import database_down
+
+    with database_down():
+        response = client.get(f"/log/noscript?pid={site.public_id}", HTTP_USER_AGENT=FIREFOX)
+    assert (response.status_code, response.json()) == (500, TEMPORARY_FAILURE)
+    assert response["Retry-After"] == "5"
+
+
 def test_an_event_buffer_outage_is_the_seeds_500_with_a_retry_hint(client, site, settings, drain):
     from tracking import buffer
 
@@ -470,3 +479,78 @@ def test_an_unexpected_failure_is_a_plain_500(client, site, monkeypatch, drain):
         "error": "Internal Server Error",
     }
     assert "Retry-After" not in response
+
+
+def noscript(client, query: str, **headers):
+    headers.setdefault("HTTP_USER_AGENT", FIREFOX)
+    return client.get(f"/log/noscript{query}", **headers)
+
+
+def test_noscript_pixel_records_a_pageview_of_the_page_showing_it(client, site, drain):
+    """Swetrix's install docs: ``<img src=".../log/noscript?pid=…"
+    referrerpolicy="no-referrer-when-downgrade">`` — the Referer is the page."""
+    response = noscript(
+        client, f"?pid={site.public_id}", HTTP_REFERER="https://dummy.site/pricing?plan=pro#top"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/gif"
+    assert response.content.startswith(b"GIF89a") and len(response.content) < 100
+    assert response["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert "no-store" in response["Cache-Control"]
+    assert noscript(client, f"?pid={site.public_id}").status_code == 200  # no Referer
+    first, second = drain()
+    assert (first.kind, first.protocol, first.path, first.referrer, first.browser) == (
+        "pageview",
+        "swetrix",
+        "/pricing",
+        "",
+        "Firefox",
+    )
+    assert second.path == "/"
+    assert first.session_id == second.session_id
+
+
+def test_noscript_pixel_from_a_bot_is_an_image_and_nothing_stored(client, site, drain):
+    bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    response = noscript(client, f"?pid={site.public_id}", HTTP_USER_AGENT=bot)
+    assert (response.status_code, response["Content-Type"]) == (200, "image/gif")
+    assert drain() == []
+
+
+def test_noscript_pixel_with_a_wrong_pid_is_swetrix_400(client, site, drain):
+    for query in ("?pid=nope123", "", "?pid="):
+        response = noscript(client, query)
+        assert response.status_code == 400
+        assert response.json()["statusCode"] == 400
+        assert response.json()["error"] == "Bad Request"
+    assert drain() == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/log/identify"),
+        ("post", "/log/revenue"),
+        ("post", "/log/noscript"),
+        ("get", "/log/identify"),
+        ("post", "/log/unknown/deeper"),
+        ("put", "/log/custom/"),
+    ],
+)
+def test_undocumented_log_paths_are_a_json_404_in_swetrix_shape(client, site, drain, method, path):
+    body = json.dumps({"pid": site.public_id, "profileId": "user_1", "amount": 10})
+    if method == "get":
+        response = client.get(path, {"pid": site.public_id}, HTTP_USER_AGENT=FIREFOX)
+    else:
+        response = getattr(client, method)(
+            path, data=body, content_type="application/json", HTTP_USER_AGENT=FIREFOX
+        )
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "statusCode": 404,
+        "message": f"Cannot {method.upper()} {path}",
+        "error": "Not Found",
+    }
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert drain() == []

@@ -1,12 +1,15 @@
-"""Swetrix's Events API (``/log``, ``/log/custom``, ``/log/hb``, ``/log/error``): payload → hit.
+"""Swetrix's Events API (``/log``, ``/log/custom``, ``/log/hb``, ``/log/error``) and its
+no-JavaScript pixel (``GET /log/noscript?pid=…``): request → hit.
 
-Swetrix is a NestJS service: its errors read ``{"statusCode", "message", "error"}``.
+Swetrix is a NestJS service: its errors read ``{"statusCode", "message", "error"}``, and a
+path it does not serve answers Nest's ``404 "Cannot <METHOD> <path>"`` in that shape.
 """
 
 from __future__ import annotations
 
+import base64
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from tracking.hits import Hit, Kind, Protocol, SiteConfig
 
@@ -21,9 +24,14 @@ REASONS = {
     400: "Bad Request",
     402: "Payment Required",
     403: "Forbidden",
+    404: "Not Found",
     413: "Payload Too Large",
     500: "Internal Server Error",
 }
+
+
+# A 1×1 transparent GIF: what Swetrix's noscript pixel answers.
+TRANSPARENT_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
 class SwetrixError(Exception):
@@ -199,4 +207,32 @@ def build_hit(
         visitor_timezone=_text(payload, "tz", 64),
         visitor_key=profile[:200] if isinstance(profile, str) and profile.strip() else "",
         unique=unique,
+    )
+
+
+def not_found(method: str, path: str) -> SwetrixError:
+    """Nest's answer for a route it does not have (``/log/identify``, ``/log/revenue``…)."""
+    return SwetrixError(404, f"Cannot {method} {path}")
+
+
+def build_noscript_hit(
+    site: SiteConfig, *, page_url: str, user_agent: str, ip: str, accept_language: str
+) -> Hit:
+    """A page view from the ``<noscript>`` pixel. Swetrix's install snippet sets
+    ``referrerpolicy="no-referrer-when-downgrade"``, so the Referer is the page that shows
+    the pixel: its path (and query) is the page; where the visitor came from is unknown."""
+    try:
+        page = urlsplit(page_url) if page_url.startswith(("http://", "https://")) else None
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        page = None
+    payload = {"pg": page.path or "/", "qs": page.query} if page else {}
+    return Hit(
+        site=site,
+        protocol=Protocol.SWETRIX,
+        kind=Kind.PAGEVIEW,
+        name="pageview",
+        url=_page_url(site, payload),
+        user_agent=user_agent,
+        ip=ip,
+        accept_language=accept_language,
     )

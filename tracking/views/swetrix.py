@@ -1,9 +1,11 @@
-"""Swetrix's Events API: ``POST /log`` (and ``/log/``), ``/log/custom``, ``/log/hb``, ``/log/error``."""
+"""Swetrix's Events API: ``POST /log`` (and ``/log/``), ``/log/custom``, ``/log/hb``,
+``/log/error``, the pixel ``GET /log/noscript``, and Nest's JSON 404 for any other ``/log/…``
+path (``/log/identify`` and ``/log/revenue`` are not in our contract: docs/protocols.md)."""
 
 import logging
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from tracking import ingest, site_lookup
 from tracking.hits import DropReason, Kind
@@ -15,7 +17,15 @@ from tracking.http import (
     read_json,
     retry_after,
 )
-from tracking.protocols.swetrix import SwetrixError, build_hit, check_site, require_pid
+from tracking.protocols.swetrix import (
+    TRANSPARENT_GIF,
+    SwetrixError,
+    build_hit,
+    build_noscript_hit,
+    check_site,
+    require_pid,
+)
+from tracking.protocols.swetrix import not_found as route_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +97,34 @@ def heartbeat(request):
 @ingestion_endpoint(_failure, _unavailable)
 def error(request):
     return _record(request, Kind.ERROR)
+
+
+@ingestion_endpoint(_failure, _unavailable)
+def noscript(request):
+    """The ``<noscript>`` pixel: a page view, answered with a 1×1 GIF (bots too, unrecorded)."""
+    if request.method != "GET":
+        return _error(route_not_found(request.method, request.path))
+    try:
+        site = check_site(site_lookup.site_by_public_id(require_pid(dict(request.GET.items()))))
+        hit = build_noscript_hit(
+            site,
+            page_url=request.headers.get("Referer", ""),
+            user_agent=request.headers.get("User-Agent", ""),
+            ip=client_ip(request),
+            accept_language=request.headers.get("Accept-Language", ""),
+        )
+        ingest.accept([hit])
+    except SwetrixError as error:
+        return _error(error)
+    except ingest.BufferUnavailable as exc:
+        logger.warning("swetrix: noscript page view not accepted: %s", exc)
+        return retry_after(_unavailable(), exc.retry_after)
+    response = HttpResponse(TRANSPARENT_GIF, content_type="image/gif")
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["Cache-Control"] = "no-store"  # every page view must reach us, not a cache
+    return response
+
+
+@ingestion_endpoint(_failure, _unavailable)
+def not_found(request):
+    return _error(route_not_found(request.method, request.path))
