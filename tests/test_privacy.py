@@ -2,16 +2,29 @@
 
 Traffic with known addresses and user agents goes through every protocol, in every way
 each one carries the visitor's address (peer, ``X-Forwarded-For``, Swetrix's header,
-Pirsch's ``ip`` field, Matomo's ``cip`` with a token, IPv4 and IPv6). Then every column
-of every table of the database, every key and value in Redis (before and after the
-consumer drained the stream) and the captured log output are searched for them.
+Pirsch's ``ip`` field, Matomo's ``cip`` with a token, IPv4 and IPv6). Callers with known
+addresses also fail log-ins, token requests and shared-link passwords and ask for
+password resets, which all count in Redis. Then every column of every table of the
+database, every key and value in Redis (before and after the consumer drained the
+stream) and the captured log output are searched for them. Finally a real gunicorn with
+the production ``gunicorn.conf.py`` serves the same kinds of requests, and its access
+log and its console output are searched too.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from urllib.parse import urlencode
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import pytest
 from django.conf import settings
@@ -32,6 +45,13 @@ ADDRESSES = {
     "matomo_bulk": "203.0.113.107",
     "collect": "203.0.113.108",
     "collect_v6": "2001:db8:abcd::108",
+}
+# Callers of the throttled, non-tracking endpoints (each counted in Redis by address).
+CALLERS = {
+    "login": "203.0.113.111",
+    "token": "203.0.113.112",
+    "share": "203.0.113.113",
+    "reset": "2001:db8:abcd::114",
 }
 
 
@@ -118,6 +138,35 @@ def send_everything(client, site, pa_key: str, matomo_token: str) -> None:
     assert all(ok), ok
 
 
+def fail_everything_throttled(client, site) -> None:
+    """Failures and requests that the throttles count, each from a known caller."""
+    from sites.sharing import shared_link_create
+
+    def via(name: str) -> dict:
+        return {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": CALLERS[name]}
+
+    statuses = [
+        client.post(
+            "/accounts/login/", {"username": "a@example.com", "password": "x"}, **via("login")
+        ).status_code,
+        client.post(
+            "/api/v1/token",
+            data=json.dumps({"client_id": "some-client", "client_secret": "wrong"}),
+            content_type="application/json",
+            **via("token"),
+        ).status_code,
+        client.post(
+            f"/share/{shared_link_create(site=site, password='pw')[1]}/",
+            {"password": "wrong"},
+            **via("share"),
+        ).status_code,
+        client.post(
+            "/accounts/password/reset/", {"email": "nobody@example.com"}, **via("reset")
+        ).status_code,
+    ]
+    assert statuses == [200, 401, 403, 302], statuses
+
+
 def database_hits(needles: list[str]) -> list[tuple[str, str, str]]:
     """(table, column, needle) for every column of every table holding a needle."""
     found = []
@@ -181,10 +230,11 @@ def traffic(db, client, caplog):
     pa_key = api_client_create(user=owner, type="key", site=site)[1]["key"]
     matomo_token = api_client_create(user=owner, type="matomo", site=site)[1]["key"]
     send_everything(client, site, pa_key, matomo_token)
+    fail_everything_throttled(client, site)
     return site
 
 
-NEEDLES = [*ADDRESSES.values(), "PrivacyProbe/7.3"]
+NEEDLES = [*ADDRESSES.values(), *CALLERS.values(), "PrivacyProbe/7.3"]
 
 
 def test_redis_never_holds_an_ip_or_the_user_agent_before_the_consumer_runs(traffic):
@@ -218,3 +268,200 @@ def test_the_scan_finds_an_address_where_one_is_stored(traffic):
 
     Site.objects.filter(pk=traffic.pk).update(display_name=f"probe {ADDRESSES['pirsch']}")
     assert ("sites_site", "display_name", ADDRESSES["pirsch"]) in database_hits(NEEDLES)
+
+
+def test_the_redis_scan_finds_an_address_in_a_key(traffic):
+    """The Redis scanner is not blind to keys either."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis")
+    from django.core.cache import cache
+
+    cache.set(f"probe:{CALLERS['token']}", 1, 60)
+    assert any(needle == CALLERS["token"] for _, needle in redis_hits(NEEDLES))
+
+
+# --- the access log of a real server ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_ADDRESSES = {
+    "plausible_xff": "203.0.113.121",
+    "matomo_xff": "203.0.113.122",
+    "matomo_cip": "203.0.113.123",
+    "matomo_url": "203.0.113.124",
+    "login_xff": "203.0.113.125",
+    "pirsch_xff": "2001:db8:abcd::126",
+    "dashboard_query": "203.0.113.127",
+}
+SERVER_SECRET = "matomo_" + "s3cr3t" * 6
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url() -> str:
+    from django.db import connection as conn
+
+    params = conn.settings_dict
+    auth = params["USER"] + (f":{params['PASSWORD']}" if params["PASSWORD"] else "")
+    return f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+@pytest.fixture
+def real_server(db, tmp_path):
+    """gunicorn with the production gunicorn.conf.py against the test database."""
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        pytest.skip("the server shares the test database through PostgreSQL")
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which(
+        "gunicorn"
+    )
+    if gunicorn is None:
+        pytest.skip("gunicorn is not installed")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_WORKERS": "1",
+        "WEB_THREADS": "2",
+        "ACCESS_LOG": str(tmp_path / "access.log"),
+        "LOG_LEVEL": "DEBUG",
+    }
+    console = (tmp_path / "console.log").open("wb")
+
+    def stop() -> None:
+        """Stop the server: every line it had to write is on disk afterwards."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+        console.close()
+
+    process = subprocess.Popen(
+        [gunicorn, "-c", "gunicorn.conf.py", "analytics_project.wsgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=console,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                conn = HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/api/health")
+                conn.getresponse().read()
+                conn.close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((tmp_path / "console.log").read_text()) from None
+                time.sleep(0.2)
+        yield port, tmp_path, stop
+    finally:
+        stop()
+
+
+def _request(port: int, method: str, path: str, body: bytes | None = None, **headers) -> int:
+    conn = HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(method, path, body=body, headers={"User-Agent": PROBE_UA, **headers})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_the_access_log_holds_no_client_address_user_agent_or_credential(real_server):
+    port, logs, stop = real_server
+    matomo = urlencode(
+        {
+            "idsite": 1,
+            "rec": 1,
+            "url": f"https://privacy.example/?from={SERVER_ADDRESSES['matomo_url']}",
+            "cip": SERVER_ADDRESSES["matomo_cip"],
+            "token_auth": SERVER_SECRET,
+            "_id": "0123456789abcdef",
+            "send_image": 0,
+        }
+    )
+    event = json.dumps({"name": "pageview", "url": "https://privacy.example/", "domain": "x"})
+    statuses = [
+        _request(
+            port,
+            "GET",
+            f"/matomo.php?{matomo}",
+            **{"X-Forwarded-For": SERVER_ADDRESSES["matomo_xff"]},
+        ),
+        _request(
+            port,
+            "POST",
+            "/api/event",
+            event.encode(),
+            **{"X-Forwarded-For": SERVER_ADDRESSES["plausible_xff"], "Content-Type": "text/plain"},
+        ),
+        _request(
+            port,
+            "POST",
+            "/api/v1/hit",
+            b"{}",
+            **{"X-Forwarded-For": SERVER_ADDRESSES["pirsch_xff"], "Authorization": "Bearer x"},
+        ),
+        _request(
+            port,
+            "POST",
+            "/accounts/login/",
+            b"username=a%40example.com&password=x",
+            **{"X-Forwarded-For": SERVER_ADDRESSES["login_xff"]},
+        ),
+        _request(
+            port,
+            "GET",
+            "/accounts/login/?next=/&ip=" + quote(SERVER_ADDRESSES["dashboard_query"]),
+        ),
+    ]
+    assert all(100 <= status < 600 for status in statuses), statuses
+    stop()
+    access = (logs / "access.log").read_text()
+    console = (logs / "console.log").read_text()
+    lines = access.splitlines()
+    assert len(lines) >= 6, access  # every request (and the health probe) was logged
+    # Not blind: the requests are there, with their secrets and identifiers redacted.
+    matomo_line = next(line for line in lines if "/matomo.php" in line)
+    assert "token_auth=[redacted]" in matomo_line and "cip=[redacted]" in matomo_line
+    assert "_id=[redacted]" in matomo_line and "[ip]" in matomo_line
+    assert ' "-" "-"' in matomo_line  # no referrer, no user agent on an ingestion path
+    login_line = next(line for line in lines if "POST /accounts/login/" in line)
+    assert login_line.startswith("c:")  # a daily digest instead of the address
+    needles = [*SERVER_ADDRESSES.values(), SERVER_SECRET, "0123456789abcdef"]
+    assert [n for n in needles if n in access] == []
+    assert [n for n in needles if n in console] == []
+    # A tracked visitor's user agent is never written; a dashboard user's may be.
+    ingestion = ("/matomo.php", "/api/event", "/api/v1/hit")
+    tracked = [line for line in lines if any(path in line for path in ingestion)]
+    assert len(tracked) == 3 and not any("PrivacyProbe" in line for line in tracked)
+    assert "127.0.0.1 " not in access  # not even the proxy's
+
+
+def test_log_messages_lose_query_credentials_and_addresses():
+    """Django's console handler (settings.LOGGING) redacts query strings in messages."""
+    import io
+
+    from analytics_project.access_log import RedactingFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    log = logging.getLogger("tests.privacy.redaction")
+    log.addHandler(handler)
+    try:
+        log.warning(
+            '"GET %s HTTP/1.1" 200',
+            f"/matomo.php?idsite=1&cip=203.0.113.131&token_auth={SERVER_SECRET}&u=203.0.113.132",
+        )
+    finally:
+        log.removeHandler(handler)
+    written = stream.getvalue()
+    assert "/matomo.php?idsite=1&cip=[redacted]&token_auth=[redacted]&u=[ip]" in written
+    assert "203.0.113.13" not in written and SERVER_SECRET not in written
