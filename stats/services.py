@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
+from django.db.models.functions import TruncDay
 
 from stats.models import (
     DailyDimensionStats,
@@ -41,10 +43,19 @@ def site_stats_delete_range(site, first, last, *, events_only: bool = False) -> 
     events = Event.objects.filter(site_id=site.pk, timestamp__gte=start, timestamp__lt=end)
     if events_only:
         events = events.filter(kind="custom")
+        # Only the days that lose events are rolled up again (one statement set per day).
+        zone = ZoneInfo(site.timezone)
+        touched = {
+            day.astimezone(zone).date()
+            for day in events.annotate(day=TruncDay("timestamp", tzinfo=zone))
+            .values_list("day", flat=True)
+            .distinct()
+            .order_by()
+        }
     deleted, _ = events.delete()
-    covered = covered_days(site.pk, first, last, site.timezone)
     if events_only:
-        for day in covered:  # rolled-up copies and aggregates of the day are replaced
+        covered = set(covered_days(site.pk, first, last, site.timezone))
+        for day in sorted(touched & covered):  # the day's copies and aggregates are replaced
             rollup_site_day(site.pk, day, site.timezone)
         return deleted
     days = {"site_id": site.pk, "day__gte": first, "day__lte": last}
