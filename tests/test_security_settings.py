@@ -27,7 +27,7 @@ def test_check_deploy_is_clean_with_production_settings():
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(64),
         SECURE_SSL_REDIRECT="true",
-        SECURE_HSTS_SECONDS="31536000",
+        # No SECURE_HSTS_SECONDS: HSTS is on by default in production (issue #21, item 10).
         ALLOWED_HOSTS="analytics.example.com",
         CSRF_TRUSTED_ORIGINS="https://analytics.example.com",
     )
