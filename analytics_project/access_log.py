@@ -69,6 +69,7 @@ _IP_CANDIDATE = re.compile(
     r"(?:\d{1,3}(?:\.\d{1,3}){3})?)(?![\w.:])"
 )
 _QUERY_IN_TEXT = re.compile(r"\?([^\s\"'<>]*)")
+_IP_FIELD_IN_TEXT = re.compile(r"\bip=[0-9A-Fa-f:.\[\]]*[0-9A-Fa-f.\]]")
 
 
 def redact_ips(text: str) -> str:
@@ -165,23 +166,35 @@ def private_atoms(atoms: dict, environ: dict) -> dict:
 
 
 class PrivateAccessLogger(Logger):
-    """gunicorn's logger with ``private_atoms`` (``logger_class`` in gunicorn.conf.py)."""
+    """gunicorn's logger with ``private_atoms`` (``logger_class`` in gunicorn.conf.py).
+
+    Its error log gets ``RedactingFilter`` too: gunicorn writes "Invalid request from
+    ip=…" and "Error handling request <uri with query>" there.
+    """
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
 
     def atoms(self, resp, req, environ, request_time):
         return private_atoms(super().atoms(resp, req, environ, request_time), environ)
 
 
 class RedactingFilter(logging.Filter):
-    """Query strings in log messages lose credentials, identifiers and addresses."""
+    """Query strings in log messages lose credentials, identifiers and addresses; an
+    ``ip=<address>`` field loses its address."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken record is logging's problem, not ours
             return True
-        if "?" not in message:
+        if "?" not in message and "ip=" not in message:
             return True
         cleaned = _QUERY_IN_TEXT.sub(lambda m: "?" + redact_query(m.group(1)), message)
+        cleaned = _IP_FIELD_IN_TEXT.sub(f"ip={REDACTED}", cleaned)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

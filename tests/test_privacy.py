@@ -422,6 +422,9 @@ def test_the_access_log_holds_no_client_address_user_agent_or_credential(real_se
         ),
     ]
     assert all(100 <= status < 600 for status in statuses), statuses
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")  # gunicorn logs "Invalid request from ip=…"
+        raw.recv(1024)
     stop()
     access = (logs / "access.log").read_text()
     console = (logs / "console.log").read_text()
@@ -442,6 +445,8 @@ def test_the_access_log_holds_no_client_address_user_agent_or_credential(real_se
     tracked = [line for line in lines if any(path in line for path in ingestion)]
     assert len(tracked) == 3 and not any("PrivacyProbe" in line for line in tracked)
     assert "127.0.0.1 " not in access  # not even the proxy's
+    assert "Invalid request from ip=[redacted]" in console
+    assert "127.0.0.1:" not in console.replace(f"127.0.0.1:{port}", "")  # only the bind address
 
 
 def test_log_messages_lose_query_credentials_and_addresses():
