@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the public API, and the pages that serve it.
 
 The protocol endpoints are plain Django views, so the description is written by hand in
-``openapi.yaml``; the Pirsch statistics family (36 endpoints with the same parameters and
+``openapi.yaml``; the Pirsch statistics family (57 endpoints with the same parameters and
 errors) is generated here from one table. ``/api/schema/`` serves the document as JSON
 (``?format=yaml`` for YAML) and ``/api/docs/`` renders it with Swagger UI from the
 ``drf-spectacular-sidecar`` package (no CDN; the start-up script is a static file, so the
@@ -44,6 +44,13 @@ def _object(*required: str) -> dict:
     return {"type": "object", "required": list(required)}
 
 
+# The filter options Pirsch documents (``GET /api/v1/statistics/options/<name>``).
+OPTIONS = (
+    "referrer/name", "page", "referrer", "event", "country", "region", "city", "language",
+    "utm/source", "utm/medium", "utm/campaign", "utm/content", "utm/term", "hostname",
+    "metadata", "tag", "tag/value",
+)  # fmt: skip
+
 # endpoint → (summary, answer schema, required extra query parameters)
 STATISTICS_ENDPOINTS: dict[str, tuple[str, dict, tuple[str, ...]]] = {
     "visitor": ("Visitors, views, sessions and bounces per scale bucket", _SCALE_ROWS, ()),
@@ -54,8 +61,36 @@ STATISTICS_ENDPOINTS: dict[str, tuple[str, dict, tuple[str, ...]]] = {
     ),
     "growth": ("Growth against the previous period", _object("visitors_growth"), ()),
     "hours": ("Visitors per local hour", _rows("hour", "visitors"), ()),
-    "active": ("Visitors active in the last `start` seconds", _object("stats", "visitors"), ()),
-    "page": ("Pages", _rows("path", "visitors"), ()),
+    "minutes": (
+        "Visitors per minute of the hour (0-59, local time)",
+        _rows("minute", "visitors", "views", "sessions", "bounces", "bounce_rate"),
+        (),
+    ),
+    "weekdays": (
+        "Visitors per weekday (Monday is 0) and hour",
+        _rows("weekday", "hour", "visitors", "views", "sessions", "bounces"),
+        (),
+    ),
+    "active": (
+        "Visitors active in the last `start` seconds, their pages and countries",
+        _object("stats", "countries", "visitors"),
+        (),
+    ),
+    "overview": (
+        "Visitors, views, their growth and the members (default: the last 30 days)",
+        _object("visitors", "views", "visitors_growth", "views_growth", "member"),
+        (),
+    ),
+    "hostname": (
+        "Hostnames of the page views",
+        _rows("hostname", "visitors", "views", "sessions", "bounces", "bounce_rate"),
+        (),
+    ),
+    "page": (
+        "Pages (`include_avg_time_on_page=true` for the time on page)",
+        _rows("hostname", "path", "title", "visitors", "bounces", "average_time_spent_seconds"),
+        (),
+    ),
     "page/entry": ("Entry pages", _rows("path", "visitors"), ()),
     "page/exit": ("Exit pages", _rows("path", "exits"), ()),
     "duration/session": ("Average session duration per bucket", _SCALE_ROWS, ()),
@@ -66,6 +101,11 @@ STATISTICS_ENDPOINTS: dict[str, tuple[str, dict, tuple[str, ...]]] = {
     "tags": ("Tag keys", _ROWS, ()),
     "tag/details": ("Values of one tag key", _ROWS, ("key",)),
     "session/list": ("Sessions, newest first", _rows("visitor_id", "session_id"), ()),
+    "session/details": (
+        "One session's page views and events in order (ids as `session/list` gives them)",
+        _rows("page_view", "event"),
+        ("visitor_id", "session_id"),
+    ),
     "goals": ("Conversion goals", _ROWS, ()),
     "referrer": ("Referrers", _rows("visitors"), ()),
     "channel": ("Channels", _rows("channel", "visitors"), ()),
@@ -84,8 +124,18 @@ STATISTICS_ENDPOINTS: dict[str, tuple[str, dict, tuple[str, ...]]] = {
     "platform": ("Desktop, mobile and unknown", _object("platform_desktop", "platform_mobile"), ()),
     "screen": ("Screen classes", _rows("visitors"), ()),
     "language": ("Languages", _rows("visitors"), ()),
-    "events": ("Custom events", _rows("name", "visitors"), ()),
+    "events": ("Custom events", _rows("name", "count", "visitors", "meta_keys"), ()),
+    **{
+        f"options/{name}": (
+            f"Values the `{name}` filter could take in the range",
+            {"type": "array", "items": {"type": "string"}},
+            ("tag",) if name == "tag/value" else (),
+        )
+        for name in OPTIONS
+    },
 }
+# Endpoints Pirsch documents with the domain id alone: the range is optional.
+OPTIONAL_RANGE = {"active", "overview"}
 
 # Filters: repeatable (OR); `!` negates, `~` contains, `^` does not contain.
 STATISTICS_FILTERS = (
@@ -112,6 +162,9 @@ STATISTICS_FILTERS = (
     "utm_campaign",
     "utm_content",
     "utm_term",
+    "hostname",
+    "title",
+    "exit_path",
 )
 
 # insight → the keys of its ``data`` object (docs/insights.md)
@@ -143,7 +196,9 @@ IDENTITY_INSIGHTS: dict[str, tuple[str, ...]] = {
 ERROR_TYPES = ["js_exception", "promise_rejection", "console_error", "console_warning"]
 
 
-def _statistics_parameters(required_extra: tuple[str, ...]) -> list[dict]:
+def _statistics_parameters(
+    required_extra: tuple[str, ...], range_required: bool = True
+) -> list[dict]:
     def query(name: str, schema: dict, required: bool = False, description: str = "") -> dict:
         parameter = {"name": name, "in": "query", "required": required, "schema": schema}
         if description:
@@ -153,12 +208,12 @@ def _statistics_parameters(required_extra: tuple[str, ...]) -> list[dict]:
     day = {"type": "string", "format": "date"}
     parameters = [
         query("id", {"type": "string", "maxLength": 32}, True, "The domain id"),
-        query("from", day, True, "YYYY-MM-DD or an ISO timestamp"),
-        query("to", day, True, "YYYY-MM-DD or an ISO timestamp"),
+        query("from", day, range_required, "YYYY-MM-DD or an ISO timestamp (1970-2999)"),
+        query("to", day, range_required, "YYYY-MM-DD or an ISO timestamp, at most ten years on"),
         query("tz", {"type": "string"}, description="IANA time zone (default: the site's)"),
         query("scale", {"type": "string", "enum": ["day", "week", "month", "year"]}),
-        query("limit", {"type": "integer", "minimum": 0, "maximum": 100}),
-        query("offset", {"type": "integer", "minimum": 0}),
+        query("limit", {"type": "integer", "minimum": 0}, description="Above 100: 100"),
+        query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000}),
         query("search", {"type": "string"}),
         query("sort", {"type": "string"}),
         query("direction", {"type": "string", "enum": ["asc", "desc"]}),
@@ -189,7 +244,7 @@ def _statistics_paths() -> dict:
                 "operationId": "statistics_" + endpoint.replace("/", "_"),
                 "summary": summary,
                 "security": [{"pirschOAuth": []}],
-                "parameters": _statistics_parameters(extra),
+                "parameters": _statistics_parameters(extra, endpoint not in OPTIONAL_RANGE),
                 "responses": {
                     "200": {
                         "description": summary,

@@ -10,12 +10,14 @@ The example count is bounded so the whole file runs in a couple of minutes on 2 
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -29,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 from accounts.services import api_client_create, oauth_token_issue
 from analytics_project.schema import openapi_document
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tracking.models import Event
 
 EXAMPLES_PER_MODE = 5
 CHECKS = [
@@ -39,12 +42,15 @@ CHECKS = [
     response_headers_conformance,
 ]
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
-OPERATIONS = [
-    (path, method)
-    for path, item in openapi_document()["paths"].items()
-    for method in item
-    if method in ("get", "post")
-]
+OPERATIONS = sorted(
+    (
+        (path, method)
+        for path, item in openapi_document()["paths"].items()
+        for method in item
+        if method in ("get", "post", "delete")
+    ),
+    key=lambda operation: operation[1] == "delete",  # deletions last: the others read data
+)
 ERROR_KEYS = {
     "Pirsch": {"validation", "error", "context"},
     "identity": {"error"},
@@ -106,6 +112,9 @@ def credentials(transactional_db, live_server, monkeypatch):
     monkeypatch.setattr(identity_framework, "RATE_LIMIT", 10**6)
     monkeypatch.setattr(account_views, "TOKEN_LIMIT_PER_CLIENT", 10**6)
     monkeypatch.setattr(account_views, "TOKEN_LIMIT_PER_IP", 10**6)
+    from django.conf import settings
+
+    monkeypatch.setattr(settings, "PIRSCH_API_RATE_LIMIT", 10**6, raising=False)
     owner = UserFactory()
     # The schema's examples name example.com: the explicit phase sends them as valid requests.
     site = SiteFactory(hostname="example.com")
@@ -161,7 +170,7 @@ PIRSCH_PATHS = {
 
 
 def _error_family(path: str) -> str | None:
-    if path.startswith("/api/v1/statistics/") or path in PIRSCH_PATHS:
+    if path.startswith("/api/v1/statistics") or path in PIRSCH_PATHS:
         return "Pirsch"
     if path.startswith("/api/v1/"):
         return "identity"
@@ -209,7 +218,8 @@ def _fuzz_operation(
                 send(example, f"Bearer {credentials[scheme]}" if scheme else None)
 
     # Valid statistics requests name the real site so that the queries run on data.
-    fixed = {"query": {"id": site.public_id}} if path.startswith("/api/v1/statistics/") else {}
+    reads = path.startswith("/api/v1/statistics") and method == "get"
+    fixed = {"query": {"id": site.public_id}} if reads else {}
     strategies = [operation.as_strategy(generation_mode=GenerationMode.POSITIVE, **fixed)]
     if operation.body or list(operation.iter_parameters()):
         strategies.append(operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
@@ -288,3 +298,87 @@ def test_plausible_hostile_props_and_revenue_answer_the_documented_400(
     assert response.status_code == 400
     _drain()
     assert not Event.objects.exists()
+
+
+# --- hostile statistics parameters (issue #21): each a 400 in Pirsch's shape, never a 500 ---
+
+# Regular expressions Python's ``re`` accepts and PostgreSQL refuses, and plain garbage.
+HOSTILE_PATTERNS = ["(?P<x>a)", "a{1001}", "[[:foo:]]", "(?u)a", r"\N{DIGIT ONE}", "(", "a**"]
+ORM_LOOKUPS = ["gt", "isnull", "regex", "contains", "in", "foo__bar", "has_key", "0"]
+ENDPOINTS = [
+    "visitor", "total", "growth", "page", "events", "event/list", "session/list",
+    "weekdays", "minutes", "hostname", "options/page", "overview", "city",
+]  # fmt: skip
+numbers = st.one_of(
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.sampled_from(["1e20", "NaN", "-0", "", " 1", "0x10", "100000000000000000000"]),
+)
+hostile = st.fixed_dictionaries(
+    {},
+    optional={
+        "pattern": st.one_of(
+            st.sampled_from(HOSTILE_PATTERNS), st.text("()[]{}*+?\\^$|.:aPu<>=!019,", max_size=12)
+        ),
+        "meta": st.tuples(
+            st.text("abc_.-", min_size=1, max_size=6), st.sampled_from(ORM_LOOKUPS)
+        ).map(lambda key: f"meta_{key[0]}__{key[1]}"),
+        "tag": st.tuples(st.text("abc_", min_size=1, max_size=6), st.sampled_from(ORM_LOOKUPS)).map(
+            lambda key: f"tag_{key[0]}__{key[1]}"
+        ),
+        "sort": st.sampled_from(
+            ["meta", "meta_keys", "page_goal", "visitors", "count", "__class__"]
+        ),
+        "limit": numbers,
+        "offset": numbers,
+        "from": st.dates().map(date.isoformat),
+        "to": st.dates().map(date.isoformat),
+        "country": st.text("deDE!~^ ", max_size=4),
+    },
+)
+
+
+@pytest.fixture
+def pirsch_reader(db, settings):
+    from tests.helpers import event_row, store
+
+    settings.PIRSCH_API_RATE_LIMIT = 10**6
+    owner = UserFactory()
+    site = SiteFactory(hostname="example.com")
+    SiteMembershipFactory(site=site, user=owner, role="owner")
+    store(
+        [
+            event_row(site.pk, datetime(2023, 1, 2, 9, tzinfo=UTC), path="/a", props={"k": "v"}),
+            event_row(site.pk, datetime(2023, 1, 2, 9, 1, tzinfo=UTC), kind="custom", name="E"),
+        ]
+    )
+    token = oauth_token_issue(client=api_client_create(user=owner, type="oauth", site=site)[0])[0]
+    return site, token
+
+
+@hsettings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(endpoint=st.sampled_from(ENDPOINTS), values=hostile)
+def test_hostile_statistics_parameters_are_answered_in_pirsch_shape(
+    client, pirsch_reader, endpoint, values
+):
+    site, token = pirsch_reader
+    params = {"id": site.public_id, "from": "2023-01-01", "to": "2023-01-31"}
+    for name, value in values.items():
+        if name in ("meta", "tag"):
+            params[value] = "x"
+        else:
+            params[name] = value
+    before = Event.objects.count()
+    response = client.get(
+        f"/api/v1/statistics/{endpoint}", params, HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code in (200, 400), (endpoint, params, response.content[:300])
+    if response.status_code == 400:
+        body = response.json()
+        assert set(body) == {"validation", "error", "context"} and body["validation"], body
+        assert set(body["validation"]) <= set(params), (body, params)
+    assert Event.objects.count() == before

@@ -105,8 +105,9 @@ def _site(request: HttpRequest, principal, site_id: str, scope: str):
     return None, pirsch_error(403, error=["the client may not do this for this domain"])
 
 
-def _stats_query(request: HttpRequest, site) -> q.StatsQuery:
-    """The range, time zone and filters of a statistics request."""
+def _stats_query(request: HttpRequest, site, flags: frozenset = frozenset()) -> q.StatsQuery:
+    """The range, time zone and filters of a statistics request (``flags``: parameters
+    that are not filters although named like some, e.g. the export's ``country=true``)."""
     tz = request.GET.get("tz") or site.timezone
     if tz not in zoneinfo.available_timezones():
         raise ParamError("tz", "tz must be an IANA time zone name")
@@ -116,7 +117,7 @@ def _stats_query(request: HttpRequest, site) -> q.StatsQuery:
         ranges.check_range(first, last)
     except ranges.RangeError as error:
         raise ParamError(error.field, error.message) from error
-    params = {k: request.GET.getlist(k) for k in request.GET if k not in RESERVED}
+    params = {k: request.GET.getlist(k) for k in request.GET if k not in RESERVED | flags}
     return q.StatsQuery(site.pk, first, last, tz, q.validate_filters(params))
 
 
@@ -579,6 +580,16 @@ def _exports(stats_query) -> dict:
     }
 
 
+# The export's flags (Pirsch's names; ``referrer``, ``country``… are no filters there).
+EXPORT_FLAGS = frozenset(
+    {
+        "visitors", "pages", "session_duration", "growth", "languages", "referrer", "os",
+        "browser", "country", "region", "city", "platform", "screen", "utm",
+        "conversion_goals", "events", "tags", "hostname",
+    }
+)  # fmt: skip
+
+
 def _goal_rows(stats_query) -> list[dict]:
     return [
         {
@@ -612,7 +623,7 @@ def _export(request: HttpRequest, principal) -> HttpResponse:
     site, refusal = _site(request, principal, request.GET.get("id", ""), Scope.READ_STATISTICS)
     if refusal:
         return refusal
-    stats_query = _stats_query(request, site)
+    stats_query = _stats_query(request, site, EXPORT_FLAGS)
     exports = _exports(stats_query)
     chosen = [name for name in exports if _flag(request, name)] or list(exports)
     archive = io.BytesIO()

@@ -314,11 +314,20 @@ def test_csv_export_of_a_selection(client, site, token, traffic):
             event_row(site.pk, at(2, 12), visitor=9, session=9, path="/x", title="@SUM(A1)"),
         ]
     )
-    response = export(client, token, id=site.public_id, pages="true", events="1", **JAN)
+    response = export(
+        client, token, id=site.public_id, pages="true", events="1", country="true", **JAN
+    )
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.content))
-    assert sorted(archive.namelist()) == ["events.csv", "pages.csv"]
+    assert sorted(archive.namelist()) == ["country.csv", "events.csv", "pages.csv"]
+    # ``country=true`` selects a file; it is no filter on the country "TRUE".
+    countries = list(csv.DictReader(io.StringIO(archive.read("country.csv").decode())))
+    assert {(row["country_code"], row["visitors"]) for row in countries} == {
+        ("DE", "2"),
+        ("GB", "1"),
+        ("", "1"),  # visitor 9
+    }
     events = list(csv.DictReader(io.StringIO(archive.read("events.csv").decode())))
     assert {row["name"] for row in events} == {"Signup", '\'=HYPERLINK("https://evil.example")'}
     pages = list(csv.DictReader(io.StringIO(archive.read("pages.csv").decode())))
