@@ -73,6 +73,22 @@ def _decode(text: str, charset: str) -> str:
         return data.decode("utf-8", "replace")
 
 
+def _parse_parts(parts: tuple[bytes, ...], encoding: str) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for part in parts:
+        try:
+            pairs += parse_qsl(
+                part.decode(encoding, "replace"),
+                keep_blank_values=True,
+                max_num_fields=MAX_PARAMETERS,
+                encoding=encoding,
+                errors="replace",
+            )
+        except ValueError as exc:
+            raise MatomoError(f"At most {MAX_PARAMETERS} parameters per request.") from exc
+    return pairs
+
+
 def decode_query(*parts: bytes) -> tuple[list[tuple[str, str]], str]:
     """Query strings or form bodies (raw bytes, later parts win) → (pairs, charset).
 
@@ -81,17 +97,9 @@ def decode_query(*parts: bytes) -> tuple[list[tuple[str, str]], str]:
     ``action_name=%E9t%E9&cs=ISO-8859-1`` is "été". Raises ``MatomoError`` on more than
     ``MAX_PARAMETERS`` parameters.
     """
-    raw: list[tuple[str, str]] = []
-    for part in parts:
-        try:
-            raw += parse_qsl(
-                part.decode("latin-1"),  # one character per byte: nothing is lost yet
-                keep_blank_values=True,
-                max_num_fields=MAX_PARAMETERS,
-                encoding="latin-1",
-            )
-        except ValueError as exc:
-            raise MatomoError(f"At most {MAX_PARAMETERS} parameters per request.") from exc
+    if not any(b"cs=" in part for part in parts):  # the usual case: UTF-8, one pass
+        return _parse_parts(parts, "utf-8"), "utf-8"
+    raw = _parse_parts(parts, "latin-1")  # one character per byte: nothing is lost yet
     charset = "utf-8"
     for key, value in raw:
         if key == "cs" and value.strip():
