@@ -432,6 +432,14 @@ def test_visit_attributes_are_stored_and_shown_in_the_session_details(client, si
     }
 
 
+def test_visit_attributes_that_are_not_numbers_are_ignored(client, site, drain):
+    # "²" passes str.isdigit() but not int(): it must not become a server error.
+    query = {"idsite": site.pk, "rec": 1, "url": "https://a.example/", "_idvc": "²"}
+    assert get(client, {**query, "_viewts": "²", "_idts": "-5", "h": "²"}).status_code == 200
+    [event] = drain()
+    assert set(event.props) == {"local_time"}
+
+
 def test_a_session_without_matomo_attributes_has_no_visit_block(client, site, drain):
     get(client, {"idsite": site.pk, "rec": 1, "url": "https://a.example/", "_id": VISITOR})
     [event] = drain()

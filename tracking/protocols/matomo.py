@@ -29,6 +29,7 @@ HEX16 = re.compile(r"^[0-9a-fA-F]{16}$")
 RESOLUTION = re.compile(r"^\s*(\d{1,5})\s*[x×X*]\s*(\d{1,5})\s*$")
 MAX_FIELD = 2048
 MAX_PARAMETERS = 500
+ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
 FUTURE_SKEW = timedelta(minutes=10)
 # Matomo keeps an action's URL only when it looks like one: an optional scheme, then
 # ``//`` and something (mobile apps send ``app://screen``); script schemes never count.
@@ -47,9 +48,6 @@ PLUGINS = {
     "ag": "silverlight",
     "cookie": "cookie",
 }
-# Props keys Footfall itself writes for Matomo's visit attributes (they win over custom
-# variables of the same name).
-VISIT_KEYS = ("visit_count", "days_since_last_visit", "days_since_first_visit", "local_time")
 
 
 class MatomoError(Exception):
@@ -314,7 +312,7 @@ def uid_hash(site_id: int, uid: str) -> str:
 def _days_since(request: Request, key: str, at: datetime) -> str | None:
     """Whole days between a UNIX timestamp parameter and the hit (Matomo's ``_viewts``/``_idts``)."""
     value = request.get(key, 20)
-    if not value.isdigit():
+    if not ASCII_DIGITS.fullmatch(value):  # str.isdigit() also takes "²", which int() refuses
         return None
     seconds = at.timestamp() - int(value)
     return str(int(seconds // 86400)) if 0 <= seconds < 100 * 365 * 86400 else None
@@ -328,7 +326,7 @@ def _local_time(request: Request, at: datetime) -> str | None:
     parts = []
     for key, default, top in (("h", at.hour, 23), ("m", at.minute, 59), ("s", at.second, 59)):
         value = request.get(key, 12)
-        number = int(value) if re.fullmatch(r"-?\d{1,6}", value) else default
+        number = int(value) if re.fullmatch(r"-?[0-9]{1,6}", value) else default
         parts.append(number if 0 <= number <= top else 0)
     return "{:02d}:{:02d}:{:02d}".format(*parts)
 
@@ -336,7 +334,7 @@ def _local_time(request: Request, at: datetime) -> str | None:
 def _visit_attributes(request: Request, at: datetime) -> dict:
     """Matomo's visit attributes, stored in props under Footfall's own keys."""
     props = {}
-    if request.get("_idvc").isdigit():
+    if ASCII_DIGITS.fullmatch(request.get("_idvc", 12)):
         props["visit_count"] = request.get("_idvc", 12)
     for key, param in (("days_since_last_visit", "_viewts"), ("days_since_first_visit", "_idts")):
         if (days := _days_since(request, param, at)) is not None:
