@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
-from sites.models import Site, SiteMembership
+from sites.models import Site
 from stats import insights
 from stats import query as q
 from stats.models import Goal
@@ -133,16 +133,8 @@ def report_data(site: Site, first: date, last: date, previous: tuple[date, date]
 def is_member(site: Site, email: str) -> bool:
     """Whether the address belongs to someone with a role on the site (the dashboard link
     is only useful, and only shown, to them)."""
-    from sites.permissions import site_role
-
-    membership = (
-        SiteMembership.objects.filter(site=site, user__email__iexact=email)
-        .select_related("user")
-        .first()
-    )
-    if membership is not None:
-        return True
     from accounts.models import User
+    from sites.permissions import site_role
 
     user = User.objects.filter(email__iexact=email).first()
     return user is not None and site_role(user, site) is not None

@@ -24,9 +24,10 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -343,8 +344,6 @@ def expire_sending(now: datetime) -> int:
 
 
 def _report_period(delivery: Delivery) -> ReportPeriod:
-    from datetime import date
-
     payload = delivery.payload
     first, last = date.fromisoformat(payload["first"]), date.fromisoformat(payload["last"])
     return ReportPeriod(
@@ -416,7 +415,7 @@ def deliver(delivery_id: int, now: datetime, sender: channels.EmailSender) -> di
         else:
             url, body, headers = prepared
             response = webhooks.post(
-                url, body, headers, timeout=float(_setting("WEBHOOK_TIMEOUT_SECONDS", 10.0))
+                url, body, headers, timeout=float(settings.WEBHOOK_TIMEOUT_SECONDS)
             )
     except Exception as error:
         # Nothing was accepted: connection refused or reset, a refused recipient or DATA,
@@ -447,12 +446,6 @@ def deliver(delivery_id: int, now: datetime, sender: channels.EmailSender) -> di
         response=response.body if response is not None else "accepted by the mail server",
     )
     return {**outcome, "status": DeliveryStatus.SENT}
-
-
-def _setting(name: str, default):
-    from django.conf import settings
-
-    return getattr(settings, name, default)
 
 
 def _run(delivery_ids: Iterable[int], now: datetime) -> list[dict]:
