@@ -63,11 +63,12 @@ def signup(request):
         return redirect(_next_url(request))
     form = SignupForm(request.POST or None, initial={"email": request.GET.get("email", "")})
     if request.method == "POST" and form.is_valid():
+        next_url = _next_url(request)
         signup_request(
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
             base_url=_base_url(request),
-            next_url=_next_url(request) if _next_url(request) != "/" else "",
+            next_url="" if next_url == "/" else next_url,  # carried in the signed link
         )
         return redirect("/accounts/signup/done/")
     return render(request, "registration/signup.html", {"form": form, "next": _next_url(request)})
