@@ -25,6 +25,9 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from accounts.models import Invitation, Role, User
 from sites.models import Site, SiteDomain, SiteMembership
@@ -532,3 +535,29 @@ def test_an_invitation_whose_mail_fails_leaves_nothing_behind(client, victim_sit
     assert response.status_code == 503
     assert "could not be sent, so nothing was saved" in response.content.decode()
     assert not Invitation.objects.exists()
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_site_name_is_either_refused_or_mailed_on_one_line(name):
+    """Property: whatever the name, the form refuses it or the invitation mail builds."""
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Invitation
+    from accounts.services import invitation_send
+    from sites.models import validate_display_name
+
+    try:
+        validate_display_name(name)
+    except ValidationError:
+        assert any(not c.isprintable() and c != " " for c in name)
+        return
+    mail.outbox = []
+    site = Site(display_name=name, hostname="x.example")
+    invitation_send(
+        invitation=Invitation(site=site, email="a@example.com", role=Role.VIEWER),
+        accept_url="https://footfall.example/accounts/invitations/t/",
+    )
+    [message] = mail.outbox
+    message.message()  # builds the headers: a CR/LF in the subject raises BadHeaderError
+    assert not any(c in message.subject for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
