@@ -20,6 +20,7 @@ import hmac
 import http.client
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import ssl
@@ -211,19 +212,45 @@ def _ntfy_topic(url: str) -> str:
     return urlsplit(url).path.strip("/").split("/")[-1]
 
 
+# Titles, page paths and error messages come from tracked traffic: anyone can send them.
+# In chat formats they must stay text (no mentions, links or formatting of their own).
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~<>!])")
+
+
+def slack_escape(text: str) -> str:
+    """Slack's documented escaping: ``<!channel>``, ``<@U…>`` and ``<url|label>`` become text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown_escape(text: str) -> str:
+    """Markdown (Discord, Mattermost, Teams) as text: specials escaped, ``@`` mentions broken
+    with a zero-width space (``@channel`` notifies a whole Mattermost channel)."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("@", "@\u200b")
+
+
+def _escaped(message: dict, escape) -> tuple[str, str, dict[str, str]]:
+    fields = message.get("fields") or {}
+    return (
+        escape(message["title"]),
+        escape(message["text"]),
+        {escape(str(label)): escape(str(value)) for label, value in fields.items()},
+    )
+
+
 def render(format: str, url: str, message: dict) -> dict:
     """The JSON body for one of the ready-made formats.
 
     ``message``: ``title``, ``text`` (plain lines), ``fields`` (label → value), ``link``
     (may be empty) and whatever else the generic JSON format carries (sent as-is).
     """
-    title, text, link = message["title"], message["text"], message.get("link") or ""
-    fields: dict[str, str] = message.get("fields") or {}
-    lines = "\n".join(f"{label}: {value}" for label, value in fields.items())
-    full_text = "\n".join(part for part in (text, lines) if part)
+    link = message.get("link") or ""
     if format == "slack":
+        title, text, fields = _escaped(message, slack_escape)
+        lines = "\n".join(f"{label}: {value}" for label, value in fields.items())
+        full_text = "\n".join(part for part in (text, lines) if part)
         blocks: list[dict] = [
-            {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+            # plain_text is never parsed for mentions or links: the raw title is safe there.
+            {"type": "header", "text": {"type": "plain_text", "text": message["title"][:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": full_text[:2900] or " "}},
         ]
         if link:
@@ -235,11 +262,12 @@ def render(format: str, url: str, message: dict) -> dict:
             )
         return {"text": f"{title}\n{full_text}"[:3000], "blocks": blocks}
     if format == "discord":
+        title, text, fields = _escaped(message, markdown_escape)
         embed: dict = {
             "title": title[:256],
             "description": text[:4000],
             "fields": [
-                {"name": label[:256], "value": str(value)[:1024] or "-", "inline": True}
+                {"name": label[:256], "value": value[:1024] or "-", "inline": True}
                 for label, value in list(fields.items())[:25]
             ],
         }
@@ -247,6 +275,7 @@ def render(format: str, url: str, message: dict) -> dict:
             embed["url"] = link
         return {"content": title[:2000], "embeds": [embed], "allowed_mentions": {"parse": []}}
     if format == "teams":
+        title, text, fields = _escaped(message, markdown_escape)
         body: list[dict] = [
             {
                 "type": "TextBlock",
@@ -259,10 +288,7 @@ def render(format: str, url: str, message: dict) -> dict:
         ]
         if fields:
             body.append(
-                {
-                    "type": "FactSet",
-                    "facts": [{"title": k, "value": str(v)} for k, v in fields.items()],
-                }
+                {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in fields.items()]}
             )
         card: dict = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -281,13 +307,19 @@ def render(format: str, url: str, message: dict) -> dict:
             ],
         }
     if format == "mattermost":
+        title, text, fields = _escaped(message, markdown_escape)
+        lines = "\n".join(f"{label}: {value}" for label, value in fields.items())
+        full_text = "\n".join(part for part in (text, lines) if part)
         suffix = f"\n[Open the dashboard]({link})" if link else ""
         return {"username": "Footfall", "text": f"#### {title}\n{full_text}{suffix}"}
     if format == "ntfy":
+        # ntfy shows plain text unless told it is markdown.
+        fields = message.get("fields") or {}
+        lines = "\n".join(f"{label}: {value}" for label, value in fields.items())
         published = {
             "topic": _ntfy_topic(url),
-            "title": title,
-            "message": full_text or title,
+            "title": message["title"],
+            "message": "\n".join(p for p in (message["text"], lines) if p) or message["title"],
             "tags": ["chart_with_upwards_trend"],
         }
         if link:

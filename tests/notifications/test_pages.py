@@ -147,7 +147,13 @@ def test_an_alert_is_added_with_a_webhook_and_tested(client, world, receiver, sm
     assert list(created.webhooks.all()) == [hook]
     client.post(f"{base}/{created.pk}/test")
     assert len(receiver.requests) == 1
-    assert receiver.requests[0].json()["content"].startswith("[Test] Traffic spike on Blog")
+    assert (
+        receiver.requests[0]
+        .json()["content"]
+        .startswith(
+            "\\[Test\\] Traffic spike on Blog"  # Discord markdown, escaped: shows "[Test]"
+        )
+    )
     assert sorted(m["To"] for m in smtp_server.messages) == [
         "oncall@example.org",
         "ops@example.org",

@@ -3,6 +3,7 @@ with the delivery log, and the SSRF guard at saving and at delivery time."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -275,3 +276,64 @@ def test_redirects_are_not_followed(site, receiver):
     outcome = services.webhook_send_test(webhook=hook)
     assert outcome["status"] == "failed" and outcome["error"] == "HTTP 302"
     assert len(receiver.requests) == 1
+
+
+# --- hostile tracked text -------------------------------------------------------------------
+
+HOSTILE = "<!channel> @channel @here [win](https://evil.example) <https://evil.example|x> *b*"
+
+
+@pytest.mark.parametrize("format", ["slack", "discord", "teams", "mattermost"])
+def test_tracked_text_cannot_mention_link_or_format_in_chat(site, receiver, format):
+    """An error message is sent by any visitor's browser: in chat it must stay text."""
+    hook, _ = services.webhook_create(site=site, url=receiver.url, format=format)
+    services.alert_create(site=site, kind="error", webhook_ids=[hook.pk], now=NOW)
+    store(
+        [
+            event_row(
+                site.pk,
+                NOW + timedelta(minutes=1),
+                kind="error",
+                name="js_exception",
+                path="/[p](https://evil.example)",
+                props={"message": HOSTILE},
+            )
+        ]
+    )
+    services.alerts_check(NOW + timedelta(minutes=2))
+    body = receiver.requests[0].body.decode()
+    rendered = json.loads(body)
+    if format == "slack":
+        section = rendered["blocks"][1]["text"]["text"]
+        assert "<!channel>" not in section and "<https://evil" not in section
+        assert "&lt;!channel&gt;" in section
+        assert "<!channel>" not in rendered["text"]
+    else:
+        text = json.dumps(rendered, ensure_ascii=False)
+        assert "[win](https://evil.example)" not in text
+        assert "[p](https://evil.example)" not in text
+        assert "@channel" not in text and "@here" not in text
+        assert "@\u200bchannel" in text
+    if format == "discord":
+        assert rendered["allowed_mentions"] == {"parse": []}
+
+
+def test_tracked_text_is_escaped_in_alert_emails(site, smtp_server):
+    services.alert_create(site=site, kind="error", emails=["ops@example.org"], now=NOW)
+    store(
+        [
+            event_row(
+                site.pk,
+                NOW + timedelta(minutes=1),
+                kind="error",
+                name="js_exception",
+                props={"message": '<img src=x onerror="alert(1)"><script>alert(2)</script>'},
+            )
+        ]
+    )
+    services.alerts_check(NOW + timedelta(minutes=2))
+    from tests.notifications.conftest import parts
+
+    html = parts(smtp_server.messages[0])["text/html"][0].get_content()
+    assert "<script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
