@@ -35,6 +35,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from sites.models import Site
+from sites.permissions import site_role
 from stats.models import Goal
 from stats.notifications import channels, selectors, webhooks
 from stats.notifications.models import (
@@ -498,11 +499,17 @@ def reports_send_due(now: datetime | None = None) -> dict:
     now = _now(now)
     expire_sending(now)
     due: list[tuple[Report, ReportPeriod]] = []
-    for report in Report.objects.select_related("site").order_by("pk"):
+    for report in Report.objects.select_related("site", "user").order_by("pk"):
         period = latest_due(report.frequency, now, report.site.timezone)
         if period.due_at >= report.created_at:
             due.append((report, period))
     keys = {report_key(r, p): (r, p) for r, p in due}
+    for key, (report, _period) in list(keys.items()):
+        if report.user_id is not None and site_role(report.user, report.site) is None:
+            # A member who subscribed themselves and has since lost access to the site
+            # gets no more statistics of it (Owners' subscriptions of others are deliberate).
+            report.delete()
+            del keys[key]
     finished = set(
         Delivery.objects.filter(key__in=list(keys))
         .exclude(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.CLAIMED])

@@ -299,3 +299,24 @@ def test_a_report_is_not_sent_for_a_period_due_before_it_was_created(smtp_server
     assert send_due(DUE + timedelta(hours=2))["sent"] == []
     assert smtp_server.messages == []
     assert Delivery.objects.count() == 0
+
+
+def test_a_viewer_removed_from_the_site_gets_no_more_reports(smtp_server, site):
+    from sites.models import SiteMembership
+
+    viewer = UserFactory(email="viewer@example.org")
+    SiteMembershipFactory(site=site, user=viewer, role="viewer")
+    services.report_create(
+        site=site,
+        email=viewer.email,
+        frequency="weekly",
+        user=viewer,
+        now=DUE - timedelta(days=3),
+    )
+    colleague = subscribe(site, "colleague@example.org")  # added by an Owner: deliberate
+    SiteMembership.objects.filter(user=viewer).delete()
+
+    sent = send_due(DUE)["sent"]
+
+    assert [item["recipient"] for item in sent] == ["colleague@example.org"]
+    assert list(Report.objects.values_list("pk", flat=True)) == [colleague.pk]
