@@ -57,6 +57,9 @@ def check_pattern(pattern: str) -> None:
         raise FilterValueError(
             "pattern", f"pattern is not a valid regular expression: {exc}"
         ) from exc
+    reason = _not_portable(pattern)
+    if reason:
+        raise FilterValueError("pattern", f"pattern is not a valid regular expression: {reason}")
     if connection.vendor != "postgresql":
         return
     try:
@@ -67,6 +70,78 @@ def check_pattern(pattern: str) -> None:
         raise FilterValueError(
             "pattern", f"pattern is not a valid regular expression: {reason}"
         ) from exc
+
+
+# What PostgreSQL's regular expressions lack and Python's ``re`` has: refused on every
+# database, so a filter the embedded SQLite accepts also runs (the same) on PostgreSQL.
+# ``(?`` opens these groups in both; options like ``(?i)`` only at the very start.
+_GROUPS = (":", "=", "!", "<=", "<!", "#")
+_LEADING_OPTIONS = re.compile(r"\(\?[bceimnpqstwx]+\)")
+_REPEAT = re.compile(r"\{(\d*)(?:,(\d*))?\}")
+_POSIX_CLASS = re.compile(r"\[:(\w*):\]")
+_PG_CLASSES = {
+    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
+    "space", "upper", "word", "xdigit",
+}  # fmt: skip
+_PG_MAX_REPEAT = 255
+_BOUND = re.compile(r"\{\d+(?:,\d*)?\}")
+
+
+def _not_portable(pattern: str) -> str:
+    """Why PostgreSQL would refuse a pattern Python accepts ("" when it would not)."""
+    if "\\N{" in pattern:
+        return "\\N{…} escapes are not supported"
+    for match in _REPEAT.finditer(pattern):
+        counts = [int(n) for n in match.groups() if n]
+        if any(n > _PG_MAX_REPEAT for n in counts):
+            return f"repetition counts above {_PG_MAX_REPEAT} are not supported"
+    for match in _POSIX_CLASS.finditer(pattern):
+        if match.group(1) not in _PG_CLASSES:
+            return f"unknown character class [:{match.group(1)}:]"
+    return _scan(pattern)
+
+
+def _scan(pattern: str) -> str:
+    """Braces, possessive quantifiers and bracket elements, read as PostgreSQL reads them:
+    a ``{`` before a digit always starts a bound (Python takes a bad one literally), ``*+`` is no
+    quantifier there, and ``[.`` / ``[=`` inside brackets open collating elements."""
+    index, in_bracket, bracket_start, after_quantifier = 0, False, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if in_bracket:
+            if char == "\\":
+                index += 2
+                continue
+            if char == "[" and pattern[index + 1 : index + 2] in (".", "="):
+                return "collating elements [. .] and [= =] are not supported"
+            if char == "]" and index > bracket_start:
+                in_bracket = False
+            index += 1
+            continue
+        if char == "+" and after_quantifier:
+            return "possessive quantifiers are not supported"
+        if char == "\\":
+            index, after_quantifier = index + 2, False
+        elif char == "(" and pattern[index + 1 : index + 2] == "?":
+            if not pattern.startswith(_GROUPS, index + 2) and not (
+                index == 0 and _LEADING_OPTIONS.match(pattern)
+            ):
+                return "(?…) groups other than (?: (?= (?! (?<= (?<! and leading options"
+            index, after_quantifier = index + 2, False
+        elif char == "[":
+            in_bracket, after_quantifier = True, False
+            bracket_start = index + 1 + (pattern[index + 1 : index + 2] == "^")
+            index = bracket_start
+        elif char == "{" and pattern[index + 1 : index + 2] == ",":
+            return "{,n} is a bound in Python and text in PostgreSQL: write {0,n}"
+        elif char == "{" and pattern[index + 1 : index + 2].isdigit():
+            bound = _BOUND.match(pattern, index)
+            if bound is None:
+                return "a { before a digit must start a repetition bound {m}, {m,} or {m,n}"
+            index, after_quantifier = bound.end(), True
+        else:
+            index, after_quantifier = index + 1, char in "*+?"
+    return ""
 
 
 def json_key(name: str) -> str | None:

@@ -38,7 +38,7 @@ STEP_COLUMNS = (
 )  # fmt: skip
 
 
-def _rate(part: int, whole: int) -> float:
+def rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0
 
 
@@ -144,9 +144,9 @@ def hostnames(query: q.StatsQuery) -> list[dict]:
             "hostname": host,
             **metrics,
             "bounces": bounces[host],
-            "relative_visitors": _rate(metrics["visitors"], all_visitors),
-            "relative_views": _rate(metrics["views"], all_views),
-            "bounce_rate": _rate(bounces[host], metrics["sessions"]),
+            "relative_visitors": rate(metrics["visitors"], all_visitors),
+            "relative_views": rate(metrics["views"], all_views),
+            "bounce_rate": rate(bounces[host], metrics["sessions"]),
         }
         for host, metrics in totals.items()
     ]
@@ -252,7 +252,7 @@ def active_countries(site_id: int, seconds: int) -> list[dict]:
     return [
         {
             "visitors": r["visitors"],
-            "relative_visitors": _rate(r["visitors"], total),
+            "relative_visitors": rate(r["visitors"], total),
             "country_code": r["country_code"],
         }
         for r in rows

@@ -223,7 +223,7 @@ def hours(request, stats_query, *, scale, page):
 def _with_rates(row: dict) -> dict:
     return {
         **row,
-        "bounce_rate": ps._rate(row["bounces"], row["sessions"]),
+        "bounce_rate": ps.rate(row["bounces"], row["sessions"]),
         "cr": 0,
         "custom_metric_avg": 0,
         "custom_metric_total": 0,
@@ -306,7 +306,7 @@ def page(request, stats_query, *, scale, page):
             "bounces": details[row["path"]]["bounces"],
             "relative_visitors": row["relative_visitors"],
             "relative_views": row["relative_views"],
-            "bounce_rate": ps._rate(details[row["path"]]["bounces"], row["sessions"]),
+            "bounce_rate": ps.rate(details[row["path"]]["bounces"], row["sessions"]),
             "average_time_spent_seconds": details[row["path"]]["seconds"],
         }
         for row in rows
@@ -344,7 +344,7 @@ def _events(stats_query) -> list[dict]:
                 "count": extra["count"],
                 "visitors": row["visitors"],
                 "views": extra["count"],
-                "cr": ps._rate(row["visitors"], all_visitors),
+                "cr": ps.rate(row["visitors"], all_visitors),
                 "average_duration_seconds": extra["average_duration_seconds"],
                 "meta_keys": extra.get("meta_keys", []),
             }
