@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.exceptions import PermissionDenied
@@ -74,6 +75,8 @@ class ThrottledModelBackend(ModelBackend):
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:  # authenticate(request, email=…, password=…)
+            username = kwargs.pop(get_user_model().USERNAME_FIELD, None)
         if request is None or username is None or password is None:
             return super().authenticate(request, username=username, password=password, **kwargs)
         pair_key, ip_key = request_throttle_keys(request, str(username))

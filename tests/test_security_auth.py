@@ -325,6 +325,9 @@ def test_any_authenticate_call_honours_the_lock(rf, superuser):
     assert authenticate(request, username=superuser.email, password=PASSWORD) is None
     other = rf.post("/elsewhere/", REMOTE_ADDR="198.51.100.24")
     assert authenticate(other, username=superuser.email, password=PASSWORD) == superuser
+    # Named by the user model's own field, too.
+    assert authenticate(request, email=superuser.email, password=PASSWORD) is None
+    assert authenticate(other, email=superuser.email, password=PASSWORD) == superuser
 
 
 def test_the_admin_log_in_still_works(client, superuser):
