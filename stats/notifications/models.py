@@ -183,7 +183,10 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["created_at"], name="delivery_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status})"

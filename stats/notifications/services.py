@@ -66,6 +66,9 @@ ERROR_SEED_DAYS = 30
 # and the seen set makes the overlap harmless.
 ERROR_OVERLAP = timedelta(minutes=2)
 MAX_ERROR_WINDOW = timedelta(hours=24)
+# Deliveries (and their log) are kept this long. Longer than any report period plus its
+# due time, so a purged row can never let the same period be sent again.
+DELIVERY_RETENTION = timedelta(days=400)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -336,6 +339,12 @@ def _log(delivery_id: int, now: datetime, *, ok: bool, started: float, **fields)
     )
 
 
+def deliveries_purge(now: datetime) -> int:
+    """Forget deliveries older than ``DELIVERY_RETENTION`` (finished or not)."""
+    deleted, _ = Delivery.objects.filter(created_at__lt=now - DELIVERY_RETENTION).delete()
+    return deleted
+
+
 def expire_sending(now: datetime) -> int:
     """Deliveries whose worker died during the hand-over: their outcome is unknown, and
     they are not sent again (at most once)."""
@@ -498,6 +507,7 @@ def reports_send_due(now: datetime | None = None) -> dict:
     """
     now = _now(now)
     expire_sending(now)
+    deliveries_purge(now)
     due: list[tuple[Report, ReportPeriod]] = []
     for report in Report.objects.select_related("site", "user").order_by("pk"):
         period = latest_due(report.frequency, now, report.site.timezone)

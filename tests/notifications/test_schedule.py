@@ -278,3 +278,26 @@ def test_mail_server_down_then_up(settings, weekly, smtp_server):
     settings.EMAIL_PORT = smtp_server.port
     services.reports_send_due(DUE + timedelta(minutes=1))
     assert len(smtp_server.messages) == 1
+
+
+def test_old_deliveries_are_purged_and_no_period_is_sent_again(smtp_server, db):
+    site = SiteFactory(timezone="Europe/Berlin")
+    start = datetime(2025, 12, 31, tzinfo=UTC)
+    for frequency in ("monthly", "quarterly"):  # the longest periods are the ones at risk
+        services.report_create(
+            site=site, email=f"{frequency}@example.org", frequency=frequency, now=start
+        )
+    moment = start
+    while moment < datetime(2027, 3, 1, tzinfo=UTC):  # more than a year of daily runs
+        services.reports_send_due(moment)
+        moment += timedelta(hours=23)
+    # Rows older than the retention are gone; every period was still mailed once.
+    oldest = Delivery.objects.order_by("created_at").first().created_at
+    assert oldest >= moment - timedelta(hours=23) - services.DELIVERY_RETENTION
+    keys = [m["To"] + " " + period_of(m)[1] for m in smtp_server.messages]
+    assert len(keys) == len(set(keys))
+    quarterly = [k for k in keys if k.startswith("quarterly")]
+    assert quarterly == [
+        f"quarterly@example.org Quarterly report for {q}"
+        for q in ("Q4 2025", "Q1 2026", "Q2 2026", "Q3 2026", "Q4 2026")
+    ]
