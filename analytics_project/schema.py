@@ -255,6 +255,8 @@ def _statistics_paths() -> dict:
                     "403": {"$ref": "#/components/responses/PirschError"},
                     "404": {"$ref": "#/components/responses/PirschError"},
                     "405": {"$ref": "#/components/responses/PirschError"},
+                    # PIRSCH_API_RATE_LIMIT a minute per client (docs/security.md).
+                    "429": {"$ref": "#/components/responses/PirschRateLimited"},
                 },
             }
         }
