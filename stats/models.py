@@ -215,3 +215,31 @@ class RolledEvent(SessionAttributeColumns):
 
     def __str__(self) -> str:
         return f"rolled {self.kind} {self.path} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class Funnel(models.Model):
+    """A site's funnel: 2–8 ordered steps and how they are matched (``stats.funnels``).
+
+    ``steps`` is a JSON list; each step is ``{"name": str, "alternatives": [...]}`` and each
+    alternative ``{"type": "page", "path": "/a*"}``, ``{"type": "event", "name": "Signup",
+    "props": {"plan": "pro"}}`` or ``{"type": "goal", "goal": <Goal id>}``; validated by
+    ``stats.funnels.steps.parse_steps`` (docs/funnels.md)."""
+
+    SCOPES = ("visitor", "session")
+    ORDERS = ("sequential", "strict", "any")
+
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="funnels")
+    name = models.CharField(max_length=200)
+    steps = models.JSONField(default=list)
+    scope = models.CharField(max_length=8, default="visitor")
+    order = models.CharField(max_length=10, default="sequential")
+    window_seconds = models.PositiveIntegerField(default=86_400)
+    open = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
