@@ -156,8 +156,3 @@ def keyed_digest(value: str) -> str:
 def ip_digest(ip: str) -> str:
     """A keyed digest of an address for cache keys and logs (never the address itself)."""
     return keyed_digest(ip)
-
-
-def caller_digest(request: HttpRequest) -> str:
-    """``ip_digest`` of the request's client address."""
-    return ip_digest(client_ip(request))
