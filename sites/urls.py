@@ -1,11 +1,13 @@
 from django.urls import path
 
-from sites import views
+from sites import matomo_api, views
 
 S = "sites/<str:public_id>/settings"
 
 urlpatterns = [
-    path("", views.site_list, name="site_list"),
+    # ``/?module=API…`` is Matomo's Reporting API (its log importer calls it there).
+    path("", matomo_api.or_api(views.site_list), name="site_list"),
+    path("index.php", matomo_api.api, name="matomo-api"),
     path("sites/new", views.site_new, name="site_new"),
     path(f"{S}", views.settings_index, name="site_settings"),
     path(f"{S}/general", views.settings_general, name="site_settings_general"),

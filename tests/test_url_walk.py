@@ -80,6 +80,9 @@ PUBLIC = {
     "share/<str:token>/",  # with a valid token it opens that link's site only (tested below)
     # Signed per address; a forged token is 404 (tests/notifications/test_reports.py).
     "notifications/unsubscribe/<str:token>",
+    # Matomo's Reporting API (for its log importer): token_auth only, Matomo's error JSON with
+    # 200; another tenant's token sees nothing (tests/tracking/test_matomo_log_importer.py).
+    "index.php",
 }
 OK_DENIALS = {401, 403, 404, 405}
 
