@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from accounts.throttling import throttled_login
 from analytics_project import health, schema
 from stats import views as stats_views
-from stats.api import pirsch as pirsch_statistics
+from stats.api import pirsch_export
 from stats.api.identity.framework import not_found as api_v1_not_found
 
 urlpatterns = [
@@ -17,7 +17,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("account/", include("accounts.account_urls")),
     path("api/v1/", include("accounts.api.urls")),
-    path("api/v1/statistics", pirsch_statistics.statistics, name="pirsch-statistics"),
+    path("api/v1/statistics", pirsch_export.statistics, name="pirsch-statistics"),
     path("api/v1/statistics/", include("stats.api.pirsch_urls")),
     path("api/v1/", include("stats.api.identity.urls")),
     path("", include("tracking.urls")),

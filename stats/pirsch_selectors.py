@@ -42,9 +42,12 @@ def rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0
 
 
-def bounced_session_days(query: q.StatsQuery) -> Iterator[tuple[date, datetime, str, str]]:
-    """(local day, first event, page, hostname) of every bounced session-day of the query;
-    page and hostname are those of its page view ("" without one)."""
+def bounced_session_days(
+    query: q.StatsQuery, pages: list[str] | None = None
+) -> Iterator[tuple[date, datetime, str, str]]:
+    """(local day, first event, page, hostname) of every bounced session-day of the query
+    (on one of ``pages`` only, when given); page and hostname are those of its page view
+    ("" without one)."""
     for events in q.event_sets(query):
         rows = (
             events.annotate(day=query._local_day())
@@ -56,7 +59,7 @@ def bounced_session_days(query: q.StatsQuery) -> Iterator[tuple[date, datetime, 
                 page=Max("path", filter=Q(kind="pageview")),
                 host=Max("hostname", filter=Q(kind="pageview")),
             )
-            .filter(pageviews__lte=1, interactions=0)
+            .filter(pageviews__lte=1, interactions=0, **({"page__in": pages} if pages else {}))
             .values_list("day", "first", "page", "host")
             .order_by()
         )
@@ -169,7 +172,7 @@ def page_details(query: q.StatsQuery, paths: list[str], *, time_on_page: bool) -
         ):
             details[path]["hostname"] = max(details[path]["hostname"], host or "")
             details[path]["title"] = max(details[path]["title"], title or "")
-    for _day, _first, page, _host in bounced_session_days(query):
+    for _day, _first, page, _host in bounced_session_days(query, paths):
         if page in details:
             details[page]["bounces"] += 1
     if time_on_page:

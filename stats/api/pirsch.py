@@ -6,20 +6,16 @@ ISO timestamp; at most ten years, ``stats.ranges``), ``tz``, ``scale``, ``limit`
 ``stats.query``. Errors use Pirsch's shape and name the parameter. The numbers come from
 ``stats.query`` and ``stats.pirsch_selectors``; this module only names and shapes them.
 
-``GET /api/v1/statistics`` exports a selection as CSV files in a zip; ``DELETE`` deletes a
-domain's statistics (clients holding ``site:manage`` of an Owner or Admin only).
+``/api/v1/statistics`` itself (the CSV export and deletion) is ``stats.api.pirsch_export``.
 """
 
 from __future__ import annotations
 
 import functools
-import io
-import json
-import zipfile
 import zoneinfo
-from datetime import UTC, date, timedelta
+from datetime import UTC, timedelta
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -92,7 +88,7 @@ def _limit(request: HttpRequest) -> int:
     return min(int(value[:7]) if len(value) <= 7 else MAX_LIMIT, MAX_LIMIT) or MAX_LIMIT
 
 
-def _site(request: HttpRequest, principal, site_id: str, scope: str):
+def domain_for(request: HttpRequest, principal, site_id: str, scope: str):
     """The domain ``site_id`` names and ``scope`` allows, or the refusal: another tenant's
     domain is not found; one the client sees but may not change is forbidden."""
     if not site_id:
@@ -105,7 +101,7 @@ def _site(request: HttpRequest, principal, site_id: str, scope: str):
     return None, pirsch_error(403, error=["the client may not do this for this domain"])
 
 
-def _stats_query(request: HttpRequest, site, flags: frozenset = frozenset()) -> q.StatsQuery:
+def stats_query_for(request: HttpRequest, site, flags: frozenset = frozenset()) -> q.StatsQuery:
     """The range, time zone and filters of a statistics request (``flags``: parameters
     that are not filters although named like some, e.g. the export's ``country=true``)."""
     tz = request.GET.get("tz") or site.timezone
@@ -136,12 +132,16 @@ def _page_params(request: HttpRequest) -> dict:
     return page
 
 
-def _defaults(request: HttpRequest, days: int) -> None:
-    """Endpoints that need no range (``active``, ``overview``): the last ``days`` days."""
+def _defaults(request: HttpRequest, days: int, tz: str) -> None:
+    """Endpoints that need no range (``active``, ``overview``): the last ``days`` days of
+    the site's (or ``tz``'s) calendar."""
     if request.GET.get("from") or request.GET.get("to"):
         return
     request.GET = request.GET.copy()
-    today = timezone.now().date()
+    zone = request.GET.get("tz") or tz
+    if zone not in zoneinfo.available_timezones():
+        return  # refused with the other parameters
+    today = timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date()
     request.GET.update({"from": (today - timedelta(days=days - 1)).isoformat()})
     request.GET.update({"to": today.isoformat()})
 
@@ -160,15 +160,15 @@ def statistics_endpoint(view=None, *, days: int | None = None):
         principal = pirsch_principal(request, Scope.READ_STATISTICS)
         if isinstance(principal, JsonResponse):
             return principal
-        if days:
-            _defaults(request, days)
         try:
-            site, refusal = _site(
+            site, refusal = domain_for(
                 request, principal, request.GET.get("id", ""), Scope.READ_STATISTICS
             )
             if refusal:
                 return refusal
-            stats_query = _stats_query(request, site)
+            if days:
+                _defaults(request, days, site.timezone)
+            stats_query = stats_query_for(request, site)
             scale = request.GET.get("scale") or "day"
             if scale not in SCALES:
                 raise ParamError("scale", "scale must be day, week, month or year")
@@ -196,7 +196,7 @@ def _page(rows: list[dict], page: dict, key: str) -> list[dict]:
     return rows[page["offset"] : page["offset"] + page["limit"]]
 
 
-def _flag(request: HttpRequest, name: str) -> bool:
+def flag(request: HttpRequest, name: str) -> bool:
     return request.GET.get(name, "").lower() in TRUE
 
 
@@ -293,7 +293,7 @@ def page(request, stats_query, *, scale, page):
     details = ps.page_details(
         stats_query,
         [row["path"] for row in rows],
-        time_on_page=_flag(request, "include_avg_time_on_page"),
+        time_on_page=flag(request, "include_avg_time_on_page"),
     )
     return [
         {
@@ -332,7 +332,7 @@ screen = dimension("screen")
 language = dimension("language")
 
 
-def _events(stats_query) -> list[dict]:
+def event_rows(stats_query) -> list[dict]:
     details = ps.event_details(stats_query)
     all_visitors = q._visitors_total(stats_query)
     rows = []
@@ -354,15 +354,15 @@ def _events(stats_query) -> list[dict]:
 
 @statistics_endpoint
 def events(request, stats_query, *, scale, page):
-    return _page(_events(stats_query), page, "name")
+    return _page(event_rows(stats_query), page, "name")
 
 
 @statistics_endpoint
 def platform(request, stats_query, *, scale, page):
-    return _platform(stats_query)
+    return platform_shares(stats_query)
 
 
-def _platform(stats_query) -> dict:
+def platform_shares(stats_query) -> dict:
     rows = {r["device_type"]: r["visitors"] for r in q.breakdown(stats_query, "platform")}
     desktop, mobile = rows.get("desktop", 0), rows.get("mobile", 0) + rows.get("tablet", 0)
     unknown = sum(v for k, v in rows.items() if k not in ("desktop", "mobile", "tablet"))
@@ -543,157 +543,3 @@ def option(name: str):
 
 
 OPTION_VIEWS = {name: option(name) for name in ps.OPTIONS}
-
-
-# --- /api/v1/statistics: CSV export (GET) and deletion (DELETE) -------------------------
-
-
-# export flag → [(file name, rows of the selection)]
-def _exports(stats_query) -> dict:
-    def rows(name: str):
-        return lambda: q.breakdown(stats_query, name)
-
-    return {
-        "visitors": [("visitors", lambda: q.visitor_series(stats_query))],
-        "pages": [("pages", rows("page"))],
-        "session_duration": [
-            ("session_duration", lambda: q.duration_series(stats_query, "day", per_page=False))
-        ],
-        "growth": [("growth", lambda: [q.growth(stats_query)])],
-        "languages": [("languages", rows("language"))],
-        "referrer": [("referrer", rows("referrer"))],
-        "os": [("os", rows("os"))],
-        "browser": [("browser", rows("browser"))],
-        "country": [("country", rows("country"))],
-        "region": [("region", rows("region"))],
-        "city": [("city", rows("city"))],
-        "platform": [("platform", lambda: [_platform(stats_query)])],
-        "screen": [("screen", rows("screen"))],
-        "utm": [
-            (f"utm_{part}", rows(f"utm_{part}"))
-            for part in ("source", "medium", "campaign", "content", "term")
-        ],
-        "conversion_goals": [("conversion_goals", lambda: _goal_rows(stats_query))],
-        "events": [("events", lambda: _events(stats_query))],
-        "tags": [("tags", lambda: q.tags(stats_query))],
-        "hostname": [("hostname", lambda: ps.hostnames(stats_query))],
-    }
-
-
-# The export's flags (Pirsch's names; ``referrer``, ``country``… are no filters there).
-EXPORT_FLAGS = frozenset(
-    {
-        "visitors", "pages", "session_duration", "growth", "languages", "referrer", "os",
-        "browser", "country", "region", "city", "platform", "screen", "utm",
-        "conversion_goals", "events", "tags", "hostname",
-    }
-)  # fmt: skip
-
-
-def _goal_rows(stats_query) -> list[dict]:
-    return [
-        {
-            "name": g["page_goal"]["name"],
-            "visitors": g["visitors"],
-            "views": g["views"],
-            "cr": g["cr"],
-        }
-        for g in q.goals(stats_query)
-    ]
-
-
-def _csv(rows: list[dict]) -> str:
-    """Rows as CSV through the dashboard's writer: a cell a spreadsheet would run as a
-    formula (``= + - @``) is neutralised, lists and objects are written as JSON."""
-    from stats.dashboard import CsvWriter
-
-    out = CsvWriter()
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    out.row(*columns)
-    for row in rows:
-        cells = []
-        for column in columns:
-            value = row.get(column)
-            cells.append(json.dumps(value) if isinstance(value, dict | list) else value)
-        out.row(*cells)
-    return out.getvalue()
-
-
-def _export(request: HttpRequest, principal) -> HttpResponse:
-    site, refusal = _site(request, principal, request.GET.get("id", ""), Scope.READ_STATISTICS)
-    if refusal:
-        return refusal
-    stats_query = _stats_query(request, site, EXPORT_FLAGS)
-    exports = _exports(stats_query)
-    chosen = [name for name in exports if _flag(request, name)] or list(exports)
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-        for name in chosen:
-            for file_name, read in exports[name]:
-                zipped.writestr(f"{file_name}.csv", _csv(read()))
-    response = HttpResponse(archive.getvalue(), content_type="application/zip")
-    response["Content-Disposition"] = (
-        f'attachment; filename="statistics-{stats_query.first_day}-{stats_query.last_day}.zip"'
-    )
-    return response
-
-
-def _delete(request: HttpRequest, principal) -> HttpResponse:
-    """Pirsch's body: ``{"id", "kind", "from", "to"}``; ``kind`` is ``""``/``all``
-    (everything), ``events`` (custom events only) or ``imported`` (nothing here: no
-    statistics are imported). Without ``from`` and ``to`` every day goes."""
-    from stats.services import site_stats_delete_range, site_stats_reset
-
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return pirsch_error(400, error=["the request body must be JSON"])
-    if not isinstance(body, dict):
-        return pirsch_error(400, validation={"body": "must be a JSON object"})
-    values = {k: body.get(k, request.GET.get(k, "")) for k in ("id", "kind", "from", "to")}
-    if not all(isinstance(v, str) for v in values.values()):
-        raise ParamError(
-            next(k for k, v in values.items() if not isinstance(v, str)), "must be a string"
-        )
-    if values["kind"] not in ("", "all", "events", "imported"):
-        raise ParamError("kind", "kind must be empty, all, events or imported")
-    site, refusal = _site(request, principal, values["id"], Scope.MANAGE_SITE)
-    if refusal:
-        return refusal
-    first = last = None
-    if values["from"] or values["to"]:
-        try:
-            first = ranges.parse_day(values["from"], "from")
-            last = ranges.parse_day(values["to"], "to")
-            ranges.check_range(first, last)
-        except ranges.RangeError as error:
-            raise ParamError(error.field, error.message) from error
-    if values["kind"] == "imported":
-        return HttpResponse(status=200)
-    events_only = values["kind"] == "events"
-    if first is None and not events_only:
-        site_stats_reset(site)
-    else:
-        first = first or date(1970, 1, 1)
-        last = last or timezone.now().date() + timedelta(days=1)
-        site_stats_delete_range(site, first, last, events_only=events_only)
-    return HttpResponse(status=200)
-
-
-@csrf_exempt
-def statistics(request: HttpRequest) -> HttpResponse:
-    """``GET``: the CSV export; ``DELETE``: delete statistics."""
-    if request.method not in ("GET", "DELETE"):
-        return pirsch_error(405, error=["method not allowed"])
-    scope = Scope.READ_STATISTICS if request.method == "GET" else Scope.MANAGE_SITE
-    principal = pirsch_principal(request, scope)
-    if isinstance(principal, JsonResponse):
-        return principal
-    try:
-        if request.method == "GET":
-            return _export(request, principal)
-        return _delete(request, principal)
-    except ParamError as error:
-        return pirsch_error(400, validation={error.field: error.message})
-    except q.QueryError as error:
-        return pirsch_error(400, validation={error.field: error.message})
