@@ -1,0 +1,441 @@
+"""Funnel reads: a funnel's journeys over a ``StatsQuery`` and the reports built on them.
+
+The events come from the one query layer (``stats.query.event_sets``: rolled-up events for
+covered days, raw events for the rest, so every source and filter works as elsewhere).
+Each part is read once, narrowed in SQL to the events that match a step (for strict order:
+every page view and custom event), with a bit mask of the steps each matches computed by
+the database, ordered by (unit, time, id) and streamed; the parts never share a day, so a
+merge on that key gives each unit's events in order. ``engine.evaluate`` then chooses each
+unit's journey. Filters select the sessions that may *enter* the funnel (first-touch
+attribution); the later steps may happen in any of the visitor's sessions (visitor scope).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import itertools
+import statistics
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Case, IntegerField, Q, Sum, Value, When
+
+from stats import query as q
+from stats.funnels import engine
+from stats.funnels.steps import ACTIVITY_KINDS, Step, parse_steps, step_q
+from stats.models import Funnel, Goal
+from tracking.models import Event
+
+CHUNK = 2000
+# Time-to-convert histogram buckets (upper bounds in seconds; the last is open).
+BUCKETS = (
+    ("< 1 min", 60),
+    ("1–5 min", 300),
+    ("5–15 min", 900),
+    ("15–60 min", 3600),
+    ("1–6 h", 6 * 3600),
+    ("6–24 h", 86_400),
+    ("1–7 d", 7 * 86_400),
+    ("> 7 d", None),
+)
+BREAKDOWN_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Definition:
+    steps: tuple[Step, ...]
+    scope: str = "visitor"
+    order: str = "sequential"
+    window_seconds: int = 86_400
+    open: bool = False
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(seconds=self.window_seconds)
+
+
+@dataclass
+class Unit:
+    """One visitor's (or session's) journey and the events behind it."""
+
+    key: int
+    journey: engine.Journey
+    ids: list  # event id per reached step (first..last)
+    sessions: list[int]  # session id per reached step
+    visitor_id: int
+    parts: list[int]  # which part of ``event_sets`` each reached event came from
+
+
+def definition_of(funnel: Funnel) -> Definition:
+    goal_ids = set(Goal.objects.filter(site_id=funnel.site_id).values_list("pk", flat=True))
+    return Definition(
+        parse_steps(funnel.steps, goal_ids | _goal_ids_in(funnel.steps)),
+        funnel.scope,
+        funnel.order,
+        funnel.window_seconds,
+        funnel.open,
+    )
+
+
+def _goal_ids_in(raw) -> set[int]:
+    """Goals named by stored steps: a goal deleted since matches nothing, it is no error."""
+    ids = set()
+    for step in raw if isinstance(raw, list) else ():
+        for alternative in step.get("alternatives", ()) if isinstance(step, dict) else ():
+            if isinstance(alternative, dict) and isinstance(alternative.get("goal"), int):
+                ids.add(alternative["goal"])
+    return ids
+
+
+def _mask(site_id: int, definition: Definition) -> tuple[Q, Case]:
+    goals = {g.pk: (g.event_name, g.path_pattern) for g in Goal.objects.filter(site_id=site_id)}
+    conditions = [step_q(step, goals) for step in definition.steps]
+    any_step = Q(pk__in=[])
+    mask = None
+    for bit, condition in enumerate(conditions):
+        any_step |= condition
+        term = Case(
+            When(condition, then=Value(1 << bit)), default=Value(0), output_field=IntegerField()
+        )
+        mask = term if mask is None else mask + term
+    return any_step, mask
+
+
+def _allowed_sessions(query: q.StatsQuery) -> set[int] | None:
+    """The sessions that pass the query's filters (None: no filters, every session)."""
+    if not query.filters:
+        return None
+    sessions: set[int] = set()
+    for events in q.event_sets(query):
+        sessions.update(
+            events.order_by().values_list("session_id", flat=True).distinct().iterator(CHUNK)
+        )
+    return sessions
+
+
+def _tagged(rows, part: int):
+    for row in rows:
+        yield (*row, part)
+
+
+def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
+    """Every unit's journey through the funnel in the query's range (units reaching no step
+    are left out)."""
+    unit_column = "visitor_id" if definition.scope == "visitor" else "session_id"
+    any_step, mask = _mask(query.site_id, definition)
+    allowed = _allowed_sessions(query)
+    streams = []
+    for part, events in enumerate(q.event_sets(dataclasses.replace(query, filters={}))):
+        if definition.order == "strict":
+            events = events.filter(kind__in=ACTIVITY_KINDS)
+        else:
+            events = events.filter(any_step)
+        rows = (
+            events.annotate(funnel_mask=mask)
+            .order_by(unit_column, "timestamp", "id")
+            .values_list(unit_column, "timestamp", "id", "funnel_mask", "session_id", "visitor_id")
+            .iterator(CHUNK)
+        )
+        streams.append(_tagged(rows, part))
+    merged = heapq.merge(*streams, key=lambda r: (r[0], r[1], r[2]))
+    units = []
+    for key, group in itertools.groupby(merged, key=lambda r: r[0]):
+        events = list(group)
+        rows = [
+            (at, mask_value, allowed is None or session in allowed)
+            for _, at, _, mask_value, session, _, _ in events
+        ]
+        journey = engine.evaluate(
+            rows, len(definition.steps), definition.order, definition.window, definition.open
+        )
+        if journey is None:
+            continue
+        units.append(
+            Unit(
+                key,
+                journey,
+                [events[i][2] for i in journey.reached],
+                [events[i][4] for i in journey.reached],
+                events[journey.reached[0]][5],
+                [events[i][6] for i in journey.reached],
+            )
+        )
+    return units
+
+
+def milliseconds(delta: timedelta) -> int:
+    return q.milliseconds(delta)
+
+
+def step_counts(units: list[Unit], steps: int) -> list[dict]:
+    """Per step: units reaching it, entering at it, dropping before it, times to convert."""
+    counts = [{"visitors": 0, "entered": 0, "dropped": 0, "times_ms": []} for _ in range(steps)]
+    for unit in units:
+        journey = unit.journey
+        counts[journey.first]["entered"] += 1
+        for step in range(journey.first, journey.last + 1):
+            counts[step]["visitors"] += 1
+            if step > journey.first:
+                delta = (
+                    journey.reached_at[step - journey.first]
+                    - journey.reached_at[step - journey.first - 1]
+                )
+                counts[step]["times_ms"].append(milliseconds(delta))
+        if journey.last + 1 < steps:
+            counts[journey.last + 1]["dropped"] += 1
+    return counts
+
+
+def _ratio(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _times(times_ms: list[int]) -> dict:
+    histogram = Counter()
+    for ms in times_ms:
+        for label, bound in BUCKETS:
+            if bound is None or ms < bound * 1000:
+                histogram[label] += 1
+                break
+    return {
+        "count": len(times_ms),
+        "median_seconds": round(statistics.median(times_ms) / 1000, 3) if times_ms else None,
+        "mean_seconds": round(statistics.fmean(times_ms) / 1000, 3) if times_ms else None,
+        "distribution": [{"bucket": label, "count": histogram[label]} for label, _ in BUCKETS],
+    }
+
+
+def _revenue(units: list[Unit], definition: Definition) -> list[list[dict] | None]:
+    """Per step, the revenue the events that reached it carried (by currency), or None when
+    no step alternative can carry revenue (pages never do). Read from raw events by id, the
+    only table with the revenue columns."""
+    result: list[list[dict] | None] = []
+    for index, step in enumerate(definition.steps):
+        if all(a.type == "page" for a in step.alternatives):
+            result.append(None)
+            continue
+        ids = [
+            unit.ids[index - unit.journey.first]
+            for unit in units
+            if unit.journey.first <= index <= unit.journey.last
+        ]
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for start in range(0, len(ids), CHUNK):
+            for row in (
+                Event.objects.filter(
+                    id__in=ids[start : start + CHUNK], revenue_amount__isnull=False
+                )
+                .values("revenue_currency")
+                .annotate(amount=Sum("revenue_amount"))
+            ):
+                totals[row["revenue_currency"]] += row["amount"]
+        result.append(
+            [
+                {"currency": c, "amount": str(a.quantize(Decimal("0.01")))}
+                for c, a in sorted(totals.items())
+            ]
+            or None
+        )
+    return result
+
+
+def _steps_report(units: list[Unit], definition: Definition, *, revenue: bool) -> list[dict]:
+    counts = step_counts(units, len(definition.steps))
+    revenues = _revenue(units, definition) if revenue else [None] * len(definition.steps)
+    first = counts[0]["visitors"]
+    rows = []
+    for index, (step, count) in enumerate(zip(definition.steps, counts, strict=True)):
+        previous = counts[index - 1]["visitors"] if index else 0
+        rows.append(
+            {
+                "step": index + 1,
+                "name": step.name,
+                "visitors": count["visitors"],
+                "entered": count["entered"],
+                "conversion_from_first": _ratio(count["visitors"], first)
+                if index
+                else 1.0
+                if first
+                else 0.0,
+                "conversion_from_previous": _ratio(count["visitors"], previous)
+                if index
+                else 1.0
+                if first
+                else 0.0,
+                "dropped": count["dropped"],
+                "drop_off": _ratio(count["dropped"], previous) if index else 0.0,
+                "time_to_convert": _times(count["times_ms"]) if index else None,
+                "revenue": revenues[index],
+            }
+        )
+    return rows
+
+
+def pirsch_data(units: list[Unit], definition: Definition) -> list[dict]:
+    """Pirsch's ``FunnelStepData`` per step."""
+    counts = step_counts(units, len(definition.steps))
+    first = counts[0]["visitors"]
+    data = []
+    for index, count in enumerate(counts):
+        previous = counts[index - 1]["visitors"] if index else 0
+        data.append(
+            {
+                "step": index + 1,
+                "visitors": count["visitors"],
+                "relative_visitors": _ratio(count["visitors"], first),
+                "previous_visitors": previous,
+                "relative_previous_visitors": _ratio(previous, first) if index else 0.0,
+                "dropped": count["dropped"] if index else 0,
+                "drop_off": _ratio(count["dropped"], previous) if index else 0.0,
+            }
+        )
+    return data
+
+
+def _entry_values(query: q.StatsQuery, units: list[Unit], dimension: str) -> dict:
+    """The breakdown value of each unit's entry event: the session's value for a session
+    attribute (``stats.query.SESSION_SCOPE``), the event's own for page-level columns."""
+    column = q.FILTER_FIELDS[dimension]
+    ids = [unit.ids[0] for unit in units]
+    values = {}
+    base = dataclasses.replace(query, filters={})
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        sql, params = q._events_sql(
+            base, "id", column, refine=lambda qs, c=chunk: qs.filter(id__in=c)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for event_id, value in cursor.fetchall():
+                key = event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id))
+                values[key] = value or ""
+    return values
+
+
+def _breakdown(
+    query: q.StatsQuery, units: list[Unit], definition: Definition, dimension: str
+) -> list[dict]:
+    values = _entry_values(query, units, dimension)
+    grouped: dict[str, list[Unit]] = defaultdict(list)
+    for unit in units:
+        event_id = unit.ids[0]
+        key = event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id))
+        grouped[values.get(key, "")].append(unit)
+    rows = []
+    for value, members in grouped.items():
+        steps = _steps_report(members, definition, revenue=False)
+        rows.append(
+            {
+                "value": value,
+                "steps": [
+                    {
+                        k: s[k]
+                        for k in (
+                            "step",
+                            "visitors",
+                            "conversion_from_first",
+                            "conversion_from_previous",
+                            "dropped",
+                            "drop_off",
+                        )
+                    }
+                    for s in steps
+                ],
+                "conversion_rate": _ratio(steps[-1]["visitors"], steps[0]["visitors"]),
+            }
+        )
+    rows.sort(key=lambda r: (-r["steps"][0]["visitors"], r["value"]))
+    return rows[:BREAKDOWN_LIMIT]
+
+
+def definition_json(funnel: Funnel) -> dict:
+    return {
+        "id": funnel.pk,
+        "name": funnel.name,
+        "steps": funnel.steps,
+        "scope": funnel.scope,
+        "order": funnel.order,
+        "window_seconds": funnel.window_seconds,
+        "open": funnel.open,
+    }
+
+
+def funnel_report(
+    funnel: Funnel,
+    query: q.StatsQuery,
+    *,
+    breakdown: str | None = None,
+    compare: bool = False,
+) -> dict:
+    """Footfall's full funnel result (docs/funnels.md, "Report")."""
+    definition = definition_of(funnel)
+    units = journeys(query, definition)
+    steps = _steps_report(units, definition, revenue=True)
+    report = {
+        "funnel": definition_json(funnel),
+        "from": query.first_day.isoformat(),
+        "to": query.last_day.isoformat(),
+        "tz": query.tz,
+        "filters": query.filters,
+        "steps": steps,
+        "conversion_rate": _ratio(steps[-1]["visitors"], steps[0]["visitors"]),
+    }
+    if compare:
+        previous_query = query.previous()
+        previous = _steps_report(journeys(previous_query, definition), definition, revenue=False)
+        report["previous"] = {
+            "from": previous_query.first_day.isoformat(),
+            "to": previous_query.last_day.isoformat(),
+            "steps": [
+                {
+                    k: s[k]
+                    for k in (
+                        "step",
+                        "visitors",
+                        "conversion_from_first",
+                        "conversion_from_previous",
+                    )
+                }
+                for s in previous
+            ],
+            "conversion_rate": _ratio(previous[-1]["visitors"], previous[0]["visitors"]),
+        }
+    if breakdown:
+        report["breakdown"] = {
+            "dimension": breakdown,
+            "rows": _breakdown(query, units, definition, breakdown),
+        }
+    return report
+
+
+def funnel_pirsch(funnel: Funnel, query: q.StatsQuery) -> list[dict]:
+    definition = definition_of(funnel)
+    return pirsch_data(journeys(query, definition), definition)
+
+
+def dropped_sessions(funnel: Funnel, query: q.StatsQuery, step: int, limit: int = 100) -> dict:
+    """The units counted in step ``step``'s ``dropped`` (1-based, ≥ 2): they reached the
+    step before and not this one; each with the session where it last progressed, newest
+    first."""
+    definition = definition_of(funnel)
+    index = step - 1
+    rows = []
+    for unit in journeys(query, definition):
+        journey = unit.journey
+        if journey.first <= index - 1 and journey.last == index - 1:
+            rows.append(
+                {
+                    "visitor_id": unit.visitor_id,
+                    "session_id": unit.sessions[-1],
+                    "entered_at": journey.reached_at[0],
+                    "last_step_at": journey.reached_at[-1],
+                    "last_step": journey.last + 1,
+                }
+            )
+    rows.sort(key=lambda r: r["last_step_at"], reverse=True)
+    return {"total": len(rows), "sessions": rows[:limit]}
