@@ -115,13 +115,13 @@ class ScopeGroup:
 
 # Session-scoped attributes: on each local day, a session's value of a group is that of its
 # first event (by time, then id) that has the group's key, else that of its first event
-# with the best-ranked ``weak`` key;
-# every event of the session-day counts under it, whatever it carries itself (heartbeats,
-# custom events and older rows often carry nothing). ``tracking.sessions`` stamps new
-# events alike; this reads the rows already stored, and the days a session lacked a value
-# at first. Statistics take it from here everywhere: the rollups store it in session rows
-# and rolled-up events, raw reads compute it (``scoped_events``). ``hostname`` belongs to
-# the page, not the visit.
+# with the best-ranked ``weak`` key. Every event of the session-day counts under it,
+# whatever it carries itself (heartbeats, custom events and older rows often carry
+# nothing). ``tracking.sessions`` stamps new events alike; this reads the rows already
+# stored, including those written before their session had a value. Statistics take it
+# from here everywhere: the rollups store it in session rows and rolled-up events, raw
+# reads compute it (``scoped_events``). ``hostname`` belongs to the page, not the visit.
+# docs/statistics.md, "Session scope".
 SESSION_SCOPE = (
     ScopeGroup(("entry_path",)),
     ScopeGroup(
@@ -1055,9 +1055,9 @@ def session_summaries_from_events(query: StatsQuery) -> list[dict]:
         elif kind == "custom" and interactive:
             session["interactions"] += 1
     for session in sessions.values():
-        session["entry_path"] = session["entry_path"] or session.pop("first_path")
-        session.pop("first_path", None)
+        first_path = session.pop("first_path")
         del session["first_day"]
+        session["entry_path"] = session["entry_path"] or first_path
         session["duration_ms"] = milliseconds(session["end"] - session["start"])
         session["is_bounce"] = session["page_views"] <= 1 and session["interactions"] == 0
     return sorted(sessions.values(), key=lambda s: (s["start"], s["session_id"]), reverse=True)

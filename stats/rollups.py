@@ -64,9 +64,15 @@ WHERE EXISTS (SELECT 1 FROM ev)
 """
 
 # Each session's values of the session-scoped attributes on the day (``SESSION_SCOPE``), in a
-# temporary table the statements below join: computed once per site-day.
+# temporary table the statements below join: computed once per site-day. The table lives as
+# long as the connection and is emptied, not dropped: a dropped table's lock would be held
+# to the end of the transaction, and one transaction may roll up many days.
+SESSION_VALUES_TABLE_SQL = """
+CREATE TEMPORARY TABLE IF NOT EXISTS rollup_session_values (session_id bigint, {columns})
+ON COMMIT DELETE ROWS
+"""
 SESSION_VALUES_SQL = """
-CREATE TEMPORARY TABLE rollup_session_values ON COMMIT DROP AS
+INSERT INTO rollup_session_values (session_id, {names})
 SELECT session_id, {values}
 FROM tracking_event
 WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
@@ -158,20 +164,24 @@ GROUP BY {columns}
 """
 
 
-def session_values_sql() -> tuple[str, str]:
-    """(aggregates for ``SESSION_VALUES_SQL``, columns for ``SCOPED_EVENTS_SQL``): each
-    scoped column from the session's first event (by time, then id) that has its group."""
+def session_values(cursor, params: dict) -> str:
+    """Fill ``rollup_session_values`` with the day's sessions, each scoped column from the
+    session's first event (by time, then id) that has its group; returns the columns for
+    ``SCOPED_EVENTS_SQL``."""
     from stats.query import SESSION_SCOPE
 
-    aggregates, columns = [], []
-    for group in SESSION_SCOPE:
-        for column in group.columns:
-            aggregates.append(
-                f'(array_agg("{column}" ORDER BY {group.rank_sql()}, "timestamp", id))[1]'
-                f' AS "{column}"'
-            )
-            columns.append(f's."{column}"')
-    return ", ".join(aggregates), ", ".join(columns)
+    columns = [(group, column) for group in SESSION_SCOPE for column in group.columns]
+    names = ", ".join(f'"{column}"' for _, column in columns)
+    cursor.execute(
+        SESSION_VALUES_TABLE_SQL.format(columns=", ".join(f'"{c}" text' for _, c in columns))
+    )
+    cursor.execute("TRUNCATE rollup_session_values")
+    aggregates = ", ".join(
+        f'(array_agg("{column}" ORDER BY {group.rank_sql()}, "timestamp", id))[1]'
+        for group, column in columns
+    )
+    cursor.execute(SESSION_VALUES_SQL.format(names=names, values=aggregates), params)
+    return ", ".join(f's."{column}"' for _, column in columns)
 
 
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
@@ -204,10 +214,7 @@ def rollup_site_day(site_id: int, day: date, tz: str) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(DAY_SQL, params)
-            aggregates, values = session_values_sql()
-            cursor.execute("DROP TABLE IF EXISTS pg_temp.rollup_session_values")
-            cursor.execute(SESSION_VALUES_SQL.format(values=aggregates), params)
-            scoped = SCOPED_EVENTS_SQL.format(values=values)
+            scoped = SCOPED_EVENTS_SQL.format(values=session_values(cursor, params))
             columns = ", ".join(f'"{c}"' for c in SESSION_COLUMNS)
             cursor.execute(SESSION_DAY_SQL.format(columns=columns, scoped=scoped), params)
             key = ATTRIBUTE_KEY_SQL.format(columns=columns)

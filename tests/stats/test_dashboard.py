@@ -643,9 +643,10 @@ def test_csv_export_of_one_panel(client, site, owner, traffic):
     response = get(client, site, "export.csv", panel="pages", **RANGE)
     assert response.content.decode().splitlines() == [
         "panel,item,visitors,views,share",
-        "pages,/,2,2,0.5",
-        "pages,/blog,1,1,0.25",
-        "pages,/pricing,1,1,0.25",
+        # Shares of the period's 3 visitors (issue #13), not of the rows' sum.
+        "pages,/,2,2,0.6667",
+        "pages,/blog,1,1,0.3333",
+        "pages,/pricing,1,1,0.3333",
         "",
     ]
     assert get(client, site, "export.csv", panel="nope").status_code == 400
