@@ -219,6 +219,9 @@ GEOIP_DATABASE = env.str("GEOIP_DATABASE", default=str(DATA_DIR / "GeoLite2-City
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_BATCH_BYTES = 5 * 1024 * 1024
 MAX_BATCH_EVENTS = 1000
+# Raw event imports (manage.py import events): refused above these, before anything is read.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=500_000)
 # Django refuses bodies above this before our views see them; batches need 5 MiB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BATCH_BYTES + 1024
 
