@@ -20,6 +20,7 @@ from sites.views import settings_context as sites_settings_context
 from sites.views import site_view
 from stats.models import Goal
 from stats.notifications import services
+from stats.notifications.channels import read_unsubscribe_token
 from stats.notifications.forms import AlertForm, ReportForm, SelfReportForm, WebhookForm
 from stats.notifications.models import Alert, DeliveryStatus, Report, Webhook
 
@@ -272,8 +273,6 @@ def webhook_test(request, site, role, webhook_id: int):
 def unsubscribe(request, token: str):
     """GET shows a confirmation button (link scanners only GET); POST unsubscribes, both
     from that button and from mail clients' one-click ``List-Unsubscribe-Post`` (RFC 8058)."""
-    from stats.notifications.channels import read_unsubscribe_token
-
     data = read_unsubscribe_token(token)
     if data is None:
         return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=404)
