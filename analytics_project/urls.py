@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from accounts.throttling import throttled_login
 from analytics_project import health, schema
 from stats import views as stats_views
+from stats.api import funnel as funnel_api
 from stats.api import pirsch_export
 from stats.api.identity.framework import not_found as api_v1_not_found
 
@@ -19,6 +20,11 @@ urlpatterns = [
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/statistics", pirsch_export.statistics, name="pirsch-statistics"),
     path("api/v1/statistics/", include("stats.api.pirsch_urls")),
+    # Funnels (issue #15): Footfall's own API (docs/api.md, "Funnels").
+    path("api/v1/funnels", funnel_api.funnels, name="api-funnels"),
+    path("api/v1/funnels/<str:funnel_id>", funnel_api.funnel_detail, name="api-funnel"),
+    path("api/v1/funnels/<str:funnel_id>/report", funnel_api.funnel_report),
+    path("api/v1/funnels/<str:funnel_id>/dropped", funnel_api.funnel_dropped),
     path("api/v1/", include("stats.api.identity.urls")),
     path("", include("tracking.urls")),
     path("sites/<str:public_id>/behaviour/", include("stats.behaviour_urls")),

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from analytics_project.api_errors import pirsch_error
+from stats.api import funnel as funnel_views
 from stats.api import pirsch as views
 
 
@@ -50,5 +51,6 @@ urlpatterns = [
     path("language", views.language),
     path("events", views.events),
     *(path(f"options/{name}", view) for name, view in views.OPTION_VIEWS.items()),
+    path("funnel", funnel_views.statistics_funnel),  # issue #15
     re_path(r"^.*$", unknown),
 ]

@@ -356,6 +356,7 @@ def _breakdown(
 def definition_json(funnel: Funnel) -> dict:
     return {
         "id": funnel.pk,
+        "site": funnel.site.public_id,
         "name": funnel.name,
         "steps": funnel.steps,
         "scope": funnel.scope,
