@@ -408,7 +408,8 @@ def deliver(delivery_id: int, now: datetime, sender: channels.EmailSender) -> di
         "attempt": token,
     }
     try:
-        prepared = _prepare(delivery)
+        with transaction.atomic():  # a failed read leaves the connection usable
+            prepared = _prepare(delivery)
         if delivery.channel == Channel.EMAIL:
             sender.prepare()
     except Exception as error:
@@ -780,6 +781,17 @@ def _check_errors(alerts: list[Alert], now: datetime) -> list[tuple[Alert, dict]
     return [(alert, _error_payload(alert, now, new)) for alert in alerts]
 
 
+def _isolated(check, *args):
+    """One alert's (or site's) check; an error there (a goal's invalid regular expression,
+    say) is logged and skipped, so it cannot stop every other alert."""
+    try:
+        with transaction.atomic():
+            return check(*args)
+    except Exception:
+        logger.exception("alert check %s%r failed", check.__name__, args[:1])
+        return None
+
+
 def alerts_check(now: datetime | None = None) -> dict:
     """Check every enabled alert not cooling down (what beat runs every minute), send what
     fired, and retry alert deliveries that failed."""
@@ -801,11 +813,11 @@ def alerts_check(now: datetime | None = None) -> dict:
         if alert.kind == AlertKind.ERROR:
             error_alerts.setdefault(alert.site_id, []).append(alert)
             continue
-        payload = evaluate(alert, now)
+        payload = _isolated(evaluate, alert, now)
         if payload is not None:
             findings.append((alert, payload))
     for site_alerts in error_alerts.values():
-        findings.extend(_check_errors(site_alerts, now))
+        findings.extend(_isolated(_check_errors, site_alerts, now) or [])
     fired, ids = [], []
     for alert, payload in findings:
         delivery_ids = _fire(alert, payload, now)

@@ -260,3 +260,12 @@ def test_cli_alert_add_refuses_bad_input_and_writes_nothing(site):
     assert Alert.objects.count() == 0
     assert Webhook.objects.count() == 0
     assert Delivery.objects.count() == 0
+
+
+def test_one_broken_alert_does_not_stop_the_others(smtp_server, site):
+    # A goal whose pattern PostgreSQL (and Python) cannot compile.
+    broken = Goal.objects.create(site=site, name="Broken", path_pattern="([unclosed")
+    alert(site, "goal", threshold=1, hours=24, goal=broken)
+    alert(site, "no-data", hours=6)
+    assert fired(NOW) == ["no-data"]
+    assert [m["To"] for m in smtp_server.messages] == ["ops@example.org"]
