@@ -478,6 +478,7 @@ def test_http_errors_are_page_views_titled_by_status(client, site, token, drain)
         "404/URL = https%3A%2F%2Fdummy.site%2Fmissing/From = https%3A%2F%2Fdummy.site%2F"
     )
     assert event.props["HTTP-code"] == "404"
+    assert event.props["action_category"] == "404"
 
 
 def test_bots_stay_out_unless_enable_bots(client, site, token, drain):

@@ -31,6 +31,7 @@ MAX_FIELD = 2048
 MAX_PARAMETERS = 500
 ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
 FUTURE_SKEW = timedelta(minutes=10)
+HTTP_ERROR_TITLE = re.compile(r"^([1-5][0-9]{2})/URL = ")
 # Matomo keeps an action's URL only when it looks like one: an optional scheme, then
 # ``//`` and something (mobile apps send ``app://screen``); script schemes never count.
 LOOKS_LIKE_URL = re.compile(r"^(?:([a-z][a-z0-9+.-]*):)?//\S", re.IGNORECASE)
@@ -396,7 +397,11 @@ def build_hit(
     if request.get("gt_ms").isdigit():
         props["gt_ms"] = request.get("gt_ms", 12)
     action_name = request.get("action_name", 512)
-    if kind == Kind.PAGEVIEW and "/" in action_name:
+    if kind == Kind.PAGEVIEW and (error := HTTP_ERROR_TITLE.match(action_name)):
+        # Matomo's log importer titles an HTTP error page "404/URL = …/From = …": its
+        # category is the status, as in Matomo's page titles report.
+        props["action_category"] = error.group(1)
+    elif kind == Kind.PAGEVIEW and "/" in action_name:
         props["action_category"] = action_name.rsplit("/", 1)[0].strip()
 
     props.update(_visit_attributes(request, timestamp or now))
