@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from stats import views
+from stats import funnel_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -13,4 +13,16 @@ urlpatterns = [
     path("live/data", views.live_data, name="dashboard_live_data"),
     path("live/badge", views.live_badge, name="dashboard_live_badge"),
     path("export.csv", views.export_csv, name="dashboard_export"),
+    # Funnels (issue #15)
+    path("funnels", funnel_views.funnels_index, name="funnels"),
+    path("funnels/new", funnel_views.funnel_new, name="funnel_new"),
+    path("funnels/<str:funnel_id>", funnel_views.funnel_detail, name="funnel_detail"),
+    path("funnels/<str:funnel_id>/edit", funnel_views.funnel_edit, name="funnel_edit"),
+    path("funnels/<str:funnel_id>/delete", funnel_views.funnel_remove, name="funnel_delete"),
+    path("funnels/<str:funnel_id>/dropped", funnel_views.funnel_dropped, name="funnel_dropped"),
+    path(
+        "sessions/<str:visitor_id>/<str:session_id>",
+        funnel_views.session_detail,
+        name="session_detail",
+    ),
 ]

@@ -196,8 +196,20 @@ def world(db, client):
         webhook_ids=[victim_webhook.pk],
     )
 
+    from stats.models import Funnel
+
+    victim_funnel = Funnel.objects.create(
+        site=victim,
+        name=VICTIM_NAME,
+        steps=[
+            {"alternatives": [{"type": "page", "path": VICTIM_PATH}]},
+            {"alternatives": [{"type": "event", "name": VICTIM_EVENT}]},
+        ],
+    )
+
     values = {
         "public_id": [victim.public_id],
+        "funnel_id": [str(victim_funnel.pk)],
         "panel_name": list(PANELS),
         "section": list(SECTIONS),
         "membership_id": [str(membership.pk), str(viewer.pk)],
@@ -247,7 +259,14 @@ def snapshot(victim: Site) -> dict:
         "invitations": sorted(Invitation.objects.filter(site=victim).values_list("pk", "email")),
         "events": Event.objects.filter(site=victim).count(),
         "notifications": _notifications(victim),
+        "funnels": _funnels(victim),
     }
+
+
+def _funnels(victim: Site) -> list:
+    from stats.models import Funnel
+
+    return sorted(Funnel.objects.filter(site=victim).values_list("pk", "name", "steps", "order"))
 
 
 def _notifications(victim: Site) -> tuple:
@@ -284,6 +303,7 @@ VICTIM_PARAMETERS = (
     "report_id",
     "alert_id",
     "webhook_id",
+    "funnel_id",
 )
 
 

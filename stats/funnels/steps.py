@@ -199,3 +199,17 @@ def step_q(step: Step, goals: dict[int, tuple[str, str]]) -> Q:
     for alternative in step.alternatives:
         condition |= alternative_q(alternative, goals)
     return condition
+
+
+def cli_step(step: dict) -> str:
+    """A stored step as the CLI and the dashboard form write it (``parse_cli_step``)."""
+    parts = []
+    for alternative in step.get("alternatives", ()):
+        if alternative["type"] == "page":
+            parts.append(f"page:{alternative['path']}")
+        elif alternative["type"] == "goal":
+            parts.append(f"goal:{alternative['goal']}")
+        else:
+            conditions = "".join(f";{k}={v}" for k, v in alternative.get("props", {}).items())
+            parts.append(f"event:{alternative['name']}{conditions}")
+    return "|".join(parts)
