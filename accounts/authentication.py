@@ -155,7 +155,7 @@ def authenticate_bearer(authorization_header: str, *, allowed_kinds: set[str]) -
         raise AuthenticationFailed(
             "Public keys (pk_live_) identify a site to the tracker and cannot be used for API access."
         )
-    if kind in ("key", "read", "matomo"):
+    if kind in ("key", "read", "matomo", "plausible"):
         if kind not in allowed_kinds:
             raise AuthenticationFailed("This kind of key cannot be used here.")
         digest = keys.key_digest(value)

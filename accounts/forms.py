@@ -87,7 +87,11 @@ class ApiClientForm(forms.Form):
     )
     scopes = forms.MultipleChoiceField(
         label="Scopes",
-        choices=Scope.choices,
+        choices=[
+            *Scope.choices,
+            ("stats", "Plausible key: read statistics (stats)"),
+            ("sites", "Plausible key: manage sites (sites)"),
+        ],
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Leave empty for the kind's defaults. Access keys can only write.",

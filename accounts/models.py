@@ -135,6 +135,7 @@ class ApiClient(models.Model):
         ACCESS_KEY = "key", "Access key (pa_, write-only)"
         READ_KEY = "read", "Secret read key (sk_live_)"
         MATOMO = "matomo", "Matomo token_auth"
+        PLAUSIBLE = "plausible", "Plausible Stats/Sites API key (pl_)"
 
     public_id = models.CharField(max_length=20, unique=True, default=public_id, editable=False)
     type = models.CharField(max_length=10, choices=Type.choices)
@@ -179,7 +180,7 @@ class ApiClient(models.Model):
         if self.type == self.Type.OAUTH:
             client_id = self.application.client_id if self.application_id else ""
             return f"{client_id[:6]}…"
-        prefix = {"key": "pa_", "read": "sk_live_", "matomo": ""}[self.type]
+        prefix = {"key": "pa_", "read": "sk_live_", "matomo": "", "plausible": "pl_"}[self.type]
         return f"{prefix}…{self.key_last4}"
 
 

@@ -53,17 +53,23 @@ def organization_create(*, name: str, owner: User) -> Organization:
 
 # --- API clients --------------------------------------------------------------
 
+PLAUSIBLE_STATS_SCOPE = "stats"
+PLAUSIBLE_SITES_SCOPE = "sites"
+
 DEFAULT_SCOPES = {
     "oauth": [s.value for s in Scope],
     "key": sorted(WRITE_SCOPES),
     "read": [Scope.READ_STATISTICS.value, Scope.READ_DOMAINS.value, Scope.READ_VISITORS.value],
     "matomo": [Scope.WRITE_HITS.value, Scope.WRITE_EVENTS.value],
+    # Plausible's own scope names (its Stats and Sites APIs), not Footfall's.
+    "plausible": [PLAUSIBLE_STATS_SCOPE],
 }
 ALLOWED_SCOPES = {
     "oauth": set(DEFAULT_SCOPES["oauth"]),
     "key": set(DEFAULT_SCOPES["key"]),  # a pa_ key is write-only, always
     "read": set(DEFAULT_SCOPES["read"]),
     "matomo": set(DEFAULT_SCOPES["matomo"]),
+    "plausible": {PLAUSIBLE_STATS_SCOPE, PLAUSIBLE_SITES_SCOPE},
 }
 
 
@@ -82,7 +88,9 @@ def api_client_create(
     from sites.permissions import Action, can
 
     if type not in DEFAULT_SCOPES:
-        raise ValidationError(f"Unknown client type {type!r}: use oauth, key, read or matomo.")
+        raise ValidationError(
+            f"Unknown client type {type!r}: use oauth, key, read, matomo or plausible."
+        )
     if site is not None and not can(user, Action.MANAGE_CLIENTS, site):
         raise PermissionDenied("Only the site's Owners and Admins can create its clients.")
     chosen = list(dict.fromkeys(scopes)) if scopes else list(DEFAULT_SCOPES[type])

@@ -26,6 +26,8 @@ urlpatterns = [
     path("api/v1/funnels/<str:funnel_id>/report", funnel_api.funnel_report),
     path("api/v1/funnels/<str:funnel_id>/dropped", funnel_api.funnel_dropped),
     path("api/v1/", include("stats.api.identity.urls")),
+    # Plausible's Stats API (v1, v2) and Sites API (issue #19): docs/api.md.
+    path("api/", include("stats.api.plausible.urls")),
     path("", include("tracking.urls")),
     path("sites/<str:public_id>/behaviour/", include("stats.behaviour_urls")),
     path("sites/<str:public_id>/", include("stats.urls")),

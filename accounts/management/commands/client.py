@@ -29,7 +29,10 @@ def describe(client: ApiClient) -> dict:
 
 
 class Command(BaseCommand):
-    help = "Create, list and revoke API clients (OAuth, pa_ access keys, sk_live_ read keys, Matomo tokens)."
+    help = (
+        "Create, list and revoke API clients (OAuth, pa_ access keys, sk_live_ read keys, "
+        "Matomo tokens, Plausible keys with the stats/sites scopes)."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -37,7 +40,9 @@ class Command(BaseCommand):
         owner = create.add_mutually_exclusive_group(required=True)
         owner.add_argument("--site", help="Public id of the site (a site client)")
         owner.add_argument("--user", help="Email of the user (an account client)")
-        create.add_argument("--type", required=True, choices=["oauth", "key", "read", "matomo"])
+        create.add_argument(
+            "--type", required=True, choices=["oauth", "key", "read", "matomo", "plausible"]
+        )
         create.add_argument(
             "--scopes", default="", help="Comma-separated scopes (default: the type's)"
         )

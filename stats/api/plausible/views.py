@@ -1,0 +1,368 @@
+"""Plausible's Stats API: ``/api/v1/stats/*`` (v1) and ``POST /api/v2/query`` (v2).
+
+Thin views: read the parameters (``query`` turns them into a ``StatsQuery``), ask the query
+layer once per question, render Plausible's shapes. Every refusal is ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rest_framework import exceptions
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sites.permissions import Action
+from stats.api.plausible import query as pq
+from stats.api.plausible.authentication import (
+    INVALID_KEY_OR_SITE,
+    MISSING_SITE_ID,
+    HasScope,
+    PlausibleKeyAuthentication,
+    site_for_principal,
+)
+from stats.api.plausible.filters import FilterError, known_property, parse_v1, parse_v2
+from stats.api.plausible.query import PlausibleError
+
+MAX_BREAKDOWN_LIMIT = 1000
+DEFAULT_BREAKDOWN_LIMIT = 100
+V2_METRICS = pq.METRICS
+V2_DEFAULT_LIMIT = 10_000
+TIME_DIMENSIONS = {"time": None, "time:hour": "hour", "time:day": "day", "time:month": "month"}
+
+
+class PlausibleView(APIView):
+    """JSON only (never the browsable HTML API), Plausible's error body for every refusal."""
+
+    authentication_classes = [PlausibleKeyAuthentication]
+    permission_classes = [HasScope]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser, FormParser]
+    required_scope = "stats"
+
+    def handle_exception(self, exc):
+        if isinstance(exc, PlausibleError):
+            return Response({"error": exc.message}, status=exc.status)
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            response = Response({"error": str(exc.detail)}, status=401)
+            response["WWW-Authenticate"] = "Bearer"
+            return response
+        if isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
+            return Response({"error": f"Invalid request body: {exc.detail}"}, status=400)
+        if isinstance(exc, exceptions.APIException):
+            return Response({"error": str(exc.detail)}, status=exc.status_code)
+        return super().handle_exception(exc)
+
+    def stats_site(self, site_id):
+        if site_id in (None, ""):
+            raise PlausibleError(MISSING_SITE_ID)
+        site = site_for_principal(self.request.auth, site_id, Action.VIEW_STATS)
+        if site is None:
+            raise PlausibleError(INVALID_KEY_OR_SITE, status=401)
+        return site
+
+
+def _v1_filters(params):
+    try:
+        return parse_v1(params.get("filters", "") or "")
+    except FilterError as exc:
+        raise PlausibleError(str(exc)) from exc
+
+
+class RealtimeVisitors(PlausibleView):
+    """``GET /api/v1/stats/realtime/visitors``: a bare number (the last five minutes)."""
+
+    def get(self, request):
+        site = self.stats_site(request.query_params.get("site_id"))
+        return Response(pq.realtime_visitors(site.pk))
+
+
+class Aggregate(PlausibleView):
+    """``GET /api/v1/stats/aggregate``: ``{"results": {metric: {"value": …}}}``."""
+
+    def get(self, request):
+        params = request.query_params
+        site = self.stats_site(params.get("site_id"))
+        first, last, _period = pq.v1_days(params, site.timezone)
+        query, properties = pq.stats_query(site, first, last, _v1_filters(params))
+        metrics = pq.parse_metrics(params.get("metrics", "visitors"))
+        pq.check_metrics(pq.Request(query, metrics, properties))
+        compare = params.get("compare")
+        if compare not in (None, "", "previous_period"):
+            raise PlausibleError(
+                f"Error parsing `compare` parameter: invalid value `{compare}`. "
+                "Footfall supports `previous_period`."
+            )
+        values = pq.aggregate(query, metrics)
+        results = {metric: {"value": value} for metric, value in values.items()}
+        if compare == "previous_period":
+            before = pq.aggregate(query.previous(), metrics)
+            for metric in metrics:
+                results[metric]["change"] = pq.percent_change(
+                    metric, values[metric], before[metric]
+                )
+        return Response({"results": results})
+
+
+class Timeseries(PlausibleView):
+    """``GET /api/v1/stats/timeseries``: ``{"results": [{"date": …, metric: …}]}``."""
+
+    def get(self, request):
+        params = request.query_params
+        site = self.stats_site(params.get("site_id"))
+        first, last, period = pq.v1_days(params, site.timezone)
+        interval = params.get("interval") or None
+        if interval == "date":
+            interval = "day"
+        if interval is not None and interval not in ("day", "month"):
+            raise PlausibleError(
+                f"Error parsing `interval` parameter: invalid interval `{interval}`. "
+                "Valid intervals are `day`, `month`"
+            )
+        if interval is None:
+            interval = {"day": "hour", "6mo": "month", "12mo": "month"}.get(period, "day")
+        query, properties = pq.stats_query(site, first, last, _v1_filters(params))
+        metrics = pq.parse_metrics(params.get("metrics", "visitors"))
+        pq.check_metrics(pq.Request(query, metrics, properties, dimension=f"time:{interval}"))
+        results = []
+        for label, values in pq.series(query, metrics, interval):
+            if interval == "hour":
+                stamp = f"{first.isoformat()} {label:02d}:00:00"
+            else:
+                stamp = label.isoformat()
+            results.append({"date": stamp, **values})
+        return Response({"results": results})
+
+
+class Breakdown(PlausibleView):
+    """``GET /api/v1/stats/breakdown``: ``{"results": [{<property>: value, metric: …}]}``."""
+
+    def get(self, request):
+        params = request.query_params
+        site = self.stats_site(params.get("site_id"))
+        first, last, _period = pq.v1_days(params, site.timezone)
+        prop = params.get("property")
+        if not prop:
+            raise PlausibleError(
+                "The `property` parameter is required. Please provide at least one property "
+                "to show a breakdown by."
+            )
+        if prop == "event:hostname":
+            raise PlausibleError(
+                "Property 'event:hostname' is currently not supported for breakdowns.  Please "
+                "provide a valid property for the breakdown endpoint: "
+                "https://plausible.io/docs/stats-api#properties"
+            )
+        if not known_property(prop):
+            raise PlausibleError(
+                f"Invalid property '{prop}'. Please provide a valid property for the breakdown "
+                "endpoint: https://plausible.io/docs/stats-api#properties"
+            )
+        query, properties = pq.stats_query(site, first, last, _v1_filters(params))
+        metrics = pq.parse_metrics(params.get("metrics", "visitors"))
+        limit = _positive(params.get("limit"), DEFAULT_BREAKDOWN_LIMIT, MAX_BREAKDOWN_LIMIT)
+        page = _positive(params.get("page"), 1, None)
+        pq.check_metrics(pq.Request(query, metrics, properties, dimension=prop))
+        key = pq.BREAKDOWNS[prop][2] if prop in pq.BREAKDOWNS else prop
+        rows = pq.breakdown_rows(query, prop, metrics)
+        window = rows[(page - 1) * limit : page * limit]
+        return Response({"results": [{key: value, **values} for value, values in window]})
+
+
+def _positive(raw, default: int, maximum: int | None) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        number = 0
+    if maximum is not None and not 0 < number <= maximum:
+        raise PlausibleError(f"Please provide limit as a number between 1 and {maximum}.")
+    if number <= 0:
+        raise PlausibleError("Please provide page as a positive number.")
+    return number
+
+
+# --- v2 ---------------------------------------------------------------------------------
+
+
+class Query(PlausibleView):
+    """``POST /api/v2/query``: ``{"results": [{"metrics": […], "dimensions": […]}], "meta",
+    "query"}``."""
+
+    parser_classes = [JSONParser]
+
+    def post(self, request):
+        body = request.data
+        if not isinstance(body, dict):
+            raise PlausibleError("#: Invalid request body: expected a JSON object.")
+        site = self.stats_site(body.get("site_id"))
+        metrics = body.get("metrics")
+        if not isinstance(metrics, list) or not metrics:
+            raise PlausibleError("#/metrics: Expected a non-empty list of metrics.")
+        for index, metric in enumerate(metrics):
+            if metric not in V2_METRICS:
+                raise PlausibleError(f'#/metrics/{index}: Invalid metric "{metric}"')
+        if len(set(metrics)) != len(metrics):
+            raise PlausibleError("Metrics cannot be queried multiple times.")
+        if "date_range" not in body:
+            raise PlausibleError("#/date_range: Required property date_range was not present.")
+        first, last, _range = pq.v2_days(
+            body["date_range"], site.timezone, body.get("date"), site.pk
+        )
+        dimensions = body.get("dimensions", [])
+        if not isinstance(dimensions, list) or not all(isinstance(d, str) for d in dimensions):
+            raise PlausibleError("#/dimensions: Expected a list of dimensions.")
+        if len(dimensions) > 1:
+            raise PlausibleError("Footfall answers at most one dimension per query.")
+        dimension = dimensions[0] if dimensions else None
+        interval = None
+        if dimension is not None:
+            if dimension in TIME_DIMENSIONS:
+                interval = TIME_DIMENSIONS[dimension] or (
+                    "hour" if first == last else "month" if (last - first).days > 180 else "day"
+                )
+                if interval == "hour" and first != last:
+                    raise PlausibleError(
+                        "Footfall answers `time:hour` for a single day's date_range only."
+                    )
+            elif dimension.startswith("time") or not known_property(dimension):
+                raise PlausibleError(f'#/dimensions/0: Invalid dimension "{dimension}"')
+        try:
+            tree = parse_v2(body.get("filters", []))
+        except FilterError as exc:
+            raise PlausibleError(str(exc)) from exc
+        query, properties = pq.stats_query(site, first, last, tree)
+        request_ = pq.Request(
+            query,
+            metrics,
+            properties,
+            dimension=f"time:{interval}" if interval else dimension,
+        )
+        pq.check_metrics(request_)
+        include = _include(body.get("include", {}))
+        order_by = _order_by(body.get("order_by"), metrics, dimensions)
+        limit, offset = _pagination(body.get("pagination"))
+
+        meta: dict = {}
+        if dimension is None:
+            values = pq.aggregate(query, metrics)
+            rows = [{"metrics": [values[m] for m in metrics], "dimensions": []}]
+        elif interval:
+            rows = []
+            for label, values in pq.series(query, metrics, interval):
+                if not any(values.values()):
+                    continue  # Plausible lists only buckets with data (time_labels has all)
+                rows.append(
+                    {
+                        "metrics": [values[m] for m in metrics],
+                        "dimensions": [_time_label(first, label, interval)],
+                    }
+                )
+            if include["time_labels"]:
+                meta["time_labels"] = [
+                    _time_label(first, label, interval) for label in pq.buckets(query, interval)
+                ]
+        else:
+            rows = [
+                {"metrics": [values[m] for m in metrics], "dimensions": [value]}
+                for value, values in pq.breakdown_rows(query, dimension, metrics)
+            ]
+        rows = _sorted(rows, order_by, metrics, dimensions)
+        total = len(rows)
+        rows = rows[offset : offset + limit]
+        if include["imports"]:
+            # Footfall keeps no Plausible-style imported aggregates: events imported with
+            # ``manage.py import events`` are ordinary events, always counted above.
+            meta.update(imports_included=False, imports_skip_reason="no_imported_data")
+        if include["total_rows"]:
+            meta["total_rows"] = total
+        echo = {
+            "site_id": body["site_id"],
+            "metrics": metrics,
+            "date_range": [query.start.isoformat(), _last_second(query)],
+            "filters": body.get("filters", []),
+            "dimensions": dimensions,
+            "order_by": [list(o) for o in order_by],
+            "include": include,
+            "pagination": {"limit": limit, "offset": offset},
+        }
+        return Response({"results": rows, "meta": meta, "query": echo})
+
+
+def _last_second(query) -> str:
+    from datetime import timedelta
+
+    return (query.end - timedelta(seconds=1)).isoformat()
+
+
+def _time_label(first: date, label, interval: str) -> str:
+    if interval == "hour":
+        return f"{first.isoformat()} {label:02d}:00:00"
+    return label.isoformat()
+
+
+def _include(raw) -> dict:
+    if not isinstance(raw, dict):
+        raise PlausibleError("#/include: Expected an object.")
+    include = {"imports": False, "time_labels": False, "total_rows": False}
+    for key, value in raw.items():
+        if key not in include:
+            raise PlausibleError(f"#/include: Schema does not allow additional properties: {key}")
+        if not isinstance(value, bool):
+            raise PlausibleError(f"#/include/{key}: Type mismatch. Expected Boolean.")
+        include[key] = value
+    return include
+
+
+def _order_by(raw, metrics: list[str], dimensions: list[str]) -> list[tuple[str, str]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise PlausibleError("#/order_by: Expected a list.")
+    out = []
+    for index, item in enumerate(raw):
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or item[1] not in ("asc", "desc")
+            or not isinstance(item[0], str)
+        ):
+            raise PlausibleError(f"#/order_by/{index}: Invalid value in order_by")
+        if item[0] not in metrics and item[0] not in dimensions:
+            raise PlausibleError(
+                f"Invalid order_by entry '{item[0]}'. Entry is not a queried metric or dimension."
+            )
+        out.append((item[0], item[1]))
+    return out
+
+
+def _sorted(rows: list[dict], order_by, metrics, dimensions) -> list[dict]:
+    """Stable sorts, last key first; time series default to time ascending."""
+    if not order_by and dimensions and dimensions[0].startswith("time"):
+        order_by = [(dimensions[0], "asc")]
+    for name, direction in reversed(order_by):
+        if name in metrics:
+            index = metrics.index(name)
+            rows.sort(key=lambda r: r["metrics"][index], reverse=direction == "desc")
+        else:
+            rows.sort(key=lambda r: str(r["dimensions"][0]), reverse=direction == "desc")
+    return rows
+
+
+def _pagination(raw) -> tuple[int, int]:
+    if raw is None:
+        return V2_DEFAULT_LIMIT, 0
+    if not isinstance(raw, dict):
+        raise PlausibleError("#/pagination: Expected an object.")
+    limit = raw.get("limit", V2_DEFAULT_LIMIT)
+    offset = raw.get("offset", 0)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= V2_DEFAULT_LIMIT:
+        raise PlausibleError(
+            f"#/pagination/limit: Expected a number between 1 and {V2_DEFAULT_LIMIT}."
+        )
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise PlausibleError("#/pagination/offset: Expected a non-negative number.")
+    return limit, offset
