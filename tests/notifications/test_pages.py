@@ -196,3 +196,13 @@ def test_the_settings_navigation_links_the_new_sections(client, world):
     page = client.get(f"/sites/{site.public_id}/settings/general").content.decode()
     for section in ("reports", "alerts", "webhooks"):
         assert f'href="/sites/{site.public_id}/settings/{section}"' in page
+
+
+def test_a_viewer_finds_the_reports_page_from_the_dashboard(client, world):
+    """Viewers may subscribe themselves, so the site navigation must lead them there."""
+    site, _, people = world
+    reports_link = f'href="/sites/{site.public_id}/settings/reports"'
+    login(client, people["viewer"])
+    assert reports_link in client.get(f"/sites/{site.public_id}/").content.decode()
+    login(client, people["other"])
+    assert client.get(f"/sites/{site.public_id}/").status_code == 404
