@@ -503,3 +503,22 @@ def test_dates_stay_the_log_lines_in_the_sites_time_zone(client, site, token, dr
     zone = timezone(timedelta(hours=-5))
     assert {e.timestamp.astimezone(zone).date().isoformat() for e in events} == {"2024-02-10"}
     assert Event.objects.filter(site=site).count() == len(COMMON)
+
+
+def test_a_bulk_of_the_importer_looks_its_token_up_once(
+    client, site, token, drain, django_assert_max_num_queries
+):
+    """200 hits with one token (the importer's default payload): the token's role is looked up
+    once, not once per hit (it was 200 queries and 2.8 s per request on the dev machine)."""
+    start = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
+    lines = [
+        f"10.2.{n // 200}.{n % 200} - - [{(start + timedelta(seconds=n)).strftime('%d/%b/%Y:%H:%M:%S')} +0000] "
+        f'"GET /page/{n % 7} HTTP/1.1" 200 100 "-" "{FIREFOX}"'
+        for n in range(200)
+    ]
+    hits = [importer_hit(parse_ncsa(line), site.pk, "https://dummy.site") for line in lines]
+    send_bulk(client, token, hits[:1])  # warm the site cache, as a running server has it
+    with django_assert_max_num_queries(5):
+        answer = send_bulk(client, token, hits)
+    assert (answer["tracked"], answer["invalid"]) == (200, 0)
+    assert len(drain()) == 201

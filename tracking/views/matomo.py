@@ -56,9 +56,17 @@ def _unavailable() -> HttpResponse:
     return _text(503, "Temporarily unavailable, retry later.")
 
 
-def _authorized(token_auth: str, site_id: int) -> bool:
+def _authorized(token_auth: str, site_id: int, known: dict | None = None) -> bool:
+    """Whether the token is an Owner's or Admin's key for the site. ``known`` remembers the
+    answers within one bulk request: Matomo's log importer sends hundreds of hits with one
+    token, and each lookup is a database query."""
+    if known is not None and (token_auth, site_id) in known:
+        return known[(token_auth, site_id)]
     role = matomo_token_site_role(token_auth, site_id) if token_auth else None
-    return role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.ADMIN]
+    allowed = role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.ADMIN]
+    if known is not None:
+        known[(token_auth, site_id)] = allowed
+    return allowed
 
 
 def _query_bytes(request: HttpRequest) -> bytes:
@@ -70,7 +78,13 @@ def _query_bytes(request: HttpRequest) -> bytes:
         return query.encode("utf-8", "surrogatepass")
 
 
-def _parse(request: HttpRequest, params: Request, token_auth: str, now: datetime) -> Parsed:
+def _parse(
+    request: HttpRequest,
+    params: Request,
+    token_auth: str,
+    now: datetime,
+    known_tokens: dict | None = None,
+) -> Parsed:
     """Site, token and hit (or why not) for one tracking request."""
     parsed = Parsed(params=params)
     site = site_lookup.site_by_idsite(idsite_of(params))
@@ -78,7 +92,9 @@ def _parse(request: HttpRequest, params: Request, token_auth: str, now: datetime
         parsed.refused = "Invalid idSite: the site does not exist."
         return parsed
     parsed.site = site
-    parsed.authorized = _authorized(params.get("token_auth", 64) or token_auth, site.id)
+    parsed.authorized = _authorized(
+        params.get("token_auth", 64) or token_auth, site.id, known_tokens
+    )
     if site.tracking_state != "active":
         parsed.refused = "Tracking is disabled for this site."
         return parsed
@@ -141,6 +157,7 @@ def _bulk(request: HttpRequest, payload: dict, url_params: Request) -> HttpRespo
     entries: list[Parsed] = []
     debugged: list[bool] = []
     invalid: list[int] = []
+    known_tokens: dict = {}
     for index, item in enumerate(requests):
         try:
             if isinstance(item, str):
@@ -159,7 +176,7 @@ def _bulk(request: HttpRequest, payload: dict, url_params: Request) -> HttpRespo
             debugged.append(False)
             invalid.append(index)
             continue
-        entry = _parse(request, params, token_auth, now)
+        entry = _parse(request, params, token_auth, now, known_tokens)
         entries.append(entry)
         debugged.append(_debugging(entry, debug or params.flag("debug")))
         if entry.refused:
