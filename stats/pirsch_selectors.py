@@ -85,6 +85,14 @@ def weekday_hours(query: q.StatsQuery) -> list[dict]:
     return [{"weekday": w, "hour": h, **metrics} for (w, h), metrics in cells.items()]
 
 
+def hour_bounces(query: q.StatsQuery) -> dict[int, int]:
+    """Bounced session-days per local hour of their first event."""
+    found = dict.fromkeys(range(24), 0)
+    for _day, first, _page, _host in bounced_session_days(query):
+        found[first.astimezone(query.zone).hour] += 1
+    return found
+
+
 def minutes(query: q.StatsQuery) -> list[dict]:
     """Visitors, views, sessions and bounces per minute of the hour (0–59, local time)."""
     cells = {m: {"visitors": 0, "views": 0, "sessions": 0, "bounces": 0} for m in range(60)}

@@ -217,10 +217,11 @@ def growth(request, stats_query, *, scale, page):
 
 @statistics_endpoint
 def hours(request, stats_query, *, scale, page):
-    return q.hours(stats_query)
+    bounces = ps.hour_bounces(stats_query)
+    return [with_rates({**row, "bounces": bounces[row["hour"]]}) for row in q.hours(stats_query)]
 
 
-def _with_rates(row: dict) -> dict:
+def with_rates(row: dict) -> dict:
     return {
         **row,
         "bounce_rate": ps.rate(row["bounces"], row["sessions"]),
@@ -232,7 +233,7 @@ def _with_rates(row: dict) -> dict:
 
 @statistics_endpoint
 def minutes(request, stats_query, *, scale, page):
-    return [_with_rates(row) for row in ps.minutes(stats_query)]
+    return [with_rates(row) for row in ps.minutes(stats_query)]
 
 
 @statistics_endpoint

@@ -115,6 +115,13 @@ def test_weekdays(client, site, token, rolled):
     ]
 
 
+def test_hours_have_bounces(client, site, token, rolled):
+    rows = get(client, "hours", token, id=site.public_id, **JAN).json()
+    busy = {r["hour"]: (r["visitors"], r["views"], r["bounces"], r["bounce_rate"]) for r in rows}
+    assert {h: v for h, v in busy.items() if v[0]} == {10: (2, 3, 1, 0.5), 18: (1, 1, 1, 1.0)}
+    assert {"cr", "custom_metric_avg", "custom_metric_total"} <= set(rows[0])
+
+
 def test_minutes(client, site, token, rolled):
     rows = get(client, "minutes", token, id=site.public_id, **JAN).json()
     assert [r["minute"] for r in rows] == list(range(60))
