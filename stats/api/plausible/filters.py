@@ -277,8 +277,14 @@ def _translate(condition: Condition) -> tuple[str, list[str]]:
                 f"filters on 'event:page' (not '{operator}' on '{dimension}')."
             )
         return "pattern", ["|".join(f"(?:{v})" for v in values)]
-    if name == "event" and operator == "is" and "pageview" in values:
-        raise FilterError("Filtering 'event:name' by 'pageview' is not supported by Footfall.")
+    if name == "event" and (operator != "is" or "pageview" in values):
+        # Footfall's event filter reads custom events only; Plausible's names include
+        # "pageview", so a negation or a substring could match page views there.
+        raise FilterError(
+            "Footfall filters 'event:name' only with 'is' and names of custom events."
+        )
+    if any(v == "" for v in values):
+        raise FilterError("Footfall cannot filter on an empty value.")
     if operator == "is" and any(v.startswith(("!", "~", "^")) for v in values):
         # The query layer reads a leading !, ~ or ^ as an operator.
         raise FilterError("Footfall cannot match values starting with '!', '~' or '^' exactly.")
