@@ -310,7 +310,7 @@ def _entry_values(query: q.StatsQuery, units: list[Unit], dimension: str) -> dic
             base, "id", column, refine=lambda qs, c=chunk: qs.filter(id__in=c)
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(f"SELECT * FROM ({sql}) e", params)  # noqa: S608 - Django-built
             for event_id, value in cursor.fetchall():
                 key = event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id))
                 values[key] = value or ""
