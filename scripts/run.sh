@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: migrate, create the demo (admin log-in printed), start the server and,
-# when REDIS_URL is set, the event consumer and the Celery worker and beat.
+# when REDIS_URL is set, the event consumer and the Celery worker and beat (otherwise the
+# beat schedule runs in-process: manage.py schedule).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -33,6 +34,9 @@ if [ -n "${REDIS_URL:-}" ]; then
   "$PY" manage.py consume_events & pids+=($!)
   .venv/bin/celery -A analytics_project worker --loglevel=info --concurrency=2 & pids+=($!)
   .venv/bin/celery -A analytics_project beat --loglevel=info --schedule=data/celerybeat-schedule & pids+=($!)
+else
+  # No broker: the same beat schedule (rollups, reports, alerts, retention) runs in-process.
+  "$PY" manage.py schedule & pids+=($!)
 fi
 
 echo "Footfall is running on http://$HOST:$PORT/  (Ctrl-C stops it)"
