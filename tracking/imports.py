@@ -242,6 +242,8 @@ def _ndjson_rows(text: IO[str], name: str) -> Iterator[tuple[int, dict]]:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise _fail(name, number, str(exc.colno), f"not JSON: {exc.msg}") from exc
+        except (ValueError, RecursionError) as exc:  # nesting too deep, a 5,000-digit number
+            raise _fail(name, number, "1", f"not JSON this import can read: {exc}") from exc
         if not isinstance(data, dict):
             raise _fail(name, number, "1", "each line must be a JSON object")
         yield number, data
@@ -272,7 +274,14 @@ def _csv_rows(text: IO[str], name: str) -> Iterator[tuple[int, dict]]:
         raise _fail(name, reader.line_num, "?", f"not valid CSV: {exc}") from exc
 
 
-def detect_format(data: bytes) -> str:
+def detect_format(data: bytes, name: str = "") -> str:
+    """By the file's extension (``.ndjson``, ``.jsonl``, ``.json``, ``.csv``), else by its
+    first character (``{`` is NDJSON)."""
+    extension = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    if extension in ("ndjson", "jsonl", "json"):
+        return "ndjson"
+    if extension == "csv":
+        return "csv"
     return "ndjson" if data.lstrip()[:1] == b"{" else "csv"
 
 
@@ -288,7 +297,7 @@ def read_rows(
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise _fail(name, line, str(column), "not UTF-8 text") from exc
     source = io.StringIO(text, newline="")
-    parse = _ndjson_rows if detect_format(data) == "ndjson" else _csv_rows
+    parse = _ndjson_rows if detect_format(data, name) == "ndjson" else _csv_rows
     rows: list[RawRow] = []
     for line, raw in parse(source, name):
         if len(rows) >= max_rows:

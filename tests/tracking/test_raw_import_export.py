@@ -5,16 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from accounts.services import api_client_create
 from stats import query as q
 from stats.rollups import rollup_pending
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tracking.imports import COLUMNS, BadImport, read_rows
 from tracking.models import Event
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
@@ -341,3 +346,49 @@ def test_statistics_of_an_import_equal_those_of_the_same_hits_tracked_live(
         assert imported == tracked
         assert imported["views"] == len(data)
         assert imported["sessions"] > 2 and imported["bounces"] >= 1
+
+
+ROW_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.sampled_from(["2025-03-10T09:00:00Z", "https://a.example/", "1.2.3.4", "NaN", "1e999"]),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5) | st.integers(), max_size=3),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(
+        st.dictionaries(st.sampled_from([*COLUMNS, "other"]), ROW_VALUES, max_size=8), max_size=4
+    )
+)
+def test_any_ndjson_rows_are_read_or_refused_with_a_position(rows):
+    data = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    try:
+        read = read_rows(data, "f.ndjson", max_rows=100)
+    except BadImport as exc:
+        assert re.match(r"^f\.ndjson: line \d+, column .+?: ", str(exc)), str(exc)
+    else:
+        assert len(read) == len([r for r in rows])
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_any_bytes_are_read_or_refused_with_a_position(data):
+    for prefix in (b"", b"timestamp,url,ip\n", b"{"):
+        try:
+            read_rows(prefix + data, "f", max_rows=100)
+        except BadImport as exc:
+            assert re.match(r"^f: line \d+, column .+?: ", str(exc)), str(exc)
+
+
+def test_deeply_nested_or_huge_json_is_refused_with_its_line(tmp_path, site):
+    for line in ("[" * 100_000 + "]" * 100_000, '{"timestamp": ' + "9" * 5000 + "}"):
+        path = tmp_path / "deep.ndjson"
+        path.write_text(line + "\n")
+        with pytest.raises(CommandError, match=r"deep\.ndjson: line 1, column 1: "):
+            run_import(site, path)
