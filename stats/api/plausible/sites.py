@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from sites import services as site_services
-from sites.models import Site, SiteMembership
+from sites.models import Site, SiteMembership, validate_timezone
 from sites.permissions import Action
 from sites.selectors import site_identifiers
 from sites.sharing import shared_link_create
@@ -80,7 +80,7 @@ def _validation_message(error: ValidationError) -> str:
     if hasattr(error, "message_dict"):
         field, messages = next(iter(error.message_dict.items()))
         field = "domain" if field == "hostname" else field
-        return f"{field}: {' '.join(messages)}"
+        return f"{field} {' '.join(messages)}"  # Plausible's "<field> <message>"
     return " ".join(error.messages)
 
 
@@ -112,10 +112,12 @@ class SiteList(SitesView):
     def post(self, request):
         domain = self.param("domain")
         if not domain or not isinstance(domain, str):
-            raise PlausibleError("domain: can't be blank")
+            raise PlausibleError("domain can't be blank")
         zone = self.param("timezone") or "Etc/UTC"
-        if not isinstance(zone, str):
-            raise PlausibleError("timezone: is invalid")
+        try:
+            validate_timezone(zone if isinstance(zone, str) else "")
+        except ValidationError as error:
+            raise PlausibleError("timezone is invalid") from error
         try:
             site = site_services.site_create(
                 display_name="", hostname=domain, timezone=zone, owner=request.user
@@ -231,7 +233,7 @@ class Goals(SitesView):
         field = "event_name" if goal_type == "event" else "page_path"
         target = self.required(field, "create a goal")
         if len(target) > 190 or (goal_type == "page" and not target.startswith("/")):
-            raise PlausibleError(f"{field}: is invalid")
+            raise PlausibleError(f"{field} is invalid")
         goal = goal_find_or_create(site=site, goal_type=goal_type, target=target)
         return Response(_goal_json(goal, site))
 
@@ -274,7 +276,7 @@ class CustomProperties(SitesView):
         site = self.site(self.required("site_id", "create a custom property"))
         name = self.required("property", "create a custom property").strip()
         if not name or len(name) > 64:
-            raise PlausibleError("property: is invalid")
+            raise PlausibleError("property is invalid")
         custom_property_set(site=site, name=name, present=True)
         return Response({"created": True})
 
@@ -324,7 +326,7 @@ class Guests(SitesView):
         email = self.required("email", "invite a guest").strip().lower()
         role_name = self.required("role", "invite a guest")
         if role_name not in GUEST_ROLES:
-            raise PlausibleError("role: must be `viewer` or `editor`")
+            raise PlausibleError("role must be `viewer` or `editor`")
         member = SiteMembership.objects.filter(site=site, user__email__iexact=email).first()
         if member is not None:
             return Response({"email": email, "role": _role_name(member.role), "status": "accepted"})
