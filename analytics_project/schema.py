@@ -107,6 +107,11 @@ STATISTICS_ENDPOINTS: dict[str, tuple[str, dict, tuple[str, ...]]] = {
         ("visitor_id", "session_id"),
     ),
     "goals": ("Conversion goals", _ROWS, ()),
+    "funnel": (
+        "A funnel's definition and the visitors of each step (issue #15; Pirsch's shape)",
+        _object("definition", "data"),
+        ("funnel_id",),
+    ),
     "referrer": ("Referrers", _rows("visitors"), ()),
     "channel": ("Channels", _rows("channel", "visitors"), ()),
     "utm/source": ("UTM sources", _rows("visitors"), ()),

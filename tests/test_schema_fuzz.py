@@ -84,8 +84,10 @@ def test_schema_covers_every_public_api_route():
             continue
         if route in ("api/schema/", "api/docs/") or "^" in route or "(?" in route:
             continue  # the schema itself, and the catch-all 404 routes
-        normalized = route.replace("<str:visitor_id>", "{visitor_id}").replace(
-            "<str:session_id>", "{session_id}"
+        normalized = (
+            route.replace("<str:visitor_id>", "{visitor_id}")
+            .replace("<str:session_id>", "{session_id}")
+            .replace("<str:funnel_id>", "{funnel_id}")
         )
         if normalized.strip("/") not in described:
             missing.append(route)
