@@ -26,6 +26,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote, urlencode
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from accounts.services import api_client_create
 from sites.models import Site, SiteMembership
@@ -522,3 +525,59 @@ def test_a_bulk_of_the_importer_looks_its_token_up_once(
         answer = send_bulk(client, token, hits)
     assert (answer["tracked"], answer["invalid"]) == (200, 0)
     assert len(drain()) == 201
+
+
+@hsettings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(
+            [
+                "method",
+                "idSite",
+                "idsite",
+                "url",
+                "siteName",
+                "urls[0]",
+                "urls[]",
+                "urls",
+                "format",
+                "module",
+                "timezone",
+                "x",
+            ]
+        ),
+        st.text(max_size=30)
+        | st.sampled_from(
+            [
+                "SitesManager.getSiteFromId",
+                "SitesManager.addSite",
+                "SitesManager.getAllSites",
+                "SitesManager.getSitesIdFromSiteUrl",
+                "json",
+                "API",
+                "-1",
+                "1" * 30,
+                "Europe/Nowhere",
+            ]
+        ),
+        max_size=6,
+    ),
+    via_get=st.booleans(),
+)
+def test_any_api_parameters_get_matomos_json_never_a_server_error(
+    client, site, account_token, params, via_get
+):
+    args = {"module": "API", "format": "json", "token_auth": account_token, **params}
+    if not via_get:
+        args["module"] = "API"  # without it, / is the product's home page
+    if via_get:
+        response = client.get("/index.php", args)
+    else:
+        response = client.post(
+            "/", data=urlencode(args), content_type="application/x-www-form-urlencoded"
+        )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    response.json()
