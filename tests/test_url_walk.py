@@ -108,6 +108,8 @@ def classify(route: str) -> str | None:
         return "api"
     if route.startswith("^api/v1/") or route.startswith("api/v1/^"):
         return "api"
+    if route.startswith("api/v2/"):  # Plausible's Stats API v2 (issue #19)
+        return "api"
     if route in ("", "sites/new") or route.startswith(("sites/", "account/", "accounts/")):
         return "dashboard"
     return None
@@ -207,7 +209,15 @@ def world(db, client):
         ],
     )
 
+    from stats.models import Goal
+
+    victim_goal = Goal.objects.create(site=victim, name=VICTIM_EVENT, event_name=VICTIM_EVENT)
     values = {
+        # Plausible's Sites API (issue #19): sites by domain, goals, properties, guests.
+        "site_id": [VICTIM_HOST],
+        "goal_id": [str(victim_goal.pk)],
+        "prop": ["plan"],
+        "email": [viewer.user.email],
         "public_id": [victim.public_id],
         "funnel_id": [str(victim_funnel.pk)],
         "panel_name": list(PANELS),
@@ -230,6 +240,9 @@ def world(db, client):
             "key"
         ],
         "attacker account sk_live_ key": api_client_create(user=attacker, type="read")[1]["key"],
+        "attacker plausible key": api_client_create(
+            user=attacker, type="plausible", scopes=["stats", "sites"]
+        )[1]["key"],
         "attacker site sk_live_ key": api_client_create(
             user=attacker, type="read", site=attacker_site
         )[1]["key"],
@@ -260,6 +273,7 @@ def snapshot(victim: Site) -> dict:
         "events": Event.objects.filter(site=victim).count(),
         "notifications": _notifications(victim),
         "funnels": _funnels(victim),
+        "goals": sorted(victim.goals.values_list("pk", "name")),
     }
 
 
@@ -304,6 +318,8 @@ VICTIM_PARAMETERS = (
     "alert_id",
     "webhook_id",
     "funnel_id",
+    "site_id",
+    "goal_id",
 )
 
 
@@ -384,6 +400,7 @@ def test_api_routes_deny_other_tenants_credentials(client, world):
         "event": VICTIM_EVENT,
         "event_meta_key": "x",
         "key": "x",
+        "site_id": VICTIM_HOST,  # Plausible's APIs name the site by its domain
     }
     for family, url, _ in walk_urls(world):
         if family == "public":
