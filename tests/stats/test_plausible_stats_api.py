@@ -527,3 +527,65 @@ def test_a_key_never_reads_another_accounts_site(client, key, traffic):
     assert v1(client, "breakdown", lonely_key, property="event:page").status_code == 401
     body = {"metrics": ["visitors"], "date_range": [str(DAY), str(DAY)]}
     assert v2(client, lonely_key, body).json() == {"error": INVALID_KEY_OR_SITE}
+
+
+# --- keys: the command line and the dashboard ----------------------------------------------
+
+
+def test_manage_py_client_create_plausible_prints_the_key_once(capsys, owner):
+    import hashlib
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    from accounts.models import ApiClient
+
+    call_command("client", "create", "--user", owner.email, "--type", "plausible")
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {"id", "type", "scopes", "key"}
+    assert payload["type"] == "plausible" and payload["scopes"] == ["stats"]
+    call_command(
+        "client", "create", "--user", owner.email, "--type", "plausible", "--scopes", "stats,sites"
+    )
+    both = json.loads(capsys.readouterr().out)
+    assert both["scopes"] == ["stats", "sites"]
+    stored = ApiClient.objects.get(public_id=both["id"])
+    assert stored.site_id is None  # an account-level key
+    assert stored.key_hash == hashlib.sha256(both["key"].encode()).hexdigest()
+    assert both["key"] not in json.dumps(list(ApiClient.objects.values()), default=str)
+    call_command("client", "list", "--user", owner.email)
+    assert both["key"] not in capsys.readouterr().out
+    with pytest.raises(CommandError, match="Scopes not allowed"):
+        call_command(
+            "client",
+            "create",
+            "--user",
+            owner.email,
+            "--type",
+            "plausible",
+            "--scopes",
+            "hits:write",
+        )
+
+
+def test_dashboard_api_clients_section_creates_and_lists_plausible_keys(client, owner, site):
+    client.force_login(owner)
+    page = client.get("/account/clients").content.decode()
+    assert 'value="plausible"' in page and 'value="sites"' in page
+    created = client.post(
+        "/account/clients/new", {"type": "plausible", "scopes": ["stats", "sites"]}
+    )
+    assert created.status_code == 200
+    from accounts.models import ApiClient
+
+    stored = ApiClient.objects.get(user=owner, type="plausible")
+    assert stored.scopes == ["stats", "sites"]
+    body = created.content.decode()
+    key = next(
+        word
+        for word in body.replace("<", " ").replace(">", " ").split()
+        if word.startswith("pl_") and len(word) == 64
+    )
+    assert v1(client, "aggregate", key).status_code == 200
+    listing = client.get("/account/clients").content.decode()
+    assert f"pl_…{stored.key_last4}" in listing and key not in listing
