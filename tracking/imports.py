@@ -56,6 +56,7 @@ COLUMNS = (
 )
 PROTOCOL = "import"
 WRITE_CHUNK = 2000
+MAX_OPEN_SESSIONS = 50_000
 FUTURE_SKEW = timedelta(minutes=10)
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 ID_NAMESPACE = uuid.UUID("6f0e3a52-8c1e-4d7a-9a43-4f6f6f7466a1")
@@ -341,6 +342,21 @@ class _ImportSessions(sessions.SessionStore):
                 return visitor_id, state
         return visitor_ids[0], None
 
+    def forget_ended(self, now: float) -> None:
+        """Drop the sessions over by ``now`` (rows come in time order): memory stays bounded
+        by the visitors of the last half hour, not of the whole file."""
+        timeout = sessions.timeout_seconds()
+        self.pending = {k: v for k, v in self.pending.items() if now - v.last_seen <= timeout}
+
+
+def _write(chunk: list[dict]) -> int:
+    """Store a chunk; ``received_at`` is when it is written, so the next rollup run (which
+    looks for events received since its last run) takes its past days up."""
+    written_at = datetime.now(UTC).isoformat()
+    for event in chunk:
+        event["received_at"] = written_at
+    return writer.write_rows(chunk) if chunk else 0
+
 
 def _hit(site: SiteConfig, row: RawRow) -> Hit:
     pageview = row.event_name == "pageview"
@@ -375,8 +391,9 @@ def import_events(site_id: int, data: bytes, name: str, *, max_rows: int) -> Imp
     received_at = datetime.now(UTC)
     store = _ImportSessions()
     session_ids: dict[int, int] = {}
-    enriched: list[dict] = []
+    chunk: list[dict] = []
     dropped: dict[str, int] = {}
+    stored = 0
     for row in rows:
         result = pipeline.enrich(_hit(site, row), received_at, store)
         if isinstance(result, DropReason):
@@ -387,14 +404,13 @@ def import_events(site_id: int, data: bytes, name: str, *, max_rows: int) -> Imp
         result["session_id"] = session_ids.setdefault(
             result["session_id"], _session_id(import_id, row.line)
         )
-        enriched.append(result)
-    stored = 0
-    for start in range(0, len(enriched), WRITE_CHUNK):
-        chunk = enriched[start : start + WRITE_CHUNK]
-        written_at = datetime.now(UTC).isoformat()
-        for event in chunk:
-            event["received_at"] = written_at
-        stored += writer.write_rows(chunk)
+        chunk.append(result)
+        if len(chunk) >= WRITE_CHUNK:
+            stored += _write(chunk)
+            chunk = []
+        if len(store.pending) > MAX_OPEN_SESSIONS:
+            store.forget_ended(row.timestamp.timestamp())
+    stored += _write(chunk)
     zone = ZoneInfo(site.timezone)
     days = sorted({r.timestamp.astimezone(zone).date() for r in rows})
     return ImportResult(
