@@ -31,6 +31,9 @@ RATE_LIMIT = 60
 DEFAULT_DAYS = 30
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+# Deeper pages than this are refused: the offset would overflow the database's integers
+# long before (page 1e20 was a 500), and no one pages a million rows by hand.
+MAX_PAGE = 100_000
 # The query parameter naming the site when the key is account-wide (``site`` is kept as
 # an alias for clients written before it was documented).
 SITE_PARAMETER = "site_id"
@@ -93,6 +96,13 @@ def _positive(value: str | None, default: int, maximum: int | None = None) -> in
         number = default
     number = max(1, number)
     return min(number, maximum) if maximum else number
+
+
+def _page(value: str | None) -> int:
+    page = _positive(value, 1)
+    if page > MAX_PAGE:
+        raise ApiError(400, "invalid_parameter", f"page must be between 1 and {MAX_PAGE}.")
+    return page
 
 
 def _site(request: HttpRequest, principal):
@@ -162,7 +172,7 @@ def identity_endpoint(view):
                 site_id=site.pk,
                 timezone=site.timezone,
                 period=_period(request, site.timezone),
-                page=_positive(request.GET.get("page"), 1),
+                page=_page(request.GET.get("page")),
                 limit=_positive(request.GET.get("limit"), DEFAULT_LIMIT, MAX_LIMIT),
             )
             response = JsonResponse(view(request, ctx, *args, **kwargs))
