@@ -357,8 +357,8 @@ def _events_sql(query: StatsQuery, *columns: str, refine=None) -> tuple[str, tup
     """SQL selecting ``columns`` of the query's events from both parts (``UNION ALL``);
     ``refine`` narrows each part's queryset first (e.g. to one kind of event). Session-scoped
     columns are the session's values (``SESSION_SCOPE``): stored so in rolled-up events,
-    computed for raw ones."""
-    if not any(column in SESSION_SCOPED for column in columns):
+    computed for raw ones (so are session-attribute filters: read in the same pass)."""
+    if not any(c in SESSION_SCOPED for c in columns) and not scoped_filter_names(query.filters):
         return union_sql([refine(qs) if refine else qs for qs in event_sets(query)], columns)
     rolled, rest = split(query)
     parts: list[tuple[str, tuple]] = []
@@ -374,21 +374,23 @@ def _events_sql(query: StatsQuery, *columns: str, refine=None) -> tuple[str, tup
 
 def _scoped_sql(query: StatsQuery, columns: tuple[str, ...], refine=None) -> tuple[str, tuple]:
     """SQL selecting ``columns`` of the query's raw events, session-scoped ones as the
-    session's values: computed over all the range's events, then narrowed to the events the
+    session's values: computed over all the range's events (one pass of window functions,
+    which the session-attribute filters also read), then narrowed to the events the other
     filters (and ``refine``) keep, so a filter on one event never changes its session."""
-    scoped = [c for c in columns if c in SESSION_SCOPED]
+    session = {name: query.filters[name] for name in scoped_filter_names(query.filters)}
+    others = {name: values for name, values in query.filters.items() if name not in session}
+    needed = {c for c in columns if c in SESSION_SCOPED} | {FILTER_FIELDS[n] for n in session}
     named = [SCOPED_PREFIX + c if c in SESSION_SCOPED else c for c in columns]
-    base, params = _sql(
-        scoped_events(dataclasses.replace(query, filters={}), scoped).values(
-            *dict.fromkeys(("id", *named))
-        )
+    windowed = apply_filters(
+        scoped_events(dataclasses.replace(query, filters={}), needed), session, prefix=SCOPED_PREFIX
     )
+    base, params = _sql(windowed.values(*dict.fromkeys(("id", *named))))
     select = ", ".join(
         f'w."{name}" AS "{column}"' for name, column in zip(named, columns, strict=True)
     )
     sql = f"SELECT {select} FROM ({base}) w"  # noqa: S608 - Django-built query, fixed column names
-    if query.filters or refine:
-        events = query.events()
+    if others or refine:
+        events = dataclasses.replace(query, filters=others).events()
         kept, kept_params = _sql((refine(events) if refine else events).values("id"))
         sql, params = f"{sql} WHERE w.id IN ({kept})", (*params, *kept_params)
     return sql, tuple(params)
@@ -1435,8 +1437,35 @@ def duration_series(query: StatsQuery, scale: str, *, per_page: bool) -> list[di
 
 
 def period_visitors(query: StatsQuery) -> int:
-    """The period's visitors under the query's filters: the denominator of shares."""
-    return sum(m["visitors"] for m in daily_metrics(query).values())
+    """The period's visitors under the query's filters (as ``totals``): the denominator of
+    shares. Like ``daily_metrics``, but the raw part counts visitors only."""
+    from stats.rollups import rolled_up_days
+
+    covered, visitors = _covered(query), 0
+    if covered and not query.filters:
+        days = rolled_up_days(query.site_id, covered[0], covered[-1], query.tz)
+        visitors = sum(m["visitors"] for m in days.values())
+    elif covered and uses_session_rows(query):
+        days = daily_from_session_rows(query, covered[0], covered[-1])
+        visitors = sum(m["visitors"] for m in days.values())
+    else:
+        covered = []
+    rest = _after(query, covered)
+    if rest is None:
+        return visitors
+    if connection.vendor != "postgresql":
+        per_day = rest.events().annotate(day=rest._local_day()).values("day")
+        return visitors + sum(
+            row["n"] for row in per_day.annotate(n=Count("visitor_id", distinct=True))
+        )
+    inner, params = _events_sql(rest, "visitor_id", "timestamp")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT count(*) FROM (SELECT DISTINCT ("timestamp" AT TIME ZONE %s)::date,
+                visitor_id FROM ({inner}) e) d""",  # noqa: S608 - Django-built inner query
+            (rest.tz, *params),
+        )
+        return visitors + cursor.fetchone()[0]
 
 
 def _visitors_total(query: StatsQuery) -> int:
