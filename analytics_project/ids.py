@@ -1,5 +1,6 @@
 """Random public identifiers and secrets."""
 
+import hashlib
 import os
 import secrets
 import string
@@ -49,4 +50,19 @@ def uuid7() -> uuid.UUID:
     value |= seq << 64  # rand_a: the monotonic counter
     value |= 0b10 << 62  # variant
     value |= rand_b
+    return uuid.UUID(int=value)
+
+
+def derived_uuid7(key: str, unix_ms: int) -> uuid.UUID:
+    """A UUIDv7 whose time is ``unix_ms`` and whose other bits come from ``key``: the same key
+    always gives the same id. For replayed history (imports, back-dated bulk hits), so that
+    sending the same thing twice stores it once (event ids are unique)."""
+    digest = int.from_bytes(
+        hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()[:10], "big"
+    )
+    value = (max(0, unix_ms) & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76  # version
+    value |= ((digest >> 62) & 0xFFF) << 64  # rand_a
+    value |= 0b10 << 62  # variant
+    value |= digest & ((1 << 62) - 1)
     return uuid.UUID(int=value)

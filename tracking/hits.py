@@ -112,3 +112,6 @@ class Hit:
     # behaviour and error events): they extend a session but never start one.
     starts_session: bool = True
     keep_fragment: bool = False  # hash-based routing: the URL fragment is part of the path
+    # Set by an adapter replaying history (Matomo bulk with cdt and cip, raw imports): the
+    # event's id derived from what was sent, so a replay stores nothing twice. Else a UUIDv7.
+    event_id: str = ""

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
+from analytics_project.ids import derived_uuid7
 from tracking import pipeline, sessions, site_lookup, writer
 from tracking.hits import DropReason, Hit, Kind, Protocol, SiteConfig
 from tracking.models import Event
@@ -59,7 +60,6 @@ WRITE_CHUNK = 2000
 MAX_OPEN_SESSIONS = 50_000
 FUTURE_SKEW = timedelta(minutes=10)
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
-ID_NAMESPACE = uuid.UUID("6f0e3a52-8c1e-4d7a-9a43-4f6f6f7466a1")
 
 
 class BadImport(Exception):
@@ -316,14 +316,8 @@ def import_id_for(site_id: int, data: bytes) -> str:
 
 
 def _event_id(import_id: str, line: int, at: datetime) -> str:
-    """Deterministic, and time-ordered like the live ids (UUIDv7 layout: 48 bits of
-    milliseconds, then bits of a hash of the import and the line)."""
-    tail = uuid.uuid5(ID_NAMESPACE, f"{import_id}:{line}").int & ((1 << 80) - 1)
-    millis = max(0, int(at.timestamp() * 1000)) & ((1 << 48) - 1)
-    value = (millis << 80) | tail
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
-    return str(uuid.UUID(int=value))
+    """Deterministic, and time-ordered like the live ids."""
+    return str(derived_uuid7(f"{import_id}:{line}", int(at.timestamp() * 1000)))
 
 
 def _session_id(import_id: str, line: int) -> int:

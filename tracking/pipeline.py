@@ -280,7 +280,7 @@ def enrich(
 def build_row(ctx: Context, page, acquisition: dict, visit: dict) -> dict:
     hit = ctx.hit
     return {
-        "id": str(uuid7()),
+        "id": hit.event_id or str(uuid7()),
         "site_id": hit.site.id,
         "timestamp": ctx.at.astimezone(UTC).isoformat(),
         "received_at": ctx.received_at.isoformat(),

@@ -392,3 +392,14 @@ def test_deeply_nested_or_huge_json_is_refused_with_its_line(tmp_path, site):
         path.write_text(line + "\n")
         with pytest.raises(CommandError, match=r"deep\.ndjson: line 1, column 1: "):
             run_import(site, path)
+
+
+def test_derived_ids_are_deterministic_time_ordered_uuid7():
+    from analytics_project.ids import derived_uuid7
+
+    first = derived_uuid7("imp_x:1", 1_741_597_200_000)
+    assert first == derived_uuid7("imp_x:1", 1_741_597_200_000)
+    assert first != derived_uuid7("imp_x:2", 1_741_597_200_000)
+    assert (first.version, first.variant) == (7, "specified in RFC 4122")
+    assert first < derived_uuid7("imp_x:0", 1_741_597_200_001)
+    assert first.int >> 80 == 1_741_597_200_000

@@ -184,6 +184,17 @@ def parse_cdt(value: str) -> datetime | None:
         return None
 
 
+# Parameters that change between two sendings of the same hit (cache busters, credentials).
+NOT_THE_HIT = frozenset({"token_auth", "rand", "r", "_", "debug", "send_image", "queuedtracking"})
+
+
+def replay_key(site_id: int, request: Request) -> str:
+    """What identifies a back-dated hit (``cdt`` and ``cip``, an Admin's token): the same log
+    line sent again by Matomo's log importer gives the same key, so the same event id."""
+    kept = sorted((k, v) for k, v in request.params.items() if k not in NOT_THE_HIT)
+    return f"matomo-replay:{site_id}:{json.dumps(kept, ensure_ascii=False)}"
+
+
 def idsite_of(request: Request) -> str:
     return request.get("idsite", 32)
 
