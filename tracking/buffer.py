@@ -13,6 +13,7 @@ import json
 import threading
 import time
 
+import orjson
 import redis
 from django.conf import settings
 from django.db import DatabaseError
@@ -65,11 +66,21 @@ def reset_clients() -> None:
 
 
 def encode(rows: list[dict]) -> bytes:
-    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode()
+    # orjson: an event row is written in ~1 us instead of ~25-30 us and read in ~5 us
+    # instead of ~12-18 us (docs/decisions.md), on every request and in the consumer. It
+    # refuses integers beyond 64 bits, which the standard library writes (and strings
+    # neither can encode: the standard library then raises as it always did).
+    try:
+        return orjson.dumps(rows)
+    except TypeError:
+        return json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def decode(payload: bytes) -> list[dict]:
-    rows = json.loads(payload)
+    try:
+        rows = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        rows = json.loads(payload)  # what orjson refuses and json reads (big integers)
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ValueError("stream entry does not hold a list of rows")
     return rows

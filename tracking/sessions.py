@@ -15,6 +15,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 
@@ -97,6 +98,22 @@ class SessionState:
         return state
 
 
+def _dumps(value: tuple) -> bytes:
+    # orjson (docs/decisions.md); the standard library for what it refuses (lone
+    # surrogates in a tracked string, integers beyond 64 bits), as it always wrote them.
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _loads(value: bytes):
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return json.loads(value)
+
+
 def _key(site_id: int, visitor_id: int) -> str:
     return f"ses:{site_id}:{visitor_id}"
 
@@ -143,6 +160,10 @@ class SessionStore:
 
     def __init__(self) -> None:
         self.pending: dict[str, SessionState] = {}
+        # What this request already read (None: no session under that key), so hits of a
+        # batch ask Redis once per key, not once per hit (yesterday's key of a visitor is
+        # never in ``pending``: it used to cost a round trip for each of the visitor's hits).
+        self.loaded: dict[str, SessionState | None] = {}
 
     def find(
         self, site_id: int, visitor_ids: list[int], at: float, *, ends_at_midnight: bool = False
@@ -154,15 +175,17 @@ class SessionStore:
         ``ends_at_midnight``: a session last seen on an earlier UTC day is over (Swetrix).
         """
         keys = [_key(site_id, v) for v in visitor_ids]
-        states = [self.pending.get(k) for k in keys]
-        missing = [k for k, state in zip(keys, states, strict=True) if state is None]
+        pending, loaded = self.pending, self.loaded
+        missing = [k for k in keys if k not in pending and k not in loaded]
         if missing:
             if settings.REDIS_URL:
-                loaded = dict(zip(missing, _mget(missing), strict=True))
-                found = {k: SessionState.from_cache(json.loads(v)) for k, v in loaded.items() if v}
+                values = dict(zip(missing, _mget(missing), strict=True))
+                found = {k: SessionState.from_cache(_loads(v)) for k, v in values.items() if v}
             else:
                 found = {k: SessionState.from_cache(v) for k, v in cache.get_many(missing).items()}
-            states = [state or found.get(k) for k, state in zip(keys, states, strict=True)]
+            for k in missing:
+                loaded[k] = found.get(k)
+        states = [pending.get(k) or loaded.get(k) for k in keys]
         for visitor_id, state in zip(visitor_ids, states, strict=True):
             if state is not None and abs(at - state.last_seen) <= timeout_seconds():
                 if ends_at_midnight and utc_day(state.last_seen) != utc_day(at):
@@ -175,7 +198,7 @@ class SessionStore:
 
     def dump(self) -> dict[str, str]:
         """Changed sessions as Redis values (JSON), keyed by their Redis key."""
-        return {k: json.dumps(v.to_cache(), separators=(",", ":")) for k, v in self.pending.items()}
+        return {k: _dumps(v.to_cache()) for k, v in self.pending.items()}
 
     def write_to_cache(self) -> None:
         """Without Redis: store the changed sessions in Django's cache."""
