@@ -1,7 +1,8 @@
 """The funnel evaluation for one unit (a visitor or a session): its step-matching events in
 time order → the journey it made (docs/funnels.md, "How a journey is chosen").
 
-Rows are ``(timestamp, mask, allowed)`` tuples, ordered by time then event id; bit ``i`` of
+Rows are ``(time, mask, allowed)`` tuples (time in integer microseconds since the epoch,
+so comparing and subtracting is exact and cheap), ordered by time then event id; bit ``i`` of
 ``mask`` says the event matches step ``i``; ``allowed`` says the event's session passes the
 query's filters (first-touch attribution: only such an event may enter the funnel). For
 strict order the rows are *all* the unit's activity events (page views and custom events,
@@ -18,9 +19,9 @@ this against a reference that enumerates every candidate journey.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-Row = tuple[datetime, int, bool]
+Row = tuple[int, int, bool]
+SCAN_LIMIT = 32  # units with more rows get a "next row reaching step k" table
 
 
 @dataclass(frozen=True)
@@ -28,23 +29,22 @@ class Journey:
     first: int  # the step entered (0 unless the funnel is open)
     last: int  # the furthest step reached
     reached: tuple[int, ...]  # row index reaching each step first..last
-    reached_at: tuple[datetime, ...]  # when each step first..last was reached
+    reached_at: tuple[int, ...]  # when each step first..last was reached (µs)
 
 
-def evaluate(
-    rows: list[Row], steps: int, order: str, window: timedelta, open_: bool
-) -> Journey | None:
+def evaluate(rows: list[Row], steps: int, order: str, window: int, open_: bool) -> Journey | None:
+    """``window`` in microseconds."""
     if order == "any":
         return _any_order(rows, steps, window)
     return _in_order(rows, steps, order == "strict", window, open_)
 
 
 def _in_order(
-    rows: list[Row], steps: int, strict: bool, window: timedelta, open_: bool
+    rows: list[Row], steps: int, strict: bool, window: int, open_: bool
 ) -> Journey | None:
     n = len(rows)
     following: list[list[int]] = []  # following[k][i]: first row ≥ i reaching step k
-    if not strict:
+    if not strict and n > SCAN_LIMIT:
         for k in range(steps):
             column = [n] * (n + 1)
             for i in range(n - 1, -1, -1):
@@ -67,8 +67,15 @@ def _in_order(
                     nxt = path[-1] + 1
                     if nxt >= n or not rows[nxt][1] >> (step + 1) & 1:
                         break
-                else:
+                elif following:
                     nxt = following[step + 1][path[-1] + 1]
+                    if nxt >= n:
+                        break
+                else:  # small units: scanning is cheaper than building the table
+                    bit = 1 << (step + 1)
+                    nxt = path[-1] + 1
+                    while nxt < n and not rows[nxt][1] & bit:
+                        nxt += 1
                     if nxt >= n:
                         break
                 if rows[nxt][0] > limit:
@@ -110,7 +117,7 @@ def _matching(wanted: list[int], candidates: list[int], rows: list[Row]) -> dict
     return {step: row for row, step in owner.items()}
 
 
-def _any_order(rows: list[Row], steps: int, window: timedelta) -> Journey | None:
+def _any_order(rows: list[Row], steps: int, window: int) -> Journey | None:
     best: tuple[int, int, list[int]] | None = None  # (last step, start, window rows)
     for start, (at, mask, allowed) in enumerate(rows):
         if not allowed or not mask:

@@ -15,15 +15,17 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import itertools
+import operator
 import statistics
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.db.models.expressions import RawSQL
 
 from stats import query as q
 from stats.funnels import engine
@@ -55,8 +57,9 @@ class Definition:
     open: bool = False
 
     @property
-    def window(self) -> timedelta:
-        return timedelta(seconds=self.window_seconds)
+    def window(self) -> int:
+        """In microseconds, as the engine's times."""
+        return self.window_seconds * 1_000_000
 
 
 @dataclass
@@ -68,7 +71,6 @@ class Unit:
     ids: list  # event id per reached step (first..last)
     sessions: list[int]  # session id per reached step
     visitor_id: int
-    parts: list[int]  # which part of ``event_sets`` each reached event came from
 
 
 def definition_of(funnel: Funnel) -> Definition:
@@ -118,41 +120,46 @@ def _allowed_sessions(query: q.StatsQuery) -> set[int] | None:
     return sessions
 
 
-def _tagged(rows, part: int):
-    for row in rows:
-        yield (*row, part)
-
-
 def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
     """Every unit's journey through the funnel in the query's range (units reaching no step
     are left out)."""
     unit_column = "visitor_id" if definition.scope == "visitor" else "session_id"
     any_step, mask = _mask(query.site_id, definition)
     allowed = _allowed_sessions(query)
+    micros = _micros_column()
+    time_column = "timestamp" if micros is None else "funnel_at"
     streams = []
-    for part, events in enumerate(q.event_sets(dataclasses.replace(query, filters={}))):
+    for events in q.event_sets(dataclasses.replace(query, filters={})):
         if definition.order == "strict":
             events = events.filter(kind__in=ACTIVITY_KINDS)
         else:
             events = events.filter(any_step)
-        rows = (
-            events.annotate(funnel_mask=mask)
-            .order_by(unit_column, "timestamp", "id")
-            .values_list(unit_column, "timestamp", "id", "funnel_mask", "session_id", "visitor_id")
+        events = events.annotate(funnel_mask=mask)
+        if micros is not None:
+            events = events.annotate(funnel_at=micros)
+        streams.append(
+            events.order_by(unit_column, "timestamp", "id")
+            .values_list(unit_column, time_column, "id", "funnel_mask", "session_id", "visitor_id")
             .iterator(CHUNK)
         )
-        streams.append(_tagged(rows, part))
-    merged = heapq.merge(*streams, key=lambda r: (r[0], r[1], r[2]))
+    # The parts never share a day, so no (unit, time) is in two of them.
+    merged = (
+        heapq.merge(*streams, key=operator.itemgetter(0, 1)) if len(streams) > 1 else streams[0]
+    )
     units = []
-    for key, group in itertools.groupby(merged, key=lambda r: r[0]):
+    steps, order, window, is_open = (
+        len(definition.steps),
+        definition.order,
+        definition.window,
+        definition.open,
+    )
+    for key, group in itertools.groupby(merged, key=operator.itemgetter(0)):
         events = list(group)
         rows = [
-            (at, mask_value, allowed is None or session in allowed)
-            for _, at, _, mask_value, session, _, _ in events
+            (_micros(at), mask_value, allowed is None or session in allowed)
+            for _, at, _, mask_value, session, _ in events
         ]
-        journey = engine.evaluate(
-            rows, len(definition.steps), definition.order, definition.window, definition.open
-        )
+        journey = engine.evaluate(rows, steps, order, window, is_open)
         if journey is None:
             continue
         units.append(
@@ -162,14 +169,29 @@ def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
                 [events[i][2] for i in journey.reached],
                 [events[i][4] for i in journey.reached],
                 events[journey.reached[0]][5],
-                [events[i][6] for i in journey.reached],
             )
         )
     return units
 
 
-def milliseconds(delta: timedelta) -> int:
-    return q.milliseconds(delta)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros_column():
+    """The event time as integer microseconds since the epoch, computed by PostgreSQL (much
+    cheaper than building a datetime per row); None elsewhere (converted in Python)."""
+    if connection.vendor != "postgresql":
+        return None
+    return RawSQL("""(extract(epoch FROM "timestamp") * 1000000)::bigint""", ())
+
+
+def _micros(value) -> int:
+    return value if isinstance(value, int) else (value - EPOCH) // MICROSECOND
+
+
+def at_time(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
 
 
 def step_counts(units: list[Unit], steps: int) -> list[dict]:
@@ -185,7 +207,7 @@ def step_counts(units: list[Unit], steps: int) -> list[dict]:
                     journey.reached_at[step - journey.first]
                     - journey.reached_at[step - journey.first - 1]
                 )
-                counts[step]["times_ms"].append(milliseconds(delta))
+                counts[step]["times_ms"].append(delta // 1000)
         if journey.last + 1 < steps:
             counts[journey.last + 1]["dropped"] += 1
     return counts
@@ -433,8 +455,8 @@ def dropped_sessions(funnel: Funnel, query: q.StatsQuery, step: int, limit: int 
                 {
                     "visitor_id": unit.visitor_id,
                     "session_id": unit.sessions[-1],
-                    "entered_at": journey.reached_at[0],
-                    "last_step_at": journey.reached_at[-1],
+                    "entered_at": at_time(journey.reached_at[0]),
+                    "last_step_at": at_time(journey.reached_at[-1]),
                     "last_step": journey.last + 1,
                 }
             )
