@@ -10,6 +10,7 @@ The example count is bounded so the whole file runs in a couple of minutes on 2 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -84,11 +85,7 @@ def test_schema_covers_every_public_api_route():
             continue
         if route in ("api/schema/", "api/docs/") or "^" in route or "(?" in route:
             continue  # the schema itself, and the catch-all 404 routes
-        normalized = (
-            route.replace("<str:visitor_id>", "{visitor_id}")
-            .replace("<str:session_id>", "{session_id}")
-            .replace("<str:funnel_id>", "{funnel_id}")
-        )
+        normalized = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)  # <str:x> → {x}
         if normalized.strip("/") not in described:
             missing.append(route)
     assert missing == []
@@ -140,6 +137,10 @@ def credentials(transactional_db, live_server, monkeypatch):
         "pirschOAuth": token,
         "pirschAccessKey": key,
         "identityKey": read_key,
+        # Plausible's Stats and Sites APIs (issue #19).
+        "plausibleKey": api_client_create(user=owner, type="plausible", scopes=["stats", "sites"])[
+            1
+        ]["key"],
         "site": site,
     }
 

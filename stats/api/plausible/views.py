@@ -33,14 +33,33 @@ V2_DEFAULT_LIMIT = 10_000
 TIME_DIMENSIONS = {"time": None, "time:hour": "hour", "time:day": "day", "time:month": "month"}
 
 
+class SafeJSONParser(JSONParser):
+    """DRF's JSON parser, with too deeply nested JSON a 400 rather than a RecursionError."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise exceptions.ParseError("JSON nested too deeply") from exc
+
+
 class PlausibleView(APIView):
     """JSON only (never the browsable HTML API), Plausible's error body for every refusal."""
 
     authentication_classes = [PlausibleKeyAuthentication]
     permission_classes = [HasScope]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [SafeJSONParser, FormParser]
     required_scope = "stats"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A NUL character cannot reach PostgreSQL in a text value (it would be a 500).
+        values = [*request.query_params.values(), *kwargs.values()]
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            values.append(request.data)
+        if any(_has_nul(value) for value in values):
+            raise PlausibleError("Parameters must not contain NUL characters.")
 
     def handle_exception(self, exc):
         if isinstance(exc, PlausibleError):
@@ -62,6 +81,18 @@ class PlausibleView(APIView):
         if site is None:
             raise PlausibleError(INVALID_KEY_OR_SITE, status=401)
         return site
+
+
+def _has_nul(value, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 20:
+        return False
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
 
 
 def _v1_filters(params):
@@ -192,7 +223,7 @@ class Query(PlausibleView):
     """``POST /api/v2/query``: ``{"results": [{"metrics": […], "dimensions": […]}], "meta",
     "query"}``."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     def post(self, request):
         body = request.data
