@@ -1,12 +1,22 @@
-"""Realistic demo traffic, sent through the real ingestion path (``ingest.accept``)."""
+"""Realistic demo traffic, sent through the real ingestion path (``ingest.accept``).
+
+Page views and goals are built as hits; the behaviour signals (clicks, errors, forms,
+web vitals, reading, SEO) are built as the snippet's ``POST /api/collect`` bodies and
+decoded by the protocol adapter the endpoint uses (``parse_collection`` → ``to_hit``),
+so the demo shows exactly what a site running ``footfall.behaviour.js`` would. Only the
+timestamp is set afterwards: the endpoint stamps "now", the demo spreads over 30 days.
+Returning visitors reuse an identity (address, browser, language) on later days.
+"""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
 
-from tracking import ingest, site_lookup
+from sites.models import Site
+from tracking import ingest, site_lookup, snippet
 from tracking.hits import Hit, Kind, Protocol
+from tracking.protocols.footfall import parse_collection, to_hit
 
 PAGES = [
     ("/", "Home", 30),
@@ -88,6 +98,144 @@ def _pick(rng: random.Random, options):
     return rng.choices(options, weights=[o[-1] for o in options])[0]
 
 
+# Behaviour the demo pages "have": which elements frustrate, which scripts fail.
+RAGE_TARGETS = {
+    "/pricing": "button.plan-toggle",
+    "/signup": "button#submit",
+    "/docs/install": "a.copy-button",
+}
+DEAD_TARGETS = {"/": "img.hero", "/pricing": "span.badge", "/about": "div.team-photo"}
+PHANTOM_TARGETS = {"/blog": "a.read-more", "/docs": "button.search-toggle"}
+ERRORS = [
+    (
+        "js_exception",
+        "TypeError: Cannot read properties of undefined (reading 'price')",
+        "https://demo.footfall.local/static/pricing.js",
+        42,
+        5,
+    ),
+    (
+        "promise_rejection",
+        "Failed to fetch /api/plans",
+        "https://demo.footfall.local/static/pricing.js",
+        0,
+        3,
+    ),
+    (
+        "console_error",
+        "Newsletter widget failed to load",
+        "https://demo.footfall.local/static/app.js",
+        310,
+        2,
+    ),
+    ("console_warning", "Image without dimensions causes layout shift", "", 0, 4),
+]
+FORMS = {
+    "/signup": ("form#signup", "input#company"),
+    "/contact": ("form.contact", "textarea#message"),
+}
+SEO = {
+    "/": ["missing_meta_description"],
+    "/blog": ["missing_h1", "images_without_alt"],
+    "/about": ["images_without_alt"],
+    "/docs/install": ["multiple_h1"],
+    "/contact": [],
+    "/pricing": [],
+}
+SPIKE_DAY = 9  # days ago: a Hacker News post
+
+
+def _collect(config, public_key: str, identity: dict, page: dict, events: list, at) -> list[Hit]:
+    """One snippet request, decoded by the collect endpoint's adapter, stamped ``at``."""
+    allowed = snippet.collectors_for_site(config.id)
+    collection = parse_collection({"k": public_key, **page, "e": events})
+    hits = []
+    for signal in collection.signals:
+        if signal.spec.collector is not None and signal.spec.collector not in allowed:
+            continue  # the endpoint drops signals of a collector the site switched off
+        hit = to_hit(collection, signal, config, do_not_track=False, **identity)
+        hit.timestamp = at
+        hits.append(hit)
+    return hits
+
+
+def _behaviour(rng: random.Random, path: str, visible_ms: int) -> list[dict]:
+    """The signals the behaviour snippet would send for one page view."""
+    events: list[dict] = []
+    scroll = rng.randint(20, 100) if path.startswith(("/blog/", "/docs")) else rng.randint(5, 90)
+    events.append(
+        {
+            "t": "reading_behavior",
+            "p": {
+                "visible_ms": visible_ms,
+                "active_ms": int(visible_ms * rng.uniform(0.4, 0.9)),
+                "scroll_depth": scroll,
+                "scroll_velocity": round(rng.uniform(50, 900), 1),
+                "page_height": rng.choice([1800, 2600, 4200, 6400]),
+            },
+        }
+    )
+    if rng.random() < 0.5:
+        slow = path in ("/pricing", "/blog")
+        events.append(
+            {
+                "t": "web_vitals",
+                "p": {
+                    "lcp": int(rng.uniform(1200, 5200 if slow else 3000)),
+                    "cls": round(rng.uniform(0, 0.35 if slow else 0.12), 3),
+                    "inp": int(rng.uniform(40, 450)),
+                    "ttfb": int(rng.uniform(80, 1200)),
+                },
+            }
+        )
+    if path in RAGE_TARGETS and rng.random() < 0.15:
+        clicks = rng.randint(4, 9)
+        events.append({"t": "rage_click", "p": {"selector": RAGE_TARGETS[path], "clicks": clicks}})
+    if path in DEAD_TARGETS and rng.random() < 0.12:
+        events.append({"t": "dead_click", "p": {"selector": DEAD_TARGETS[path]}})
+    if path in PHANTOM_TARGETS and rng.random() < 0.08:
+        events.append({"t": "phantom_click", "p": {"selector": PHANTOM_TARGETS[path]}})
+    if path in ("/pricing", "/") and rng.random() < 0.1:
+        kind, message, source, line, _ = _pick(rng, ERRORS)
+        events.append(
+            {"t": kind, "p": {"message": message, "source": source, "line": line, "column": 7}}
+        )
+    if path in FORMS and rng.random() < 0.3:
+        form, field = FORMS[path]
+        events.append(
+            {
+                "t": "form_hesitation",
+                "p": {"form": form, "field": field, "hesitation_ms": rng.randint(3000, 20000)},
+            }
+        )
+        if rng.random() < 0.5:
+            events.append(
+                {
+                    "t": "form_abandon",
+                    "p": {"form": form, "fields_touched": rng.randint(1, 4), "last_field": field},
+                }
+            )
+    if path in SEO and rng.random() < 0.3:
+        issues = SEO[path]
+        events.append(
+            {
+                "t": "seo_diagnostics",
+                "p": {
+                    "issues": issues,
+                    "h1_count": 2
+                    if "multiple_h1" in issues
+                    else 0
+                    if "missing_h1" in issues
+                    else 1,
+                    "images_without_alt": 3 if "images_without_alt" in issues else 0,
+                    "title_length": 42,
+                    "description_length": 0 if "missing_meta_description" in issues else 140,
+                },
+            }
+        )
+    return events
+
+
 def demo_traffic_send(
     site_id: int, *, days: int = 30, visits_per_day: int = 60, seed: int = 7
 ) -> int:
@@ -95,18 +243,30 @@ def demo_traffic_send(
     config = site_lookup.site_by_id(site_id)
     if config is None:
         raise ValueError(f"no site {site_id}")
+    # The snippet's key, which the collect endpoint looks the site up by.
+    public_key = Site.objects.values_list("public_key", flat=True).get(pk=site_id)
     rng = random.Random(seed)
     now = datetime.now(UTC)
     hits: list[Hit] = []
+    returning: list[tuple] = []
     for day in range(days, -1, -1):
         daily = int(visits_per_day * rng.uniform(0.7, 1.3))
+        if day == SPIKE_DAY:
+            daily *= 3
         for _visit in range(daily if day else max(1, daily // 3)):
             start = now - timedelta(days=day, seconds=rng.randint(0, 86_399 if day else 3_600))
-            ua, width, _ = _pick(rng, USER_AGENTS)
-            language, _ = _pick(rng, LANGUAGES)
+            if returning and rng.random() < 0.3:
+                ua, width, language, ip = rng.choice(returning)
+            else:
+                ua, width, _ = _pick(rng, USER_AGENTS)
+                language, _ = _pick(rng, LANGUAGES)
+                ip = f"198.51.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+                if rng.random() < 0.3:
+                    returning.append((ua, width, language, ip))
             referrer, _ = _pick(rng, REFERRERS)
+            if day == SPIKE_DAY and rng.random() < 0.6:
+                referrer = "https://news.ycombinator.com/item?id=1"
             utm_source, utm_medium, utm_campaign, _ = _pick(rng, CAMPAIGNS)
-            ip = f"198.51.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
             base = {
                 "site": config,
                 "protocol": Protocol.FOOTFALL,
@@ -116,6 +276,7 @@ def demo_traffic_send(
                 "visitor_timezone": TIMEZONES[language[:2]],
                 "screen_width": width,
             }
+            identity = {"user_agent": ua, "ip": ip, "accept_language": language}
             at = start
             for index in range(rng.choice([1, 1, 1, 2, 2, 3, 4, 6])):
                 path, title, _ = _pick(rng, PAGES)
@@ -146,7 +307,17 @@ def demo_traffic_send(
                             **base,
                         )
                     )
-                at += timedelta(seconds=rng.randint(10, 240))
+                stay = rng.randint(10, 240)
+                page = {"u": f"https://{config.hostname}{path}", "t": title, "w": width}
+                hits += _collect(
+                    config,
+                    public_key,
+                    identity,
+                    page,
+                    _behaviour(rng, path, stay * 1000),
+                    at + timedelta(seconds=min(stay - 1, rng.randint(2, 60))),
+                )
+                at += timedelta(seconds=stay)
     hits.sort(key=lambda h: h.timestamp)
     for start in range(0, len(hits), 500):
         ingest.accept(hits[start : start + 500])

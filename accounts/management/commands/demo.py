@@ -5,9 +5,11 @@ from django.core.management.base import BaseCommand
 from accounts.models import User
 from accounts.services import generate_password
 from sites.models import Site
-from sites.services import site_create
+from sites.services import site_create, site_tracking_update
+from stats.api.plausible.sites import goal_find_or_create
 from tracking.demo import demo_traffic_send
 from tracking.models import Event
+from tracking.snippet import COLLECTOR_NAMES
 
 DEMO_EMAIL = "admin@footfall.local"
 DEMO_HOSTNAME = "demo.footfall.local"
@@ -40,6 +42,21 @@ class Command(BaseCommand):
                 timezone="Europe/Berlin",
                 owner=user,
             )
+        if not site.behaviour_collectors:
+            # The demo shows every capability: the behaviour collectors are on, as an owner
+            # would switch them on in Tracking settings.
+            site = site_tracking_update(
+                site=site,
+                bot_filter=site.bot_filter,
+                excluded_ips=site.excluded_ips,
+                respect_dnt=site.respect_dnt,
+                long_lived_visitor_ids=site.long_lived_visitor_ids,
+                behaviour_collectors=True,
+                collectors=dict.fromkeys(COLLECTOR_NAMES, True),
+                retention_days=site.retention_days,
+            )
+        goal_find_or_create(site=site, goal_type="event", target="Signup")
+        goal_find_or_create(site=site, goal_type="page", target="/pricing")
         if not no_traffic and not Event.objects.filter(site_id=site.pk).exists():
             sent = demo_traffic_send(site.pk)
             self.stdout.write(f"Sent {sent} demo hits through the ingestion pipeline.")
