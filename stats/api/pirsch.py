@@ -364,10 +364,13 @@ def platform(request, stats_query, *, scale, page):
 
 
 def platform_shares(stats_query) -> dict:
+    """Pirsch's ``PlatformStats``. Shares are of the period's visitors, as Pirsch's are (its
+    three counts add up to its unique visitors): a visitor seen on desktop and on mobile
+    counts in both, so the shares may sum to more than 1 (docs/protocols.md)."""
     rows = {r["device_type"]: r["visitors"] for r in q.breakdown(stats_query, "platform")}
     desktop, mobile = rows.get("desktop", 0), rows.get("mobile", 0) + rows.get("tablet", 0)
     unknown = sum(v for k, v in rows.items() if k not in ("desktop", "mobile", "tablet"))
-    total_visitors = desktop + mobile + unknown or 1
+    total_visitors = q.period_visitors(stats_query) or 1
     return {
         "platform_desktop": desktop,
         "platform_mobile": mobile,

@@ -1,0 +1,103 @@
+"""Session scope on the reads that issue #13 item 1 left out: the Pirsch platform shares,
+the dashboard's exit panel and the live overview. Shares are of the period's visitors;
+live counts take each session's value, not each recent event's own."""
+
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+
+from stats import query as q
+from stats.api.pirsch import platform_shares
+from stats.dashboard import PANELS, panel_rows
+from stats.selectors import live_overview
+from tests.factories import SiteFactory
+from tests.helpers import event_row, store
+
+DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def _two_visitors_three_sessions(site_id: int) -> None:
+    """Visitor 1 comes twice on one day (desktop, leaving on /a; mobile, leaving on /b),
+    visitor 2 once (desktop, leaving on /a): two visitors in the period."""
+    store(
+        [
+            event_row(site_id, DAY, visitor=1, session=1, device_type="desktop", path="/a"),
+            event_row(
+                site_id,
+                DAY + timedelta(hours=2),
+                visitor=1,
+                session=2,
+                device_type="mobile",
+                path="/b",
+            ),
+            event_row(site_id, DAY, visitor=2, session=3, device_type="desktop", path="/a"),
+        ]
+    )
+
+
+def test_platform_shares_are_of_the_period_visitors(db):
+    site = SiteFactory(timezone="UTC")
+    _two_visitors_three_sessions(site.pk)
+    query = q.StatsQuery(site.pk, DAY.date(), DAY.date(), "UTC")
+    assert q.period_visitors(query) == 2
+    assert platform_shares(query) == {
+        "platform_desktop": 2,
+        "platform_mobile": 1,
+        "platform_unknown": 0,
+        "relative_platform_desktop": 1.0,
+        "relative_platform_mobile": 0.5,
+        "relative_platform_unknown": 0.0,
+    }
+
+
+def test_dashboard_exit_shares_are_of_the_period_visitors(db):
+    site = SiteFactory(timezone="UTC")
+    _two_visitors_three_sessions(site.pk)
+    query = q.StatsQuery(site.pk, DAY.date(), DAY.date(), "UTC")
+    rows = panel_rows(PANELS["exit"], query)
+    assert [(r["value"], r["visitors"], r["share"]) for r in rows] == [
+        ("/a", 2, 1.0),
+        ("/b", 1, 0.5),
+    ]
+
+
+def test_live_overview_counts_each_session_under_its_values(db):
+    site = SiteFactory(timezone="UTC")
+    now = timezone.now()
+    google = {"channel": "Organic Search", "source": "Google", "referrer": "google.com"}
+    store(
+        [
+            # Stored before the session had a place or a source: the session's later event
+            # fills them in, so the visitor counts once, under DE and Google.
+            event_row(site.pk, now - timedelta(seconds=120), visitor=1, session=1),
+            event_row(
+                site.pk,
+                now - timedelta(seconds=60),
+                visitor=1,
+                session=1,
+                country_code="DE",
+                **google,
+            ),
+            # Another site's visitor never shows.
+            event_row(SiteFactory().pk, now - timedelta(seconds=60), visitor=2, session=2),
+        ]
+    )
+    overview = live_overview(site.pk, 300)
+    assert overview["visitors"] == 1
+    assert overview["countries"] == [{"country_code": "DE", "visitors": 1}]
+    assert overview["sources"] == [{"source": "Google", "visitors": 1}]
+
+
+def test_live_overview_takes_the_session_value_from_before_the_window(db):
+    site = SiteFactory(timezone="UTC")
+    now = timezone.now()
+    store(
+        [
+            # The session's first event, outside the last 60 seconds, fixes its country.
+            event_row(site.pk, now - timedelta(seconds=600), session=1, country_code="FR"),
+            event_row(site.pk, now - timedelta(seconds=30), session=1, kind="heartbeat"),
+        ]
+    )
+    overview = live_overview(site.pk, 60)
+    assert overview["countries"] == [{"country_code": "FR", "visitors": 1}]
+    assert overview["sources"] == [{"source": "", "visitors": 1}]
