@@ -381,7 +381,9 @@ def panel_rows(panel: Panel, stats_query: q.StatsQuery) -> list[dict]:
         ]
     if panel.name == "exit":
         raw = q.exit_pages(stats_query)
-        total = sum(r["visitors"] for r in raw) or 1
+        # Shares of the period's visitors, like every other panel: a visitor leaving on two
+        # pages (two sessions) counts on both rows, so the rows' sum would shrink the shares.
+        total = q.period_visitors(stats_query) or 1
         rows = [
             {**r, "relative_visitors": round(r["visitors"] / total, 4), "views": r["exits"]}
             for r in sorted(raw, key=lambda r: (-r["visitors"], r["path"]))
