@@ -304,3 +304,27 @@ def test_another_accounts_key_never_reads_or_changes_a_site(client, site):
     assert not SharedLink.objects.exists()
     assert not Invitation.objects.exists()
     assert site.settings.get("custom_properties") is None
+
+
+def test_documented_form_examples(client, key, site):
+    """Plausible's docs send form fields (curl -F, multipart): site, goal, shared link."""
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    created = client.post(
+        "/api/v1/sites", {"domain": "test-domain.example", "timezone": "Europe/London"}, **auth
+    )
+    assert created.status_code == 200
+    assert created.json()["domain"] == "test-domain.example"
+    goal = client.put(
+        "/api/v1/sites/goals",
+        "site_id=blog.example&goal_type=event&event_name=Signup",
+        content_type="application/x-www-form-urlencoded",
+        **auth,
+    )
+    assert goal.json()["event_name"] == "Signup"
+    link = client.put(
+        "/api/v1/sites/shared-links",
+        "site_id=blog.example&name=Wordpress",
+        content_type="application/x-www-form-urlencoded",
+        **auth,
+    )
+    assert link.json()["name"] == "Wordpress"

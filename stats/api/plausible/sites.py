@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Role
@@ -23,7 +24,7 @@ from sites.sharing import shared_link_create
 from stats.api.plausible.authentication import site_for_principal
 from stats.api.plausible.filters import _wildcard_regex
 from stats.api.plausible.query import PlausibleError
-from stats.api.plausible.views import PlausibleView
+from stats.api.plausible.views import PlausibleView, SafeJSONParser
 from stats.models import Goal
 
 NOT_FOUND = "Site could not be found"
@@ -35,6 +36,8 @@ MAX_CUSTOM_PROPERTIES = 300
 
 
 class SitesView(PlausibleView):
+    # Plausible's documented examples send form fields (``curl -F``: multipart) or JSON.
+    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
     required_scope = "sites"
 
     def param(self, name: str):
