@@ -69,6 +69,21 @@ def _site_for(principal, parsed, scope: str):
     return site
 
 
+def _site_once(principal, parsed, scope: str, known: dict):
+    """``_site_for``, remembered per request for the client's own site or the URL's host
+    (what it depends on); entries it refuses are never remembered."""
+    if principal.site_id is not None:
+        key: tuple = ("bound",)
+    elif parsed.fields["url"]:
+        key = ("host", parsed.host)
+    else:
+        return _site_for(principal, parsed, scope)
+    site = known.get(key)
+    if site is None:
+        site = known[key] = _site_for(principal, parsed, scope)
+    return site
+
+
 def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
     if request.method != "POST":
         return pirsch_error(405, error=["method not allowed"])
@@ -96,10 +111,14 @@ def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
     try:
         # All or nothing: every entry is checked before any is accepted.
         entries = []
+        # A batch names few sites and addresses: each is looked up, authorised and
+        # resolved once per request, not once per entry.
+        sites: dict[tuple, object] = {}
+        ips: dict[str, str] = {}
         for index, item in enumerate(items):
             try:
                 parsed = parse_hit(item, kind, batch=batch, now=now)
-                entries.append((parsed, _site_for(principal, parsed, scope)))
+                entries.append((parsed, _site_once(principal, parsed, scope, sites)))
             except PirschValidationError as exc:
                 exc.context = {"index": index} if batch else {}
                 raise
@@ -107,7 +126,11 @@ def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
         # ``time``, not the order of the array.
         entries.sort(key=lambda entry: entry[0].timestamp or now)
         for parsed, site in entries:
-            hits.append(to_hit(parsed, site, client_ip(request, protocol_ip=parsed.fields["ip"])))
+            protocol_ip = parsed.fields["ip"]
+            ip = ips.get(protocol_ip)
+            if ip is None:
+                ip = ips[protocol_ip] = client_ip(request, protocol_ip=protocol_ip)
+            hits.append(to_hit(parsed, site, ip))
     except PirschValidationError as exc:
         return pirsch_error(400, validation=exc.validation, context=exc.context)
     except Refused as refused:
