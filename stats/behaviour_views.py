@@ -25,7 +25,8 @@ from sites.models import Site
 from sites.permissions import Action, can
 from stats import insights
 from stats.dashboard import PERIODS, dashboard_state
-from stats.selectors import Period
+from stats.selectors import Period, events_in
+from tracking.hits import Kind
 from tracking.snippet import enabled_collectors
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,14 @@ class Section:
     # The snippet collector that feeds the section (None: the core snippet).
     collector: str | None
     empty: str
+    # Why the section is empty when the collector is on and the period has page views.
+    all_clear: str
 
+
+# Why a section has nothing to show; the template explains each and says what to do.
+COLLECTOR_OFF = "collector_off"
+NO_TRAFFIC = "no_traffic"
+ALL_CLEAR = "all_clear"
 
 SECTIONS: dict[str, Section] = {
     s.slug: s
@@ -50,20 +58,65 @@ SECTIONS: dict[str, Section] = {
             "frustration",
             "Frustration",
             "clicks",
-            "No visitors with page views in this period.",
+            "No frustration signals in this period.",
+            "Visitors browsed the site and none of them rage-clicked, hit a dead element, "
+            "met an error or abandoned a form: all clear.",
         ),
-        Section("errors", "Errors", "errors", "No JavaScript errors or warnings in this period."),
+        Section(
+            "errors",
+            "Errors",
+            "errors",
+            "No JavaScript errors or warnings in this period.",
+            "Pages were viewed with the errors collector on and no script reported an error "
+            "or warning: all clear.",
+        ),
         Section(
             "clicks",
             "Click issues",
             "clicks",
             "No rage, dead or phantom clicks in this period.",
+            "Pages were viewed with the clicks collector on and nobody rage-, dead- or "
+            "phantom-clicked: all clear.",
         ),
-        Section("journeys", "Journeys", None, "No page-to-page navigation in this period."),
-        Section("reading", "Reading", None, "No reading reports in this period."),
-        Section("forms", "Forms", "forms", "No abandoned forms or hesitation in this period."),
-        Section("vitals", "Web vitals", "vitals", "No web vitals reported in this period."),
-        Section("seo", "SEO", "seo", "No SEO diagnostics in this period."),
+        Section(
+            "journeys",
+            "Journeys",
+            None,
+            "No page-to-page navigation in this period.",
+            "Page views arrived, but every visit stayed on a single page.",
+        ),
+        Section(
+            "reading",
+            "Reading",
+            None,
+            "No reading reports in this period.",
+            "Page views arrived, but no reading report yet: the snippet sends one when a "
+            "visitor leaves or hides a page.",
+        ),
+        Section(
+            "forms",
+            "Forms",
+            "forms",
+            "No abandoned forms or hesitation in this period.",
+            "Pages were viewed with the forms collector on and no form was abandoned or "
+            "hesitated over: all clear.",
+        ),
+        Section(
+            "vitals",
+            "Web vitals",
+            "vitals",
+            "No web vitals reported in this period.",
+            "Pages were viewed with the vitals collector on, but no browser reported web "
+            "vitals yet (some browsers report only a few of them).",
+        ),
+        Section(
+            "seo",
+            "SEO",
+            "seo",
+            "No SEO diagnostics in this period.",
+            "Pages were viewed with the SEO collector on, but no page reported its "
+            "diagnostics yet.",
+        ),
     )
 }
 
@@ -161,9 +214,13 @@ def _frustration(site_id: int, period: Period, offset: int) -> dict:
         {"label": f"{b['from']}–{b['to']}", "visitors": b["visitors"]}
         for b in result["distribution"]
     ]
+    rows = result["scores"]
     return {
-        "rows": result["scores"],
+        "rows": rows,
         "total": result["total"],
+        # Scores come highest first: a zero on top of the first page means nobody was
+        # frustrated, and a list of zeros says nothing.
+        "quiet": not rows or (offset == 0 and rows[0]["score"] == 0),
         "average": result["average"],
         "chart": _bars(bands, "visitors", "label") if result["total"] else [],
         "weights": [
@@ -288,6 +345,15 @@ BUILDERS = {
 }
 
 
+def empty_reason(site_id: int, period: Period, section: Section, collectors: frozenset[str]) -> str:
+    """Why a section with nothing to show is empty: the one thing its owner can act on first."""
+    if section.collector is not None and section.collector not in collectors:
+        return COLLECTOR_OFF
+    if not events_in(site_id, period).filter(kind=Kind.PAGEVIEW).exists():
+        return NO_TRAFFIC
+    return ALL_CLEAR
+
+
 def _site_for(request: HttpRequest, public_id: str) -> Site:
     site = Site.objects.filter(public_id=public_id).first()
     if site is None or not can(request.user, Action.VIEW_STATS, site):
@@ -338,6 +404,10 @@ def behaviour_section(request: HttpRequest, public_id: str, section: str) -> Htt
     except Exception:
         logger.exception("behaviour section %s failed for site %s", chosen.slug, site.pk)
         context.update(failed=True, rows=[], total=0)
+    quiet = context.get("quiet", not context["rows"] and not context["total"])
+    context["empty_reason"] = (
+        empty_reason(site.pk, period, chosen, collectors) if quiet and not context["failed"] else ""
+    )
     total = context["total"]
     context.update(
         has_prev=page > 1,

@@ -1,5 +1,6 @@
 """The dashboard's Behaviour pages: access per role, the numbers, empty states and escaping."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -202,11 +203,69 @@ def test_empty_state_points_admins_to_tracking_settings(client, site, members):
     html = page(client, site, "clicks").content.decode()
     assert SECTIONS["clicks"].empty in html
     assert "collector is off for this site" in html
-    assert f'href="/sites/{site.public_id}/settings/tracking"' in html
+    assert f'href="/sites/{site.public_id}/settings/tracking#collectors-title"' in html
     client.force_login(members["viewer"])
     html = page(client, site, "clicks").content.decode()
-    assert f'href="/sites/{site.public_id}/settings/tracking"' not in html
+    assert f'href="/sites/{site.public_id}/settings/tracking' not in html
     assert "An Owner or Admin can enable it" in html
+
+
+def reason(html: str) -> str | None:
+    """The empty state's reason, or None when the section shows data."""
+    found = re.search(r'data-empty-reason="([a-z_]+)"', html)
+    return found.group(1) if found else None
+
+
+@pytest.mark.parametrize("section", [s for s in SECTIONS.values() if s.collector])
+def test_a_collector_switched_off_is_the_reason_given(client, site, members, section):
+    store([view(site, 0)])
+    site.settings = {"collectors": {section.collector: False}}
+    site.save(update_fields=["settings"])
+    client.force_login(members["owner"])
+    html = page(client, site, section.slug).content.decode()
+    assert reason(html) == "collector_off"
+    assert section.empty in html and section.all_clear not in html
+    assert f'href="/sites/{site.public_id}/settings/tracking#collectors-title"' in html
+
+
+@pytest.mark.parametrize("section", list(SECTIONS.values()), ids=lambda s: s.slug)
+def test_a_period_without_page_views_says_so(client, site, members, section):
+    store([view(site, -86_400 * 3)])  # traffic, but days before the range shown
+    client.force_login(members["owner"])
+    html = page(client, site, section.slug).content.decode()
+    assert reason(html) == "no_traffic"
+    assert "The site has no page views in this period." in html
+    assert f'href="/sites/{site.public_id}/settings/install"' in html
+    assert section.all_clear not in html
+
+
+@pytest.mark.parametrize("section", list(SECTIONS.values()), ids=lambda s: s.slug)
+def test_traffic_without_signals_is_all_clear(client, site, members, section):
+    store([view(site, 0, path="/"), view(site, 0, visitor=2, session=2, path="/pricing")])
+    client.force_login(members["owner"])
+    html = page(client, site, section.slug).content.decode()
+    assert reason(html) == "all_clear"
+    assert section.empty in html and section.all_clear in html
+    assert "collector is off" not in html
+
+
+def test_a_frustration_list_of_zeros_becomes_the_all_clear_message(client, site, members):
+    store([view(site, 0), view(site, 300, visitor=2, session=2)])
+    client.force_login(members["owner"])
+    html = page(client, site, "frustration").content.decode()
+    assert reason(html) == "all_clear"
+    assert "No frustration signals in this period." in html
+    assert "Most frustrated visitors" not in html
+    store([signal(site, 301, "rage_click", visitor=2, session=2, selector="button", clicks=5)])
+    html = page(client, site, "frustration").content.decode()
+    assert reason(html) is None
+    assert "Most frustrated visitors" in html
+
+
+@pytest.mark.parametrize("section", list(SECTIONS.values()), ids=lambda s: s.slug)
+def test_sections_with_data_show_no_empty_state(client, site, members, hostile_traffic, section):
+    client.force_login(members["owner"])
+    assert reason(page(client, site, section.slug).content.decode()) is None
 
 
 def test_long_lists_are_paged(client, site, members):
