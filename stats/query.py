@@ -980,6 +980,32 @@ def hours(query: StatsQuery) -> list[dict]:
     return list(per_hour.values())
 
 
+def recent_breakdown(site_id: int, tz: str, since: datetime, column: str, limit: int) -> list[dict]:
+    """Visitors with an event since ``since`` per their session's value of the
+    session-scoped ``column`` (``SESSION_SCOPE``), most first: the session's value is taken
+    over its events of the local day, also those before ``since``, as statistics read it."""
+    zone = ZoneInfo(tz)
+    query = StatsQuery(
+        site_id, since.astimezone(zone).date(), timezone.now().astimezone(zone).date(), tz
+    )
+    recent = Event.objects.filter(site_id=site_id, timestamp__gte=since)
+    # Whole sessions enter the window functions (a filter on sessions keeps every event of
+    # theirs); only then are the recent events picked.
+    events = (
+        scoped_events(query, (column,))
+        .filter(session_id__in=recent.values("session_id"))
+        .annotate(is_recent=Case(When(timestamp__gte=since, then=Value(1)), default=Value(0)))
+    )
+    inner, params = _sql(events.values("visitor_id", "is_recent", SCOPED_PREFIX + column))
+    sql = (
+        f'SELECT w."{SCOPED_PREFIX}{column}", count(DISTINCT w.visitor_id) AS visitors '  # noqa: S608 - fixed column names, Django-built inner query
+        f"FROM ({inner}) w WHERE w.is_recent = 1 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, limit))
+        return [{column: value, "visitors": visitors} for value, visitors in cursor.fetchall()]
+
+
 def active_visitors(site_id: int, seconds: int) -> dict:
     """Pirsch's ``ActiveVisitorsData``: visitors and their pages in the last ``seconds``."""
     since = timezone.now() - timedelta(seconds=seconds)

@@ -873,28 +873,20 @@ def source_breakdown(query) -> list[dict]:
 
 def live_overview(site_id: int, seconds: int, limit: int = 10) -> dict:
     """Visitors active in the last ``seconds`` and where they are, what they read, whence."""
-    from stats.query import active_visitors
+    from sites.models import Site
+    from stats.query import active_visitors, recent_breakdown
 
     active = active_visitors(site_id, seconds)
-    recent = Event.objects.filter(
-        site_id=site_id, timestamp__gte=timezone.now() - timedelta(seconds=seconds)
-    )
-
-    def top(column: str) -> list[dict]:
-        return list(
-            recent.values(column)
-            .annotate(visitors=Count("visitor_id", distinct=True))
-            .order_by("-visitors", column)[:limit]
-        )
-
+    since = timezone.now() - timedelta(seconds=seconds)
+    site = Site.objects.filter(pk=site_id).only("timezone").first()
+    tz = site.timezone if site else "UTC"
+    # Countries and sources are the sessions' (session scope, issue #13), not each recent
+    # event's own: a heartbeat stored before its session had a place counts under it.
     return {
         "visitors": active["visitors"],
         "pages": active["stats"][:limit],
-        "sources": [{"source": r["source"], "visitors": r["visitors"]} for r in top("source")],
-        "countries": [
-            {"country_code": r["country_code"], "visitors": r["visitors"]}
-            for r in top("country_code")
-        ],
+        "sources": recent_breakdown(site_id, tz, since, "source", limit),
+        "countries": recent_breakdown(site_id, tz, since, "country_code", limit),
     }
 
 
