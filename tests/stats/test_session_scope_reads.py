@@ -61,9 +61,16 @@ def test_dashboard_exit_shares_are_of_the_period_visitors(db):
     ]
 
 
-def test_live_overview_counts_each_session_under_its_values(db):
+def _noon(monkeypatch) -> datetime:
+    """A fixed "now" far from midnight: the session's value is read per local day."""
+    now = DAY.replace(hour=12)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    return now
+
+
+def test_live_overview_counts_each_session_under_its_values(db, monkeypatch):
     site = SiteFactory(timezone="UTC")
-    now = timezone.now()
+    now = _noon(monkeypatch)
     google = {"channel": "Organic Search", "source": "Google", "referrer": "google.com"}
     store(
         [
@@ -88,9 +95,9 @@ def test_live_overview_counts_each_session_under_its_values(db):
     assert overview["sources"] == [{"source": "Google", "visitors": 1}]
 
 
-def test_live_overview_takes_the_session_value_from_before_the_window(db):
+def test_live_overview_takes_the_session_value_from_before_the_window(db, monkeypatch):
     site = SiteFactory(timezone="UTC")
-    now = timezone.now()
+    now = _noon(monkeypatch)
     store(
         [
             # The session's first event, outside the last 60 seconds, fixes its country.
