@@ -5,7 +5,10 @@ web vitals, reading, SEO) are built as the snippet's ``POST /api/collect`` bodie
 decoded by the protocol adapter the endpoint uses (``parse_collection`` → ``to_hit``),
 so the demo shows exactly what a site running ``footfall.behaviour.js`` would. Only the
 timestamp is set afterwards: the endpoint stamps "now", the demo spreads over 30 days.
-Returning visitors reuse an identity (address, browser, language) on later days.
+Returning visitors reuse an identity (address, browser, language) on later days; two
+months of growing traffic give the default 30-day dashboard a populated month to compare
+with, and the behaviour collectors report for the last 30 days only, to keep
+``make run`` quick.
 """
 
 from __future__ import annotations
@@ -143,6 +146,8 @@ SEO = {
     "/pricing": [],
 }
 SPIKE_DAY = 9  # days ago: a Hacker News post
+LIVE_VISITS = 6
+BEHAVIOUR_DAYS = 30  # the demo switched its behaviour collectors on a month ago
 
 
 def _collect(config, public_key: str, identity: dict, page: dict, events: list, at) -> list[Hit]:
@@ -159,8 +164,11 @@ def _collect(config, public_key: str, identity: dict, page: dict, events: list, 
     return hits
 
 
-def _behaviour(rng: random.Random, path: str, visible_ms: int) -> list[dict]:
-    """The signals the behaviour snippet would send for one page view."""
+def _behaviour(
+    rng: random.Random, path: str, visible_ms: int, *, collectors_on: bool
+) -> list[dict]:
+    """The signals the snippet would send for one page view: the core snippet's reading
+    report always, the behaviour collectors' signals once they were switched on."""
     events: list[dict] = []
     scroll = rng.randint(20, 100) if path.startswith(("/blog/", "/docs")) else rng.randint(5, 90)
     events.append(
@@ -175,6 +183,8 @@ def _behaviour(rng: random.Random, path: str, visible_ms: int) -> list[dict]:
             },
         }
     )
+    if not collectors_on:
+        return events
     if rng.random() < 0.5:
         slow = path in ("/pricing", "/blog")
         events.append(
@@ -237,7 +247,7 @@ def _behaviour(rng: random.Random, path: str, visible_ms: int) -> list[dict]:
 
 
 def demo_traffic_send(
-    site_id: int, *, days: int = 30, visits_per_day: int = 60, seed: int = 7
+    site_id: int, *, days: int = 60, visits_per_day: int = 60, seed: int = 7
 ) -> int:
     """Send ``days`` of visits for a site through the pipeline; returns the hits sent."""
     config = site_lookup.site_by_id(site_id)
@@ -250,11 +260,17 @@ def demo_traffic_send(
     hits: list[Hit] = []
     returning: list[tuple] = []
     for day in range(days, -1, -1):
-        daily = int(visits_per_day * rng.uniform(0.7, 1.3))
+        # A growing site: the default 30-day dashboard compares with a populated month.
+        growth = 0.8 + 0.4 * (days - day) / days
+        daily = int(visits_per_day * growth * rng.uniform(0.7, 1.3))
         if day == SPIKE_DAY:
             daily *= 3
-        for _visit in range(daily if day else max(1, daily // 3)):
+        visits = daily if day else max(1, daily // 3)
+        for visit in range(visits):
             start = now - timedelta(days=day, seconds=rng.randint(0, 86_399 if day else 3_600))
+            if not day and visit >= visits - LIVE_VISITS:
+                # Visitors still on the site: the Live page has someone to show at start.
+                start = now - timedelta(seconds=rng.randint(30, 200))
             if returning and rng.random() < 0.3:
                 ua, width, language, ip = rng.choice(returning)
             else:
@@ -279,6 +295,8 @@ def demo_traffic_send(
             identity = {"user_agent": ua, "ip": ip, "accept_language": language}
             at = start
             for index in range(rng.choice([1, 1, 1, 2, 2, 3, 4, 6])):
+                if at > now:
+                    break  # a visit of the last hour is still going on
                 path, title, _ = _pick(rng, PAGES)
                 query = (
                     f"?utm_source={utm_source}&utm_medium={utm_medium}&utm_campaign={utm_campaign}"
@@ -314,8 +332,8 @@ def demo_traffic_send(
                     public_key,
                     identity,
                     page,
-                    _behaviour(rng, path, stay * 1000),
-                    at + timedelta(seconds=min(stay - 1, rng.randint(2, 60))),
+                    _behaviour(rng, path, stay * 1000, collectors_on=day <= BEHAVIOUR_DAYS),
+                    min(now, at + timedelta(seconds=min(stay - 1, rng.randint(2, 60)))),
                 )
                 at += timedelta(seconds=stay)
     hits.sort(key=lambda h: h.timestamp)
