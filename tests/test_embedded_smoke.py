@@ -9,6 +9,18 @@ import pytest
 
 from tests.embedded import run_embedded
 
+# Per Behaviour section, something the demo's signals put there (tracking/demo.py).
+BEHAVIOUR_DEMO = {
+    "frustration": "Most frustrated visitors",
+    "errors": "Cannot read properties of undefined",
+    "clicks": "button.plan-toggle",
+    "journeys": "→",
+    "reading": "/blog/privacy-first-analytics",
+    "forms": "form#signup",
+    "vitals": "Largest Contentful Paint",
+    "seo": "missing_h1",
+}
+
 
 @pytest.mark.slow
 def test_run_command_serves_the_product_with_the_embedded_default(tmp_path):
@@ -37,3 +49,16 @@ def test_run_command_serves_the_product_with_the_embedded_default(tmp_path):
         assert int(page_views.replace(",", "")) > 0
         pages = opener.open(f"{base}{dashboard_path}panels/pages?period=30d").read().decode()
         assert "/pricing" in pages
+        # The default view compares two populated months, not "new" against nothing.
+        default = opener.open(f"{base}{dashboard_path}").read().decode()
+        changes = re.findall(r'<span aria-hidden="true">[↑↓]</span> \d+%', default)
+        assert len(changes) >= 3, default
+        # Visitors are on the site when it starts: Live has someone to show.
+        live = opener.open(f"{base}{dashboard_path}live/data").read().decode()
+        current = re.search(r"data-live-count>(\d+)<", live).group(1)
+        assert int(current) > 0
+        # Every Behaviour section shows the demo's signals, not an empty state.
+        for section, expected in BEHAVIOUR_DEMO.items():
+            html = opener.open(f"{base}{dashboard_path}behaviour/{section}").read().decode()
+            assert "data-empty-reason" not in html, section
+            assert expected in html, section

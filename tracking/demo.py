@@ -270,7 +270,7 @@ def demo_traffic_send(
             start = now - timedelta(days=day, seconds=rng.randint(0, 86_399 if day else 3_600))
             if not day and visit >= visits - LIVE_VISITS:
                 # Visitors still on the site: the Live page has someone to show at start.
-                start = now - timedelta(seconds=rng.randint(30, 200))
+                start = now - timedelta(seconds=rng.randint(20, 90))
             if returning and rng.random() < 0.3:
                 ua, width, language, ip = rng.choice(returning)
             else:
