@@ -59,7 +59,9 @@ def test_plausible_mcp_reads_aggregate_breakdown_timeseries_and_realtime(client_
             token=key,
         )
     )
-    assert {k: aggregate["totals"][k] for k in ("visitors", "pageviews", "visits", "bounce_rate")} == {
+    assert {
+        k: aggregate["totals"][k] for k in ("visitors", "pageviews", "visits", "bounce_rate")
+    } == {
         "visitors": 2,
         "pageviews": 3,
         "visits": 2,
