@@ -396,6 +396,12 @@ def _scoped_sql(query: StatsQuery, columns: tuple[str, ...], refine=None) -> tup
     return sql, tuple(params)
 
 
+def scoped_sql(query: StatsQuery, columns: tuple[str, ...], refine) -> tuple[str, tuple]:
+    """``_scoped_sql`` for other read modules (the identity-js lists): ``columns`` of the
+    raw events ``refine`` keeps, session-scoped ones as their sessions' values."""
+    return _scoped_sql(query, columns, refine)
+
+
 def union_sql(parts: list[QuerySet], columns: tuple[str, ...]) -> tuple[str, tuple]:
     """SQL and parameters selecting ``columns`` from every queryset (``UNION ALL``)."""
     selected = [part.values(*columns) for part in parts]

@@ -244,38 +244,51 @@ def _country_codes(text: str) -> list[str]:
     ]
 
 
-def visitor_search(search: str) -> Q:
-    """``search``: visitor id (prefix), browser, OS, city, country code or country name."""
+def visitor_search(search: str, prefix: str = "") -> Q:
+    """``search``: visitor id (prefix), browser, OS, city, country code or country name.
+    ``prefix`` names the session-scoped columns (``stats.query.SCOPED_PREFIX``)."""
     condition = (
-        Q(browser__icontains=search)
-        | Q(os__icontains=search)
-        | Q(city__icontains=search)
-        | Q(country_code__iexact=search)
+        Q(**{f"{prefix}browser__icontains": search})
+        | Q(**{f"{prefix}os__icontains": search})
+        | Q(**{f"{prefix}city__icontains": search})
+        | Q(**{f"{prefix}country_code__iexact": search})
     )
     id_range = _visitor_id_range(search.strip())
     if id_range is not None:
         condition |= Q(visitor_id__gte=id_range[0], visitor_id__lte=id_range[1])
     codes = _country_codes(search)
     if codes:
-        condition |= Q(country_code__in=codes)
+        condition |= Q(**{f"{prefix}country_code__in": codes})
     return condition
 
 
+# The session-scoped columns ``_visitor_filters`` reads.
+_VISITOR_FILTER_COLUMNS = ("browser", "os", "country_code", "city")
+
+
 def _visitor_filters(
-    rows: QuerySet, *, browser: str, os: str, country: str, search: str, bots: bool = True
+    rows: QuerySet,
+    *,
+    browser: str,
+    os: str,
+    country: str,
+    search: str,
+    bots: bool = True,
+    prefix: str = "",
 ):
-    """The ``/visitors`` filters, on events or session rows (the same column names);
+    """The ``/visitors`` filters, on events or session rows (the same column names), or
+    with ``prefix`` on raw events' session values (``stats.query.scoped_events``);
     ``bots=False`` leaves out automated clients' rows (``stats.visitor_traits``)."""
     if not bots:
-        rows = rows.exclude(browser__iregex=BOT_BROWSER_PATTERN)
+        rows = rows.exclude(**{f"{prefix}browser__iregex": BOT_BROWSER_PATTERN})
     if browser:
-        rows = rows.filter(browser__iexact=browser)
+        rows = rows.filter(**{f"{prefix}browser__iexact": browser})
     if os:
-        rows = rows.filter(os__iexact=os)
+        rows = rows.filter(**{f"{prefix}os__iexact": os})
     if country:
-        rows = rows.filter(country_code__iexact=country)
+        rows = rows.filter(**{f"{prefix}country_code__iexact": country})
     if search:
-        rows = rows.filter(visitor_search(search))
+        rows = rows.filter(visitor_search(search, prefix))
     return rows
 
 
@@ -509,25 +522,27 @@ class NewestFirst:
 
 def _spans(site_id: int, period: Period):
     """The period split where the rollups stop: (the rolled-up days as a ``StatsQuery`` or
-    None, their ``RolledEvent`` rows or None, the raw events of the other days or None).
+    None, their ``RolledEvent`` rows or None, the raw events of the other days or None, and
+    those days as a ``StatsQuery`` or None).
     Rolled-up events are the raw events of past days, copied narrow and together per
     site-day; the raw span is the newer one."""
     from stats.models import RolledEvent
     from stats.query import StatsQuery, split
 
     if period.first_day is None or period.last_day is None:
-        return None, None, events_in(site_id, period)
+        return None, None, events_in(site_id, period), None
     rolled, rest = split(StatsQuery(site_id, period.first_day, period.last_day, period.tz))
     return (
         rolled,
         rolled.events(RolledEvent) if rolled else None,
         rest.events() if rest else None,
+        rest,
     )
 
 
 def _events_by_span(site_id: int, period: Period) -> list[QuerySet]:
     """The period's events, newest span first (raw, then rolled-up)."""
-    _rolled, rolled_events, raw_events = _spans(site_id, period)
+    _rolled, rolled_events, raw_events, _rest = _spans(site_id, period)
     return [part for part in (raw_events, rolled_events) if part is not None]
 
 
@@ -579,16 +594,45 @@ class NewestGroups:
     hours before the newest event) until the window holds a full page or covers the
     period; the answer is exact. The
     total comes from the day's session rows (``SessionDay``) where the rollups cover them.
+
+    Session scope (issue #13): rolled-up events and session rows store the sessions'
+    values; raw events are filtered (``scoped_narrow``, on ``session_<column>``) and grouped
+    on the values ``stats.query.scoped_events`` gives them, one pass of window functions
+    over the raw days, so an event stored before its session had a value counts under it.
     """
 
     url_pattern = "%%"  # _like(""): any URL
 
-    def __init__(self, site_id: int, period: Period, *, key: str, narrow):
+    def __init__(self, site_id: int, period: Period, *, key: str, narrow, scoped_narrow=None):
+        from stats.query import scoped_events
+
         self.site_id, self.period, self.key, self.narrow = site_id, period, key, narrow
-        self.rolled, rolled_events, raw_events = _spans(site_id, period)
-        self.raw = narrow(raw_events) if raw_events is not None else None
-        self.parts = [narrow(part) for part in (raw_events, rolled_events) if part is not None]
+        self.rolled, rolled_events, raw_events, self.raw_query = _spans(site_id, period)
+        self.raw = None
+        if raw_events is not None and scoped_narrow is not None and self.raw_query is not None:
+            # By id: the session values come from all the days' events, whatever else
+            # (a window of recent sessions) narrows these rows later.
+            scoped = scoped_narrow(scoped_events(self.raw_query, _VISITOR_FILTER_COLUMNS))
+            self.raw = raw_events.filter(id__in=scoped.values("id"))
+        elif raw_events is not None:
+            self.raw = narrow(raw_events)
+        rolled = narrow(rolled_events) if rolled_events is not None else None
+        self.parts = [part for part in (self.raw, rolled) if part is not None]
         self._total: int | None = None
+
+    def _union(self, raw: QuerySet | None, others: list[QuerySet], columns) -> tuple[str, tuple]:
+        """SQL selecting ``columns`` from ``raw`` (raw events, session-scoped columns as
+        their sessions' values) and ``others`` (rows that store them), ``UNION ALL``."""
+        from stats.query import SESSION_SCOPED, scoped_sql, union_sql
+
+        scoped = self.raw_query is not None and any(c in SESSION_SCOPED for c in columns)
+        if raw is None or not scoped:
+            return union_sql([part for part in (raw, *others) if part is not None], columns)
+        sql, params = scoped_sql(self.raw_query, tuple(columns), lambda _events: raw)
+        if not others:
+            return sql, params
+        rest, rest_params = union_sql(others, columns)
+        return f"({sql}) UNION ALL ({rest})", (*params, *rest_params)
 
     def count(self) -> int:
         if self._total is None:
@@ -597,9 +641,8 @@ class NewestGroups:
 
     def _count(self) -> int:
         from stats.models import SessionDay
-        from stats.query import union_sql
 
-        key, parts = self.key, self.parts
+        key, others = self.key, [part for part in self.parts if part is not self.raw]
         if self.rolled is not None:
             # Session rows: the same days as the rolled-up events, ~3x fewer rows.
             rows = SessionDay.objects.filter(
@@ -608,10 +651,10 @@ class NewestGroups:
                 day__gte=self.rolled.first_day,
                 day__lte=self.rolled.last_day,
             )
-            parts = [self.narrow(rows)] + ([self.raw] if self.raw is not None else [])
+            others = [self.narrow(rows)]
         by_url = key == "session_id" and self.url_pattern != _like("")
         # Without a URL filter only ids are read: the session rows' covering index has them.
-        inner, params = union_sql(parts, (key, "entry_path") if by_url else (key,))
+        inner, params = self._union(self.raw, others, (key, "entry_path") if by_url else (key,))
         if by_url:
             sql = (
                 f"SELECT count(*) FROM (SELECT {key} FROM ({inner}) e GROUP BY {key} "  # noqa: S608
@@ -642,14 +685,16 @@ class NewestGroups:
             span *= 2
 
     def _newest(self, window: datetime, wanted: int) -> list[dict]:
-        from stats.query import active_since, union_sql
+        from stats.query import active_since
 
         key = self.key
         recent = active_since(self.parts, key, window)
         if recent is None:
             return []
         columns = _SESSION_COLUMNS if key == "session_id" else _VISITOR_COLUMNS
-        inner, params = union_sql([part.filter(recent) for part in self.parts], columns)
+        raw = self.raw.filter(recent) if self.raw is not None else None
+        others = [part.filter(recent) for part in self.parts if part is not self.raw]
+        inner, params = self._union(raw, others, columns)
         if key == "session_id":
             # The click names come first: they sit in the SELECT list, before the inner query.
             sql, head, tail = (
@@ -704,12 +749,19 @@ def visitor_list(
             site_id, period, browser=browser, os=os, country=country, search=search, bots=False
         )
 
-    def narrow(rows):
+    from stats.query import SCOPED_PREFIX
+
+    def narrow(rows, prefix=""):
         return _visitor_filters(
-            rows, browser=browser, os=os, country=country, search=search, bots=False
+            rows, browser=browser, os=os, country=country, search=search, bots=False, prefix=prefix
         )
 
-    return NewestGroups(site_id, period, key="visitor_id", narrow=narrow)
+    def scoped_narrow(events):
+        return narrow(events, SCOPED_PREFIX)
+
+    return NewestGroups(
+        site_id, period, key="visitor_id", narrow=narrow, scoped_narrow=scoped_narrow
+    )
 
 
 def event_rows(

@@ -108,3 +108,53 @@ def test_live_overview_takes_the_session_value_from_before_the_window(db, monkey
     overview = live_overview(site.pk, 60)
     assert overview["countries"] == [{"country_code": "FR", "visitors": 1}]
     assert overview["sources"] == [{"source": "", "visitors": 1}]
+
+
+# --- identity-js lists: the raw part filters and groups on the sessions' values -------------
+
+
+def _session_with_two_places(site_id: int) -> None:
+    """One session stored before session scope: its first event in France, its second in
+    Britain (a stored row keeps its own value), in Chrome then Firefox. The session is in
+    France, in Chrome (its first event's), though the largest values are GB and Firefox."""
+    store(
+        [
+            event_row(site_id, DAY, visitor=7, session=70, country_code="FR", browser="Chrome"),
+            event_row(
+                site_id,
+                DAY + timedelta(minutes=5),
+                visitor=7,
+                session=70,
+                country_code="GB",
+                browser="Firefox",
+                path="/next",
+            ),
+        ]
+    )
+
+
+def test_visitor_list_filters_and_groups_on_the_sessions_values(db):
+    from stats.selectors import Period, visitor_list
+
+    site = SiteFactory(timezone="UTC")
+    _session_with_two_places(site.pk)
+    period = Period.of_days(DAY.date(), DAY.date(), "UTC")
+    assert visitor_list(site.pk, period, country="GB").count() == 0
+    listing = visitor_list(site.pk, period, country="FR")
+    assert listing.count() == 1
+    (row,) = listing[0:10]
+    assert (row["visitor_id"], row["country"], row["browser_name"]) == (7, "FR", "Chrome")
+    assert (row["first_seen"], row["last_seen"]) == (DAY, DAY + timedelta(minutes=5))
+    assert [r["visitor_id"] for r in visitor_list(site.pk, period, browser="firefox")[0:10]] == []
+    assert [r["visitor_id"] for r in visitor_list(site.pk, period, search="chrome")[0:10]] == [7]
+
+
+def test_session_list_shows_the_sessions_values(db):
+    from stats.selectors import Period, session_list
+
+    site = SiteFactory(timezone="UTC")
+    _session_with_two_places(site.pk)
+    period = Period.of_days(DAY.date(), DAY.date(), "UTC")
+    (row,) = session_list(site.pk, period)[0:10]
+    assert (row["session_id"], row["country"], row["browser_name"]) == (70, "FR", "Chrome")
+    assert (row["started"], row["ended"]) == (DAY, DAY + timedelta(minutes=5))
