@@ -80,6 +80,16 @@ def _query_bytes(request: HttpRequest) -> bytes:
         return query.encode("utf-8", "surrogatepass")
 
 
+def _client_ip(request: HttpRequest, override_ip: str) -> str:
+    """``client_ip``, once per request and ``cip``: a bulk request asks for each of its
+    hits, and parsing the forwarding headers' addresses again was ~14 % of a bulk's time."""
+    known = request.__dict__.setdefault("_footfall_client_ips", {})
+    ip = known.get(override_ip)
+    if ip is None:
+        ip = known[override_ip] = client_ip(request, protocol_ip=override_ip)
+    return ip
+
+
 def _parse(
     request: HttpRequest,
     params: Request,
@@ -108,7 +118,7 @@ def _parse(
             authorized=parsed.authorized,
             header_user_agent=request.headers.get("User-Agent", ""),
             header_language=request.headers.get("Accept-Language", ""),
-            ip=client_ip(request, protocol_ip=override_ip),
+            ip=_client_ip(request, override_ip),
             now=now,
             cdt_max_age=timedelta(seconds=settings.MATOMO_CDT_MAX_AGE_SECONDS),
         )
