@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sites.models import Site
 from tracking import ingest, site_lookup, snippet
@@ -147,6 +148,9 @@ SEO = {
 }
 SPIKE_DAY = 9  # days ago: a Hacker News post
 LIVE_VISITS = 6
+FUNNEL_PATHS = ("/", "/pricing", "/signup")
+PAGE_TITLES = {path: title for path, title, _weight in PAGES}
+PLAN_PRICES = {"free": None, "team": Decimal("49.00"), "business": Decimal("199.00")}
 BEHAVIOUR_DAYS = 30  # the demo switched its behaviour collectors on a month ago
 
 
@@ -294,10 +298,16 @@ def demo_traffic_send(
             }
             identity = {"user_agent": ua, "ip": ip, "accept_language": language}
             at = start
-            for index in range(rng.choice([1, 1, 1, 2, 2, 3, 4, 6])):
+            # Some visits walk the demo funnel (home → pricing → sign-up); the rest browse.
+            journey = FUNNEL_PATHS if rng.random() < 0.12 else None
+            length = len(journey) if journey else rng.choice([1, 1, 1, 2, 2, 3, 4, 6])
+            for index in range(length):
                 if at > now:
                     break  # a visit of the last hour is still going on
-                path, title, _ = _pick(rng, PAGES)
+                if journey:
+                    path, title = journey[index], PAGE_TITLES[journey[index]]
+                else:
+                    path, title, _ = _pick(rng, PAGES)
                 query = (
                     f"?utm_source={utm_source}&utm_medium={utm_medium}&utm_campaign={utm_campaign}"
                     if utm_source and index == 0
@@ -315,12 +325,15 @@ def demo_traffic_send(
                     )
                 )
                 if path == "/signup" and rng.random() < 0.4:
+                    plan = rng.choice(["free", "team", "business"])
                     hits.append(
                         Hit(
                             kind=Kind.CUSTOM,
                             name="Signup",
                             url=f"https://{config.hostname}{path}",
-                            props={"plan": rng.choice(["free", "team", "business"])},
+                            props={"plan": plan},
+                            revenue_amount=PLAN_PRICES[plan],
+                            revenue_currency="EUR" if PLAN_PRICES[plan] else "",
                             timestamp=at,
                             **base,
                         )

@@ -2,11 +2,15 @@
 
 from django.core.management.base import BaseCommand
 
-from accounts.models import User
-from accounts.services import generate_password
+from accounts.models import ApiClient, User
+from accounts.services import api_client_create, generate_password
 from sites.models import Site
 from sites.services import site_create, site_tracking_update
 from stats.api.plausible.sites import goal_find_or_create
+from stats.funnels.services import funnel_create
+from stats.models import Funnel
+from stats.notifications.models import Alert, Report
+from stats.notifications.services import alert_create, report_create
 from tracking.demo import demo_traffic_send
 from tracking.models import Event
 from tracking.snippet import COLLECTOR_NAMES
@@ -57,6 +61,7 @@ class Command(BaseCommand):
             )
         goal_find_or_create(site=site, goal_type="event", target="Signup")
         goal_find_or_create(site=site, goal_type="page", target="/pricing")
+        api_key = self._features(site, user)
         if not no_traffic and not Event.objects.filter(site_id=site.pk).exists():
             sent = demo_traffic_send(site.pk)
             self.stdout.write(f"Sent {sent} demo hits through the ingestion pipeline.")
@@ -70,5 +75,36 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Demo site: {site.display_name} ({site.hostname}, idsite {site.pk}, id {site.public_id})"
         )
+        if api_key:
+            self.stdout.write(f"  Plausible API key (shown once): {api_key}")
         self.stdout.write("=" * 60)
         self.stdout.write("")
+
+    def _features(self, site: Site, user: User) -> str:
+        """What a site owner would set up, each once: a funnel, a weekly report, alerts and
+        a Plausible-API key. Returns the key when it was created by this run."""
+        if not Funnel.objects.filter(site=site).exists():
+            funnel_create(
+                site,
+                {
+                    "name": "Pricing to sign-up",
+                    "steps": [
+                        {"type": "page", "path": "/"},
+                        {"type": "page", "path": "/pricing"},
+                        {"type": "page", "path": "/signup"},
+                        {"type": "event", "name": "Signup"},
+                    ],
+                },
+            )
+        if not Report.objects.filter(site=site).exists():
+            # Sent to the console mail backend on the embedded default.
+            report_create(site=site, email=DEMO_EMAIL, frequency="weekly", user=user)
+        if not Alert.objects.filter(site=site).exists():
+            alert_create(site=site, kind="spike", threshold=50, emails=[DEMO_EMAIL])
+            alert_create(site=site, kind="error", emails=[DEMO_EMAIL])
+        if ApiClient.objects.filter(site=site, type="plausible").exists():
+            return ""
+        _client, payload = api_client_create(
+            user=user, type="plausible", site=site, description="Demo Plausible-API key"
+        )
+        return payload["key"]
