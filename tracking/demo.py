@@ -5,7 +5,8 @@ web vitals, reading, SEO) are built as the snippet's ``POST /api/collect`` bodie
 decoded by the protocol adapter the endpoint uses (``parse_collection`` → ``to_hit``),
 so the demo shows exactly what a site running ``footfall.behaviour.js`` would. Only the
 timestamp is set afterwards: the endpoint stamps "now", the demo spreads over 30 days.
-Returning visitors reuse an identity (address, browser, language) on later days; two
+A few visits go on to a shop tracked with Matomo's JavaScript tracker (ecommerce
+orders and abandoned carts), decoded by the Matomo adapter. Returning visitors reuse an identity (address, browser, language) on later days; two
 months of growing traffic give the default 30-day dashboard a populated month to compare
 with, and the behaviour collectors report for the last 30 days only, to keep
 ``make run`` quick.
@@ -20,6 +21,7 @@ from decimal import Decimal
 from sites.models import Site
 from tracking import ingest, site_lookup, snippet
 from tracking.hits import Hit, Kind, Protocol
+from tracking.protocols import matomo
 from tracking.protocols.footfall import parse_collection, to_hit
 
 PAGES = [
@@ -148,6 +150,7 @@ SEO = {
 }
 SPIKE_DAY = 9  # days ago: a Hacker News post
 LIVE_VISITS = 6
+SHOP_SHARE = 0.03  # visits that go on to the Matomo-tracked shop
 FUNNEL_PATHS = ("/", "/pricing", "/signup")
 PAGE_TITLES = {path: title for path, title, _weight in PAGES}
 PLAN_PRICES = {"free": None, "team": Decimal("49.00"), "business": Decimal("199.00")}
@@ -165,6 +168,58 @@ def _collect(config, public_key: str, identity: dict, page: dict, events: list, 
         hit = to_hit(collection, signal, config, do_not_track=False, **identity)
         hit.timestamp = at
         hits.append(hit)
+    return hits
+
+
+def _matomo(config, identity: dict, at: datetime, params: dict) -> Hit:
+    """One Matomo tracker request (an ecommerce shop's), decoded by the Matomo adapter.
+
+    ``cdt`` back-dates it as Matomo's log importer does, which needs a token: ``authorized``.
+    """
+    request = matomo.Request.from_pairs(
+        {
+            "rec": "1",
+            "idsite": str(config.id),
+            "cdt": str(int(at.timestamp())),
+            "ua": identity["user_agent"],
+            "lang": identity["accept_language"],
+            **params,
+        }.items()
+    )
+    hit = matomo.build_hit(
+        config,
+        request,
+        authorized=True,
+        header_user_agent=identity["user_agent"],
+        header_language=identity["accept_language"],
+        ip=identity["ip"],
+        now=at,
+        cdt_max_age=timedelta(days=365),
+    )
+    assert isinstance(hit, Hit), hit  # the demo's requests are never dropped
+    return hit
+
+
+def _shop(rng: random.Random, config, identity: dict, at: datetime) -> list[Hit]:
+    """A visit to the shop: the cart, then an order or (one in three) an abandoned cart."""
+    item = rng.choice([("SKU-TEAM", "Team plan", 49), ("SKU-BIZ", "Business plan", 199)])
+    quantity = rng.randint(1, 3)
+    total = item[2] * quantity
+    items = f'[["{item[0]}","{item[1]}","Plans",{item[2]},{quantity}]]'
+    shop = f"https://{config.hostname}/shop"
+    hits = [
+        _matomo(config, identity, at, {"url": shop, "action_name": "Shop"}),
+        _matomo(
+            config,
+            identity,
+            at + timedelta(seconds=40),
+            {"url": shop, "idgoal": "0", "revenue": str(total), "ec_items": items},
+        ),
+    ]
+    if rng.random() < 0.66:
+        order = {"idgoal": "0", "ec_id": f"demo-{rng.randrange(10**8)}", "ec_items": items}
+        order.update(revenue=f"{total * 1.19:.2f}", ec_st=str(total), ec_tx=f"{total * 0.19:.2f}")
+        hits.append(_matomo(config, identity, at + timedelta(seconds=95), {"url": shop, **order}))
     return hits
 
 
@@ -349,6 +404,8 @@ def demo_traffic_send(
                     min(now, at + timedelta(seconds=min(stay - 1, rng.randint(2, 60)))),
                 )
                 at += timedelta(seconds=stay)
+            if rng.random() < SHOP_SHARE and at < now - timedelta(minutes=2):
+                hits += _shop(rng, config, identity, at)
     hits.sort(key=lambda h: h.timestamp)
     for start in range(0, len(hits), 500):
         ingest.accept(hits[start : start + 500])
