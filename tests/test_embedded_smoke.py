@@ -62,3 +62,15 @@ def test_run_command_serves_the_product_with_the_embedded_default(tmp_path):
             html = opener.open(f"{base}{dashboard_path}behaviour/{section}").read().decode()
             assert "data-empty-reason" not in html, section
             assert expected in html, section
+        # The demo funnel converts, with the paid plans' revenue on its last step.
+        funnels = opener.open(f"{base}{dashboard_path}funnels").read().decode()
+        funnel_path = re.search(r'href="(/sites/[^/"]+/funnels/\d+)"', funnels).group(1)
+        funnel = opener.open(f"{base}{funnel_path}").read().decode()
+        assert "Pricing to sign-up" in funnel and "EUR" in funnel
+        converted = re.search(r"([\d.]+) % convert", funnel).group(1)
+        assert float(converted) > 0
+        # The weekly report and the alerts an owner would set up are there.
+        reports = opener.open(f"{base}{dashboard_path}settings/reports").read().decode()
+        assert email in reports and "Weekly" in reports
+        alerts = opener.open(f"{base}{dashboard_path}settings/alerts").read().decode()
+        assert "Traffic spike" in alerts and "New JavaScript error" in alerts
