@@ -302,14 +302,21 @@ def visitor_rows(
     search: str = "",
     bots: bool = True,
 ):
-    events = _visitor_filters(
-        events_in(site_id, period),
-        browser=browser,
-        os=os,
-        country=country,
-        search=search,
-        bots=bots,
-    )
+    """The visitors of a period grouped by the ORM (the embedded default's ``/visitors``,
+    the oracle of ``NewestGroups`` and ``visitor_detail``). The filters match the sessions'
+    values (session scope) when the period is whole days; the values shown are the
+    largest the visitor's events carry."""
+    from stats.query import SCOPED_PREFIX, StatsQuery, scoped_events
+
+    filters = {"browser": browser, "os": os, "country": country, "search": search, "bots": bots}
+    events = events_in(site_id, period)
+    if period.first_day is not None and period.last_day is not None:
+        query = StatsQuery(site_id, period.first_day, period.last_day, period.tz)
+        scoped = scoped_events(query, _VISITOR_FILTER_COLUMNS)
+        matching = _visitor_filters(scoped, **filters, prefix=SCOPED_PREFIX)
+        events = events.filter(id__in=matching.values("id"))
+    else:
+        events = _visitor_filters(events, **filters)
     return (
         events.values("visitor_id")
         .annotate(

@@ -158,3 +158,19 @@ def test_session_list_shows_the_sessions_values(db):
     (row,) = session_list(site.pk, period)[0:10]
     assert (row["session_id"], row["country"], row["browser_name"]) == (70, "FR", "Chrome")
     assert (row["started"], row["ended"]) == (DAY, DAY + timedelta(minutes=5))
+
+
+def test_visitor_rows_of_the_embedded_default_filter_on_the_sessions_values(db):
+    from stats.selectors import Period, visitor_rows
+
+    site = SiteFactory(timezone="UTC")
+    _session_with_two_places(site.pk)
+    period = Period.of_days(DAY.date(), DAY.date(), "UTC")
+    assert list(visitor_rows(site.pk, period, country="GB")) == []
+    (row,) = visitor_rows(site.pk, period, country="FR")
+    assert (row["visitor_id"], row["first_seen"], row["last_seen"], row["visits"]) == (
+        7,
+        DAY,
+        DAY + timedelta(minutes=5),
+        1,
+    )
