@@ -151,6 +151,7 @@ SEO = {
 SPIKE_DAY = 9  # days ago: a Hacker News post
 LIVE_VISITS = 6
 SHOP_SHARE = 0.03  # visits that go on to the Matomo-tracked shop
+RETURNING_SHOP_SHARE = 0.25  # returning visitors are customers: they come back to the shop
 FUNNEL_PATHS = ("/", "/pricing", "/signup")
 PAGE_TITLES = {path: title for path, title, _weight in PAGES}
 PLAN_PRICES = {"free": None, "team": Decimal("49.00"), "business": Decimal("199.00")}
@@ -171,7 +172,7 @@ def _collect(config, public_key: str, identity: dict, page: dict, events: list, 
     return hits
 
 
-def _matomo(config, identity: dict, at: datetime, params: dict) -> Hit:
+def _matomo(config, identity: dict, at: datetime, params: dict, visitor_id: str = "") -> Hit:
     """One Matomo tracker request (an ecommerce shop's), decoded by the Matomo adapter.
 
     ``cdt`` back-dates it as Matomo's log importer does, which needs a token: ``authorized``.
@@ -183,6 +184,7 @@ def _matomo(config, identity: dict, at: datetime, params: dict) -> Hit:
             "cdt": str(int(at.timestamp())),
             "ua": identity["user_agent"],
             "lang": identity["accept_language"],
+            **({"_id": visitor_id} if visitor_id else {}),
             **params,
         }.items()
     )
@@ -200,26 +202,31 @@ def _matomo(config, identity: dict, at: datetime, params: dict) -> Hit:
     return hit
 
 
-def _shop(rng: random.Random, config, identity: dict, at: datetime) -> list[Hit]:
-    """A visit to the shop: the cart, then an order or (one in three) an abandoned cart."""
+def _shop(rng: random.Random, config, identity: dict, at: datetime, visitor_id: str) -> list[Hit]:
+    """A visit to the shop: the cart, then an order or (one in three) an abandoned cart.
+
+    A returning customer's ``visitor_id`` (Matomo's ``_id``) makes their visits on
+    several days one visitor, as the site keeps site-supplied ids (long-lived ids on)."""
     item = rng.choice([("SKU-TEAM", "Team plan", 49), ("SKU-BIZ", "Business plan", 199)])
     quantity = rng.randint(1, 3)
     total = item[2] * quantity
     items = f'[["{item[0]}","{item[1]}","Plans",{item[2]},{quantity}]]'
     shop = f"https://{config.hostname}/shop"
     hits = [
-        _matomo(config, identity, at, {"url": shop, "action_name": "Shop"}),
+        _matomo(config, identity, at, {"url": shop, "action_name": "Shop"}, visitor_id),
         _matomo(
             config,
             identity,
             at + timedelta(seconds=40),
             {"url": shop, "idgoal": "0", "revenue": str(total), "ec_items": items},
+            visitor_id,
         ),
     ]
     if rng.random() < 0.66:
         order = {"idgoal": "0", "ec_id": f"demo-{rng.randrange(10**8)}", "ec_items": items}
         order.update(revenue=f"{total * 1.19:.2f}", ec_st=str(total), ec_tx=f"{total * 0.19:.2f}")
-        hits.append(_matomo(config, identity, at + timedelta(seconds=95), {"url": shop, **order}))
+        later = at + timedelta(seconds=95)
+        hits.append(_matomo(config, identity, later, {"url": shop, **order}, visitor_id))
     return hits
 
 
@@ -330,14 +337,16 @@ def demo_traffic_send(
             if not day and visit >= visits - LIVE_VISITS:
                 # Visitors still on the site: the Live page has someone to show at start.
                 start = now - timedelta(seconds=rng.randint(20, 90))
+            shop_id = ""
             if returning and rng.random() < 0.3:
-                ua, width, language, ip = rng.choice(returning)
+                ua, width, language, ip, shop_id = rng.choice(returning)
             else:
                 ua, width, _ = _pick(rng, USER_AGENTS)
                 language, _ = _pick(rng, LANGUAGES)
                 ip = f"198.51.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
                 if rng.random() < 0.3:
-                    returning.append((ua, width, language, ip))
+                    # The shop's Matomo tracker keeps a first-party id (``_id``) across days.
+                    returning.append((ua, width, language, ip, f"{rng.getrandbits(64):016x}"))
             referrer, _ = _pick(rng, REFERRERS)
             if day == SPIKE_DAY and rng.random() < 0.6:
                 referrer = "https://news.ycombinator.com/item?id=1"
@@ -404,8 +413,9 @@ def demo_traffic_send(
                     min(now, at + timedelta(seconds=min(stay - 1, rng.randint(2, 60)))),
                 )
                 at += timedelta(seconds=stay)
-            if rng.random() < SHOP_SHARE and at < now - timedelta(minutes=2):
-                hits += _shop(rng, config, identity, at)
+            shop_share = RETURNING_SHOP_SHARE if shop_id else SHOP_SHARE
+            if rng.random() < shop_share and at < now - timedelta(minutes=2):
+                hits += _shop(rng, config, identity, at, shop_id)
     hits.sort(key=lambda h: h.timestamp)
     for start in range(0, len(hits), 500):
         ingest.accept(hits[start : start + 500])

@@ -48,13 +48,13 @@ class Command(BaseCommand):
             )
         if not site.behaviour_collectors:
             # The demo shows every capability: the behaviour collectors are on, as an owner
-            # would switch them on in Tracking settings.
+            # would switch them on in Tracking settings, and site-supplied visitor ids kept.
             site = site_tracking_update(
                 site=site,
                 bot_filter=site.bot_filter,
                 excluded_ips=site.excluded_ips,
                 respect_dnt=site.respect_dnt,
-                long_lived_visitor_ids=site.long_lived_visitor_ids,
+                long_lived_visitor_ids=True,  # the shop's returning customers (Matomo _id)
                 behaviour_collectors=True,
                 collectors=dict.fromkeys(COLLECTOR_NAMES, True),
                 retention_days=site.retention_days,
