@@ -173,8 +173,8 @@ PIRSCH_PATHS = {
 
 
 def _error_family(path: str) -> str | None:
-    if path.startswith("/api/v1/statistics") or path in PIRSCH_PATHS:
-        return "Pirsch"
+    if path.startswith(("/api/v1/statistics", "/api/v1/funnels")) or path in PIRSCH_PATHS:
+        return "Pirsch"  # the funnel API uses Pirsch's tokens and error shape (issue #15)
     if path.startswith("/api/v1/"):
         return "identity"
     if path == "/api/event":
