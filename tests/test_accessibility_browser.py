@@ -47,6 +47,16 @@ def test_every_page_meets_wcag_aa(browser_context, live_server, axe_source):
     SiteMembershipFactory(site=site, user=user, role="owner")
     demo_traffic(site)
     _link, token = shared_link_create(site=site, label="Board")
+    from stats.models import Funnel  # issue #15: the Funnels pages
+
+    funnel = Funnel.objects.create(
+        site=site,
+        name="Pricing to docs",
+        steps=[
+            {"name": "/pricing", "alternatives": [{"type": "page", "path": "/pricing"}]},
+            {"name": "/docs", "alternatives": [{"type": "page", "path": "/docs"}]},
+        ],
+    )
     base, sid = live_server.url, site.public_id
     page = browser_context.new_page()
     page.set_default_timeout(20_000)
@@ -67,6 +77,11 @@ def test_every_page_meets_wcag_aa(browser_context, live_server, axe_source):
         (f"/sites/{sid}/live", "#live-data"),
         (f"/sites/{sid}/behaviour/", "main"),
         *((f"/sites/{sid}/behaviour/{section}", "main") for section in SECTIONS),
+        (f"/sites/{sid}/funnels", "main"),
+        (f"/sites/{sid}/funnels/new", "main"),
+        (f"/sites/{sid}/funnels/{funnel.pk}?period=30d&breakdown=country", "[data-funnel-chart]"),
+        (f"/sites/{sid}/funnels/{funnel.pk}/edit", "main"),
+        (f"/sites/{sid}/funnels/{funnel.pk}/dropped?step=2&period=30d", "main"),
         (f"/sites/{sid}/settings/general", "main"),
         (f"/sites/{sid}/settings/install", "main"),
         (f"/sites/{sid}/settings/members", "main"),
