@@ -94,7 +94,8 @@ def _goal_ids_in(raw) -> set[int]:
     return ids
 
 
-def _mask(site_id: int, definition: Definition) -> tuple[Q, Case]:
+def _mask(site_id: int, definition: Definition) -> tuple[Q, Case, Q]:
+    """(any step, the bit mask of the steps an event matches, step 1)."""
     goals = {g.pk: (g.event_name, g.path_pattern) for g in Goal.objects.filter(site_id=site_id)}
     conditions = [step_q(step, goals) for step in definition.steps]
     any_step = Q(pk__in=[])
@@ -105,7 +106,7 @@ def _mask(site_id: int, definition: Definition) -> tuple[Q, Case]:
             When(condition, then=Value(1 << bit)), default=Value(0), output_field=IntegerField()
         )
         mask = term if mask is None else mask + term
-    return any_step, mask
+    return any_step, mask, conditions[0]
 
 
 def _allowed_sessions(query: q.StatsQuery) -> set[int] | None:
@@ -124,12 +125,22 @@ def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
     """Every unit's journey through the funnel in the query's range (units reaching no step
     are left out)."""
     unit_column = "visitor_id" if definition.scope == "visitor" else "session_id"
-    any_step, mask = _mask(query.site_id, definition)
+    any_step, mask, first_step = _mask(query.site_id, definition)
     allowed = _allowed_sessions(query)
     micros = _micros_column()
     time_column = "timestamp" if micros is None else "funnel_at"
     streams = []
-    for events in q.event_sets(dataclasses.replace(query, filters={})):
+    parts = q.event_sets(dataclasses.replace(query, filters={}))
+    entering = None
+    if not definition.open:
+        # A closed funnel is entered at step 1 only: units without a step-1 event in the
+        # range cannot count, so they are left in the database (a semi-join per part).
+        entering = Q(pk__in=[])
+        for part in parts:
+            entering |= Q(**{f"{unit_column}__in": part.filter(first_step).values(unit_column)})
+    for events in parts:
+        if entering is not None:
+            events = events.filter(entering)
         if definition.order == "strict":
             events = events.filter(kind__in=ACTIVITY_KINDS)
         else:
