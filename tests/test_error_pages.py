@@ -5,11 +5,16 @@ from django.test import Client
 
 
 def test_unknown_api_paths_are_json_404(client, db):
-    for path in ("/api/v2/anything", "/api/v1/nothing-here", "/api/"):
+    for path in ("/api/v2/anything", "/api/"):
         response = client.get(path)
         assert response.status_code == 404
         assert response["Content-Type"] == "application/json"
         assert set(response.json()) == {"validation", "error", "context"}
+    # Under /api/v1/ a path no Pirsch route claims answers identity-js's envelope (issue 13).
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
 
 
 def test_unknown_pages_keep_the_html_404(client, db):
