@@ -365,25 +365,21 @@ def _breakdown(
         rows.append(
             {
                 "value": value,
-                "steps": [
-                    {
-                        k: s[k]
-                        for k in (
-                            "step",
-                            "visitors",
-                            "conversion_from_first",
-                            "conversion_from_previous",
-                            "dropped",
-                            "drop_off",
-                        )
-                    }
-                    for s in steps
-                ],
+                "steps": _pick(steps, (*COMPARED_STEP_FIELDS, "dropped", "drop_off")),
                 "conversion_rate": _ratio(steps[-1]["visitors"], steps[0]["visitors"]),
             }
         )
     rows.sort(key=lambda r: (-r["steps"][0]["visitors"], r["value"]))
     return rows[:BREAKDOWN_LIMIT]
+
+
+# The step fields a comparison or a breakdown row repeats (times and revenue stay in the main
+# report, where they are computed once).
+COMPARED_STEP_FIELDS = ("step", "visitors", "conversion_from_first", "conversion_from_previous")
+
+
+def _pick(steps: list[dict], fields: tuple[str, ...]) -> list[dict]:
+    return [{field: step[field] for field in fields} for step in steps]
 
 
 def definition_json(funnel: Funnel) -> dict:
@@ -425,18 +421,7 @@ def funnel_report(
         report["previous"] = {
             "from": previous_query.first_day.isoformat(),
             "to": previous_query.last_day.isoformat(),
-            "steps": [
-                {
-                    k: s[k]
-                    for k in (
-                        "step",
-                        "visitors",
-                        "conversion_from_first",
-                        "conversion_from_previous",
-                    )
-                }
-                for s in previous
-            ],
+            "steps": _pick(previous, COMPARED_STEP_FIELDS),
             "conversion_rate": _ratio(previous[-1]["visitors"], previous[0]["visitors"]),
         }
     if breakdown:
