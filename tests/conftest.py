@@ -1,5 +1,14 @@
+import os
+
 import pytest
 from django.conf import settings
+from hypothesis import settings as hypothesis_settings
+
+# CI runs the property tests with a fixed seed so a run is repeatable: a failure found once
+# fails again on the same commit. HYPOTHESIS_PROFILE=explore draws new examples each run.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

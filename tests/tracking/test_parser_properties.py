@@ -110,7 +110,19 @@ def assert_storable(hit: Hit) -> None:
             assert "\x00" not in value, name
             value.encode("utf-8")
     json.dumps(hit.props).encode("utf-8")
-    assert "\\u0000" not in json.dumps(hit.props)
+    # A NUL anywhere in the props (key or value, at any depth) cannot go into jsonb. The
+    # six characters ``\\u0000`` typed as text are fine: json.dumps escapes the backslash.
+    assert not _has_nul(hit.props)
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 # --------------------------------------------------------------------- Plausible
