@@ -243,3 +243,134 @@ class Funnel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Import(models.Model):
+    """One import of history into a site (issue #16, docs/imports.md): a Plausible CSV export
+    (its rows land in ``ImportedDay`` / ``ImportedBreakdownDay``) or raw events (they become
+    native events). ``id`` is a hash of the site and the file's bytes, so the same file
+    imported twice is one import. Statistics read an import's rows only once it is
+    ``complete``; a failed or cancelled import keeps no rows."""
+
+    PENDING, RUNNING, COMPLETE, FAILED, CANCELLED = (
+        "pending",
+        "running",
+        "complete",
+        "failed",
+        "cancelled",
+    )
+    STATUSES = (PENDING, RUNNING, COMPLETE, FAILED, CANCELLED)
+    KINDS = ("plausible", "events")
+
+    id = models.CharField(max_length=40, primary_key=True)
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12)
+    status = models.CharField(max_length=12, default=PENDING)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_hash = models.CharField(max_length=64)
+    # Where the uploaded file waits for its task (removed when the task is done).
+    stored_path = models.CharField(max_length=500, blank=True)
+    rows = models.BigIntegerField(default=0)
+    total_rows = models.BigIntegerField(default=0)
+    percent = models.SmallIntegerField(default=0)
+    days = models.IntegerField(default=0)
+    first_day = models.DateField(null=True)
+    last_day = models.DateField(null=True)
+    error = models.TextField(blank=True)
+    error_file = models.CharField(max_length=255, blank=True)
+    error_line = models.IntegerField(null=True)
+    error_column = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "file_hash"], name="uniq_import_file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.kind}, {self.status})"
+
+
+class ImportedDay(models.Model):
+    """A site's daily totals from Plausible's ``imported_visitors`` file, per import."""
+
+    imported = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(
+        "sites.Site", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    day = models.DateField()
+    visitors = models.BigIntegerField(default=0)
+    pageviews = models.BigIntegerField(default=0)
+    visits = models.BigIntegerField(default=0)
+    bounces = models.BigIntegerField(default=0)
+    visit_duration = models.BigIntegerField(default=0)  # seconds, summed over visits
+
+    class Meta:
+        indexes = [models.Index(fields=["site", "day"], name="imported_day_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.imported_id} {self.day}"
+
+
+class ImportedBreakdownDay(models.Model):
+    """One day's metrics for one value of one of Plausible's breakdown files, per import.
+
+    ``table`` is the file's table without ``imported_`` (``sources``, ``pages``,
+    ``entry_pages``, ``exit_pages``, ``custom_events``, ``custom_props``, ``locations``,
+    ``devices``, ``browsers``, ``operating_systems``); only that table's dimension columns are
+    set (``stats.plausible_csv.TABLES``), the others stay empty. Metrics a table does not
+    have stay 0."""
+
+    imported = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(
+        "sites.Site", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    table = models.CharField(max_length=24)
+    day = models.DateField()
+    source = models.CharField(max_length=200, blank=True)
+    referrer = models.CharField(max_length=512, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    utm_content = models.CharField(max_length=200, blank=True)
+    utm_term = models.CharField(max_length=200, blank=True)
+    hostname = models.CharField(max_length=253, blank=True)
+    path = models.CharField(max_length=2048, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    link_url = models.CharField(max_length=2048, blank=True)
+    property = models.CharField(max_length=300, blank=True)
+    value = models.CharField(max_length=2000, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=16, blank=True)
+    city = models.BigIntegerField(default=0)  # a GeoNames id, as Plausible keeps it
+    device = models.CharField(max_length=16, blank=True)
+    browser = models.CharField(max_length=64, blank=True)
+    browser_version = models.CharField(max_length=32, blank=True)
+    os = models.CharField(max_length=64, blank=True)
+    os_version = models.CharField(max_length=32, blank=True)
+    visitors = models.BigIntegerField(default=0)
+    visits = models.BigIntegerField(default=0)
+    pageviews = models.BigIntegerField(default=0)
+    bounces = models.BigIntegerField(default=0)
+    visit_duration = models.BigIntegerField(default=0)
+    events = models.BigIntegerField(default=0)
+    entrances = models.BigIntegerField(default=0)
+    exits = models.BigIntegerField(default=0)
+    total_scroll_depth = models.BigIntegerField(default=0)
+    total_scroll_depth_visits = models.BigIntegerField(default=0)
+    total_time_on_page = models.BigIntegerField(default=0)
+    total_time_on_page_visits = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["site", "table", "day"], name="imported_breakdown_lookup"),
+            models.Index(fields=["imported", "table"], name="imported_breakdown_import"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.imported_id} {self.table} {self.day}"
