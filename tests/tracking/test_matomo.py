@@ -246,7 +246,7 @@ def test_events_downloads_outlinks_search_goals_and_ecommerce(client, site, drai
     assert events[3].props == {"keyword": "shoes", "category": "shop", "count": "0"}
     assert str(events[4].revenue_amount) == "9.9900"
     assert events[5].props["order_id"] == "A1" and json.loads(events[5].props["items"]) == [
-        ["SKU1", "Shoe", "Shoes", 50, 2]
+        ["SKU1", "Shoe", ["Shoes"], "50", 2]
     ]
     assert str(events[5].revenue_amount) == "120.5000"
     assert events[7].interactive is False

@@ -229,6 +229,100 @@ FORM_PROPS = {
 }
 
 
+# --- ecommerce (docs/ecommerce.md) --------------------------------------------------------
+
+ORDER_EVENT = "Ecommerce Order"
+CART_EVENT = "Cart Update"
+MAX_ITEMS_TEXT = 64_000  # of ``ec_items`` read at all
+ITEMS_LIMIT = 8000  # characters of the stored items' JSON: whole items only, never cut JSON
+MAX_CATEGORIES = 5  # as Matomo: an item or a product view has up to five categories
+PRODUCT_VIEW = {"_pks": "product_sku", "_pkn": "product_name", "_pkc": "product_category"}
+
+
+def _amount(value) -> str | None:
+    """A price as Matomo reads it (a number, or a string of one), as exact decimal text."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or abs(number) >= Decimal("1e14"):
+        return None
+    return format(number, "f")
+
+
+def _categories(value) -> list[str]:
+    """An item's category: a string, or an array of up to five (Matomo's JS tracker sends
+    the array itself in ``ec_items``, and as JSON text in ``_pkc``)."""
+    if isinstance(value, str) and value.startswith("["):
+        with contextlib.suppress(ValueError, RecursionError):
+            value = json.loads(value)
+    values = value if isinstance(value, list) else [value]
+    names = [str(v).strip()[:200] for v in values if isinstance(v, str | int | float)]
+    return [name for name in names if name][:MAX_CATEGORIES]
+
+
+def ecommerce_items(text: str) -> str:
+    """``ec_items`` (``[[sku, name, category, price, quantity], …]``) → the stored JSON text
+    of ``[sku, name, [categories], price, quantity]`` per item, or "".
+
+    As Matomo: an item needs a SKU; a missing name or category is empty, a missing price 0,
+    a missing quantity 1; a quantity is a whole number. Items that do not fit
+    ``ITEMS_LIMIT`` are left out whole, so the text is always valid JSON."""
+    if not text:
+        return ""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return ""
+    if isinstance(data, dict):  # an object keyed by position, as some trackers send
+        data = list(data.values())
+    if not isinstance(data, list):
+        return ""
+    items = []
+    for raw in data:
+        if not isinstance(raw, list) or not raw or raw[0] in (None, "", [], {}):
+            continue
+        sku, name, category, price, quantity = (list(raw) + [None] * 5)[:5]
+        if not isinstance(sku, str | int | float) or isinstance(sku, bool):
+            continue
+        amount = _amount(price) or "0"
+        count = _amount(quantity)
+        items.append(
+            [
+                str(sku).strip()[:200],
+                str(name).strip()[:200] if isinstance(name, str | int | float) else "",
+                _categories(category),
+                amount,
+                max(0, min(int(Decimal(count)), 1_000_000)) if count is not None else 1,
+            ]
+        )
+    kept = ""
+    for end in range(len(items), 0, -1):
+        kept = json.dumps(items[:end], ensure_ascii=False, separators=(",", ":"))
+        if len(kept) <= ITEMS_LIMIT:
+            return kept
+    return ""
+
+
+def _product_view(request: Request, props: dict) -> None:
+    """Matomo's product or category page (``setEcommerceView``): ``_pks``/``_pkn``/``_pkc``/
+    ``_pkp`` as parameters (Matomo 4+) or page custom variables (older trackers) → props
+    ``product_sku``/``product_name``/``product_category``/``product_price``."""
+    for key, name in PRODUCT_VIEW.items():
+        value = request.get(key, 2000) or str(props.pop(key, "") or "")
+        props.pop(key, None)
+        if key == "_pkc":
+            value = ", ".join(_categories(value)) if value else ""
+        if value.strip():
+            props[name] = value.strip()[:200]
+    price = request.get("_pkp", 64) or str(props.pop("_pkp", "") or "")
+    props.pop("_pkp", None)
+    if price and (amount := _amount(price)) is not None:
+        props["product_price"] = amount
+
+
 def _plugin_signal(request: Request) -> tuple[Kind, str, dict, bool] | None:
     """A plugin request as a behaviour signal, or None when Footfall has no place for it."""
     for name, mapping in (("media", MEDIA_PROPS), ("form", FORM_PROPS)):
@@ -289,16 +383,20 @@ def _kind_and_name(request: Request) -> tuple[Kind, str, dict, bool] | None:
             ):
                 if (value := request.number(key)) is not None:
                     props[name] = str(value)
-            items = request.get("ec_items", 8000)
-            if items:
-                with contextlib.suppress(ValueError, RecursionError):
-                    props["items"] = json.dumps(json.loads(items))[:4000]
+            if items := ecommerce_items(request.get("ec_items", MAX_ITEMS_TEXT)):
+                props["items"] = items
             if request.number("revenue") is None:
                 raise MatomoError(
                     "An ecommerce order (idgoal=0 with ec_id) requires revenue, its grand total."
                 )
-            return Kind.CUSTOM, "Ecommerce Order", props, True
-        return Kind.CUSTOM, "Cart Update", {}, True
+            return Kind.CUSTOM, ORDER_EVENT, props, True
+        # A cart update: its revenue is the cart's value, not revenue (docs/ecommerce.md).
+        props = {}
+        if (total := request.number("revenue")) is not None:
+            props["cart_total"] = str(total)
+        if items := ecommerce_items(request.get("ec_items", MAX_ITEMS_TEXT)):
+            props["items"] = items
+        return Kind.CUSTOM, CART_EVENT, props, True
     if idgoal.isdigit():
         return Kind.CUSTOM, f"Goal {idgoal}", {"goal_id": idgoal}, True
     if request.flag("ca"):
@@ -415,10 +513,13 @@ def build_hit(
     elif kind == Kind.PAGEVIEW and "/" in action_name:
         props["action_category"] = action_name.rsplit("/", 1)[0].strip()
 
+    if kind == Kind.PAGEVIEW:
+        _product_view(request, props)
     props.update(_visit_attributes(request, timestamp or now))
     if uid := request.get("uid", 200):
         props["uid"] = uid_hash(site.id, uid)  # never stored in clear
-    revenue = request.number("revenue") if request.get("idgoal") else None
+    # A goal's or an order's revenue; a cart update's value is kept as ``cart_total``.
+    revenue = request.number("revenue") if request.get("idgoal") and name != CART_EVENT else None
     width = height = None
     if match := RESOLUTION.match(request.get("res", 32)):
         width, height = int(match.group(1)) or None, int(match.group(2)) or None
