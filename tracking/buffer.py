@@ -39,6 +39,47 @@ class BacklogFull(BufferUnavailable):
     """Too many events wait for the consumer: refuse rather than exhaust memory."""
 
 
+class SessionsChanged(Exception):
+    """An optimistic store guessed a session key wrong: nothing was written.
+
+    ``current`` holds what each guessed key holds now (None: absent)."""
+
+    def __init__(self, current: dict[str, bytes | None]):
+        super().__init__("sessions changed since they were guessed")
+        self.current = current
+
+
+# Writes an optimistic request's sessions and appends its events in one round trip, only
+# if every guessed session key still holds what the request guessed; otherwise writes
+# nothing and answers what those keys hold (tracking.sessions.SessionStore).
+# KEYS: the stream, the guessed keys, the keys to write.
+# ARGV: ttl, how many guessed, how many to write, the rows ("" for none), each guess
+# ("" for absent), each value to write.
+SESSIONS_AND_EVENTS = """
+local guessed = tonumber(ARGV[2])
+local written = tonumber(ARGV[3])
+local current = {}
+local changed = false
+for i = 1, guessed do
+  local value = redis.call('GET', KEYS[1 + i])
+  if not value then value = '' end
+  current[i] = value
+  if value ~= ARGV[4 + i] then changed = true end
+end
+if changed then
+  return {0, unpack(current)}
+end
+for i = 1, written do
+  redis.call('SET', KEYS[1 + guessed + i], ARGV[4 + guessed + i], 'EX', ARGV[1])
+end
+if ARGV[4] ~= '' then
+  redis.call('XADD', KEYS[1], '*', 'rows', ARGV[4])
+end
+return {1}
+"""
+_scripts: dict[int, object] = {}
+
+
 def redis_client() -> redis.Redis:
     """A per-process client for ``settings.REDIS_URL`` with short timeouts (outages answer fast)."""
     url = settings.REDIS_URL
@@ -63,6 +104,7 @@ def reset_clients() -> None:
             client.close()
         _clients.clear()
         _backlog_checked.clear()
+        _scripts.clear()
 
 
 def encode(rows: list[dict]) -> bytes:
@@ -108,7 +150,9 @@ def enqueue(rows: list[dict], sessions=None) -> None:
 
     ``sessions`` (a ``tracking.sessions.SessionStore``) are written in the same round trip.
     """
-    if not rows and (sessions is None or not sessions.pending):
+    optimistic = sessions is not None and sessions.optimistic and bool(settings.REDIS_URL)
+    unchecked = optimistic and bool(sessions.expected)  # guesses a drop may rest on
+    if not rows and (sessions is None or not sessions.pending) and not unchecked:
         return
     if not settings.REDIS_URL:
         try:
@@ -123,6 +167,9 @@ def enqueue(rows: list[dict], sessions=None) -> None:
     try:
         if rows and _backlog_exceeded(client):
             raise BacklogFull("event backlog is over its limit", retry_after=30)
+        if optimistic:
+            _write_checked(client, rows, sessions)
+            return
         pipe = client.pipeline(transaction=False)
         if sessions is not None:
             ttl = sessions_ttl()
@@ -133,6 +180,28 @@ def enqueue(rows: list[dict], sessions=None) -> None:
         pipe.execute()
     except redis.RedisError as exc:
         raise BufferUnavailable(f"event buffer unavailable: {exc}") from exc
+
+
+def _write_checked(client: redis.Redis, rows: list[dict], sessions) -> None:
+    """One round trip: check the guessed sessions, write the changed ones and the rows."""
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(SESSIONS_AND_EVENTS)
+    values = sessions.dump()
+    guessed = list(sessions.expected)
+    answer = script(
+        keys=[settings.EVENT_STREAM_KEY, *guessed, *values],
+        args=[
+            sessions_ttl(),
+            len(guessed),
+            len(values),
+            encode(rows) if rows else b"",
+            *(sessions.expected[k] for k in guessed),
+            *values.values(),
+        ],
+    )
+    if answer[0] != 1:
+        raise SessionsChanged({k: v or None for k, v in zip(guessed, answer[1:], strict=True)})
 
 
 def sessions_ttl() -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 from tracking import buffer, drops, pipeline, sessions
 from tracking.buffer import BacklogFull, BufferUnavailable
 from tracking.hits import DropReason, Hit
@@ -25,21 +27,52 @@ class Outcome:
     dropped: DropReason | None = None
 
 
+def _count_drops(dropped: list[tuple[int, DropReason]]) -> None:
+    for site_id, reason in dropped:
+        drops.count_drop(site_id, reason)
+
+
+# Attempts of one request when other requests keep changing its sessions in between.
+MAX_ATTEMPTS = 5
+
+
 def accept(hits: list[Hit]) -> list[Outcome]:
-    """Enrich and enqueue ``hits``; one outcome per hit, in order."""
+    """Enrich and enqueue ``hits``; one outcome per hit, in order.
+
+    With Redis the sessions are guessed, not read, and the write checks the guesses
+    (``sessions.SessionStore``): when one was wrong nothing was written, and the request
+    runs again on what Redis answered."""
     received_at = datetime.now(UTC)
-    store = sessions.SessionStore()
-    rows: list[dict] = []
-    outcomes: list[Outcome] = []
-    for hit in hits:
-        result = pipeline.enrich(hit, received_at, store)
-        if isinstance(result, DropReason):
-            drops.count_drop(hit.site.id, result)
-            outcomes.append(Outcome(dropped=result))
-        else:
-            rows.append(result)
-            outcomes.append(Outcome(event_id=result["id"]))
-    # Sessions are saved with the events, in one round trip: a hit that could not be
-    # made durable leaves no session behind either.
-    buffer.enqueue(rows, sessions=store)
-    return outcomes
+    optimistic = bool(settings.REDIS_URL)
+    known: dict = {}
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        store = sessions.SessionStore(optimistic=optimistic, known=known)
+        rows: list[dict] = []
+        outcomes: list[Outcome] = []
+        dropped: list[tuple[int, DropReason]] = []
+        for hit in hits:
+            result = pipeline.enrich(hit, received_at, store)
+            if isinstance(result, DropReason):
+                dropped.append((hit.site.id, result))
+                outcomes.append(Outcome(dropped=result))
+            else:
+                rows.append(result)
+                outcomes.append(Outcome(event_id=result["id"]))
+        # Sessions are saved with the events, in one round trip: a hit that could not be
+        # made durable leaves no session behind either.
+        try:
+            buffer.enqueue(rows, sessions=store)
+        except buffer.SessionsChanged as changed:
+            if attempt < MAX_ATTEMPTS:
+                known = changed.current
+                continue
+            _count_drops(dropped)
+            raise BufferUnavailable("sessions kept changing", retry_after=1) from changed
+        except BufferUnavailable:
+            _count_drops(dropped)
+            raise
+        _count_drops(dropped)
+        if optimistic:
+            sessions.remember_written(store.dumped)
+        return outcomes
+    raise AssertionError("unreachable")

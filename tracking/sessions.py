@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 
 import orjson
@@ -150,20 +151,62 @@ def _mget(keys: list[str]) -> list:
         raise BufferUnavailable(f"session store unavailable: {exc}") from exc
 
 
+# The sessions this process wrote last, as written (Redis value, monotonic expiry): an
+# optimistic store's guess of what Redis holds. A wrong guess costs a second round trip,
+# never a wrong session (the write checks every guess, see ``SessionStore``).
+_recent: dict[str, tuple[bytes, float]] = {}
+RECENT_MAX = 20_000
+
+
+def _recent_get(key: str) -> bytes:
+    found = _recent.get(key)
+    if found is None or found[1] < time.monotonic():
+        return b""
+    return found[0]
+
+
+def remember_written(values: dict[str, bytes]) -> None:
+    """Note what this process just wrote (after the write succeeded)."""
+    if len(_recent) + len(values) > RECENT_MAX:
+        _recent.clear()  # cheap and rare: a forgotten guess only costs a round trip
+    expires = time.monotonic() + timeout_seconds()
+    for key, value in values.items():
+        _recent[key] = (value, expires)
+
+
+def forget_recent() -> None:
+    _recent.clear()
+
+
 class SessionStore:
     """Sessions read once per request and written back together with the events.
 
     Hits of one request (a batch) see each other's session changes through
     ``pending``; ``dump`` hands the changed sessions to the buffer, which writes them
     in the same Redis round trip as the events.
+
+    ``optimistic`` (with Redis, on the request path): sessions are not read before the
+    hits are enriched. Each key is guessed from what this process last wrote there (or
+    absent), the guesses go with the write to a server-side script that writes the
+    sessions and appends the events only if every guessed key still holds exactly what
+    was guessed, and otherwise answers what the keys hold: ``tracking.ingest`` then runs
+    the request again on those values. One round trip for a new visitor or a visitor
+    this process served last, two otherwise (as before), and sessions stay exact under
+    concurrency: two requests of one visitor can no longer both start a session.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, optimistic: bool = False, known: dict[str, bytes] | None = None) -> None:
         self.pending: dict[str, SessionState] = {}
         # What this request already read (None: no session under that key), so hits of a
         # batch ask Redis once per key, not once per hit (yesterday's key of a visitor is
         # never in ``pending``: it used to cost a round trip for each of the visitor's hits).
         self.loaded: dict[str, SessionState | None] = {}
+        self.optimistic = optimistic
+        # Optimistic: each key's value as guessed (b"": absent), checked by the write.
+        self.expected: dict[str, bytes] = {}
+        # Values Redis answered for a previous attempt of the same request.
+        self.known = known or {}
+        self.dumped: dict[str, bytes] = {}
 
     def find(
         self, site_id: int, visitor_ids: list[int], at: float, *, ends_at_midnight: bool = False
@@ -177,7 +220,12 @@ class SessionStore:
         keys = [_key(site_id, v) for v in visitor_ids]
         pending, loaded = self.pending, self.loaded
         missing = [k for k in keys if k not in pending and k not in loaded]
-        if missing:
+        if missing and self.optimistic:
+            for k in missing:
+                value = (self.known[k] or b"") if k in self.known else _recent_get(k)
+                self.expected[k] = value
+                loaded[k] = SessionState.from_cache(_loads(value)) if value else None
+        elif missing:
             if settings.REDIS_URL:
                 values = dict(zip(missing, _mget(missing), strict=True))
                 found = {k: SessionState.from_cache(_loads(v)) for k, v in values.items() if v}
@@ -196,9 +244,10 @@ class SessionStore:
     def save(self, site_id: int, state: SessionState) -> None:
         self.pending[_key(site_id, state.visitor_id)] = state
 
-    def dump(self) -> dict[str, str]:
+    def dump(self) -> dict[str, bytes]:
         """Changed sessions as Redis values (JSON), keyed by their Redis key."""
-        return {k: _dumps(v.to_cache()) for k, v in self.pending.items()}
+        self.dumped = {k: _dumps(v.to_cache()) for k, v in self.pending.items()}
+        return self.dumped
 
     def write_to_cache(self) -> None:
         """Without Redis: store the changed sessions in Django's cache."""
