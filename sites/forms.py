@@ -23,12 +23,29 @@ class SiteForm(forms.Form):
     timezone = forms.ChoiceField(label="Time zone", initial="UTC", choices=timezone_choices)
 
 
+def currency_choices() -> list[tuple[str, str]]:
+    from sites.exchange_rates import reporting_currencies
+
+    return [(code, code) for code in reporting_currencies()]
+
+
 class SiteGeneralForm(SiteForm):
     public = forms.BooleanField(
         label="Public dashboard",
         required=False,
         help_text="Anyone with the link can read this site's dashboard without logging in.",
     )
+    reporting_currency = forms.ChoiceField(
+        label="Reporting currency",
+        initial="EUR",
+        required=False,  # left out (older clients, the API): the site keeps its currency
+        choices=currency_choices,
+        help_text="Revenue in other currencies is converted at the European Central Bank's "
+        "rate of its day. Changing it converts the revenue already stored again.",
+    )
+
+    def clean_reporting_currency(self) -> str | None:
+        return self.cleaned_data["reporting_currency"] or None
 
 
 class TrackingForm(forms.Form):

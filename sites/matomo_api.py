@@ -120,7 +120,7 @@ def _site_json(site: Site) -> dict:
         "sitesearch_keyword_parameters": "",
         "sitesearch_category_parameters": "",
         "timezone": site.timezone,
-        "currency": "USD",
+        "currency": site.reporting_currency,
         "exclude_unknown_urls": 0,
         "excluded_ips": "",
         "excluded_parameters": "",

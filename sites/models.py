@@ -90,6 +90,8 @@ class Site(models.Model):
     )
     public = models.BooleanField(default=False)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # Revenue is converted into this ISO 4217 code at ingest (sites.exchange_rates).
+    reporting_currency = models.CharField(max_length=3, default="EUR")
     group_by_title = models.BooleanField(default=False)
     active_visitors_seconds = models.PositiveIntegerField(default=600)
     disable_scripts = models.BooleanField(default=False)

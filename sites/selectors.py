@@ -45,6 +45,7 @@ CONFIG_FIELDS = (
     "public_id",
     "hostname",
     "timezone",
+    "reporting_currency",
     "tracking_state",
     "bot_filter",
     "excluded_ips",

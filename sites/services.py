@@ -129,29 +129,56 @@ def site_mark_first_event(site_ids: set[int]) -> None:
 
 @transaction.atomic
 def site_update(
-    *, site: Site, display_name: str, hostname: str, timezone: str, public: bool
+    *,
+    site: Site,
+    display_name: str,
+    hostname: str,
+    timezone: str,
+    public: bool,
+    reporting_currency: str | None = None,
 ) -> Site:
-    """Change a site's name, hostname (its Plausible ``domain`` follows), time zone, visibility."""
+    """Change a site's name, hostname (its Plausible ``domain`` follows), time zone, visibility
+    and reporting currency (None keeps it). A new reporting currency re-converts the site's
+    stored revenue after commit (``stats.tasks.reconvert_revenue``, docs/revenue.md)."""
     host = normalize_hostname(hostname)
     validate_hostname(host)
     validate_timezone(timezone)
+    currency = site.reporting_currency if reporting_currency is None else reporting_currency
+    validate_reporting_currency(currency)
     name = _display_name(display_name, host)
     if host != site.hostname:
         # A new name starts unverified (unless it was already a verified alias of this site).
         SiteDomain.objects.filter(site=site, domain=site.hostname).delete()
         SiteDomain.objects.get_or_create(site=site, domain=host)
     timezone_changed = timezone != site.timezone
+    currency_changed = currency != site.reporting_currency
     site.display_name = name
     site.hostname = host
     site.timezone = timezone
     site.public = bool(public)
+    site.reporting_currency = currency
     site.save()
     if timezone_changed:
         from stats.services import site_rollups_invalidate
 
         site_rollups_invalidate(site)
+    if currency_changed:
+        from stats.tasks import reconvert_revenue
+
+        site_id = site.pk
+        transaction.on_commit(lambda: reconvert_revenue.delay(site_id))
     _forget_cached_site()
     return site
+
+
+def validate_reporting_currency(code: str) -> None:
+    """A reporting currency must be one the ECB reference rates still publish."""
+    from sites.exchange_rates import reporting_currencies
+
+    if code not in reporting_currencies():
+        raise ValidationError(
+            {"reporting_currency": f"{code!r} is not a currency the exchange rates know."}
+        )
 
 
 def site_verify_domains(*, site: Site) -> dict[str, str]:

@@ -165,6 +165,7 @@ def _general_initial(site: Site) -> dict:
         "hostname": site.hostname,
         "timezone": site.timezone,
         "public": site.public,
+        "reporting_currency": site.reporting_currency,
     }
 
 

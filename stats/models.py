@@ -208,6 +208,9 @@ class RolledEvent(SessionAttributeColumns):
     scroll_depth = models.SmallIntegerField(null=True)
     screen_width = models.PositiveIntegerField(null=True)
     screen_height = models.PositiveIntegerField(null=True)
+    # ``Event.revenue_reporting`` and its currency (migration ``0010``).
+    revenue_reporting = models.DecimalField(max_digits=18, decimal_places=4, null=True)
+    revenue_reporting_currency = models.CharField(max_length=3, blank=True)
 
     class Meta:
         managed = False

@@ -33,7 +33,7 @@ ADVISORY_LOCK_ID = 0x666F6F74  # "foot"
 
 DAY_SQL = """
 WITH ev AS (
-    SELECT id, visitor_id, session_id, kind, interactive, "timestamp"
+    SELECT id, visitor_id, session_id, kind, interactive, "timestamp", path, duration_ms
     FROM tracking_event
     WHERE site_id = %(site)s AND "timestamp" >= %(start)s AND "timestamp" < %(end)s
 ), s AS (
@@ -42,12 +42,20 @@ WITH ev AS (
            count(*) FILTER (WHERE kind = 'custom' AND interactive) AS interactions,
            floor(extract(epoch FROM max("timestamp") - min("timestamp")) * 1000) AS duration_ms
     FROM ev GROUP BY session_id
+), engaged AS (
+    -- Time on page (``stats.query.time_on_page``): a page visit with engagement events is
+    -- their engaged time; a page view of a visit without any, the gap to the next event.
+    SELECT session_id, path, least(sum(duration_ms), 1800000) AS ms
+    FROM ev WHERE kind = 'engagement' AND duration_ms IS NOT NULL GROUP BY session_id, path
 ), page_time AS (
+    SELECT ms FROM engaged
+    UNION ALL
     SELECT least(floor(extract(epoch FROM next_at - "timestamp") * 1000), 1800000) AS ms
-    FROM (SELECT kind, "timestamp",
+    FROM (SELECT kind, "timestamp", session_id, path,
                  lead("timestamp") OVER (PARTITION BY session_id ORDER BY "timestamp", id) AS next_at
           FROM ev WHERE kind <> 'engagement') x
-    WHERE kind = 'pageview' AND next_at IS NOT NULL
+    WHERE kind = 'pageview' AND next_at IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM engaged n WHERE n.session_id = x.session_id AND n.path = x.path)
 )
 INSERT INTO stats_dailysitestats (site_id, day, tz, visitors, views, sessions, bounces, duration_ms,
                                   page_time_ms, page_time_count, rolled_at)
@@ -82,7 +90,7 @@ GROUP BY session_id
 SCOPED_EVENTS_SQL = """
 SELECT e.id, e.site_id, e."timestamp", e.kind, e.name, e.visitor_id, e.session_id, e.path,
        e.title, e.props, e.interactive, e.duration_ms, e.scroll_depth, e.screen_width,
-       e.screen_height, e.hostname, {values}
+       e.screen_height, e.revenue_reporting, e.revenue_reporting_currency, e.hostname, {values}
 FROM tracking_event e JOIN rollup_session_values s ON s.session_id = e.session_id
 WHERE e.site_id = %(site)s AND e."timestamp" >= %(start)s AND e."timestamp" < %(end)s
 """
@@ -140,10 +148,11 @@ ON CONFLICT (key) DO NOTHING
 ROLLED_EVENTS_SQL = """
 INSERT INTO stats_rolledevent (site_id, "timestamp", id, kind, name, visitor_id, session_id, path,
                                title, props, interactive, duration_ms, scroll_depth, screen_width,
-                               screen_height, attributes_id)
+                               screen_height, revenue_reporting, revenue_reporting_currency,
+                               attributes_id)
 SELECT e.site_id, e."timestamp", e.id, e.kind, e.name, e.visitor_id, e.session_id, e.path,
        e.title, e.props, e.interactive, e.duration_ms, e.scroll_depth, e.screen_width,
-       e.screen_height, a.id
+       e.screen_height, e.revenue_reporting, e.revenue_reporting_currency, a.id
 FROM (SELECT *, {key} AS attributes_key FROM ({scoped}) x) e
 JOIN stats_sessionattributes a ON a.key = e.attributes_key
 ORDER BY e."timestamp", e.id

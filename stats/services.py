@@ -82,6 +82,28 @@ def site_rollups_invalidate(site) -> None:
     _rollups_delete(site)
 
 
+def site_revenue_reconvert(site_id: int) -> dict[str, int]:
+    """Convert a site's stored revenue into its current reporting currency, then copy the
+    new amounts onto the rolled-up events (by id: no day is rolled up again). Idempotent."""
+    from sites.models import Site
+    from tracking.revenue import revenue_reconvert
+
+    currency = Site.objects.filter(pk=site_id).values_list("reporting_currency", flat=True).first()
+    if currency is None:
+        return {"converted": 0, "unconverted": 0}
+    result = revenue_reconvert(site_id=site_id, currency=currency)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE stats_rolledevent r SET revenue_reporting = e.revenue_reporting, "
+                "revenue_reporting_currency = e.revenue_reporting_currency "
+                "FROM tracking_event e WHERE r.site_id = %s AND e.site_id = %s "
+                "AND e.id = r.id AND e.revenue_amount IS NOT NULL",
+                [site_id, site_id],
+            )
+    return result
+
+
 def _rollups_delete(site) -> None:
     """Every table the rollups fill, for one site, and how far they had read."""
     DailySiteStats.objects.filter(site_id=site.pk).delete()

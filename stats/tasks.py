@@ -10,3 +10,20 @@ from stats import rollups
 def rollup_pending() -> int:
     """Recompute the daily aggregates of every day that received events since the last run."""
     return rollups.rollup_pending()
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+def reconvert_revenue(site_id: int) -> dict:
+    """Convert a site's stored revenue into its reporting currency (after it changed)."""
+    from stats.services import site_revenue_reconvert
+
+    return site_revenue_reconvert(site_id)
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+def import_run(import_id: str) -> str:
+    """Run one Plausible CSV import (``stats.imports``): checked, then stored with progress.
+    Safe to retry: a rerun removes what an earlier attempt wrote before writing again."""
+    from stats.imports import plausible_import_run
+
+    return plausible_import_run(import_id).status

@@ -33,11 +33,23 @@ def event_row(
         screen_height=None,
         props={},
         revenue_amount=None,
+        revenue_reporting=None,
         duration_ms=None,
         scroll_depth=None,
         interactive=True,
     )
     row.update(fields)
+    if row["revenue_amount"] is not None and "revenue_reporting" not in fields:
+        # As the pipeline converts it for a site reporting in EUR (the default).
+        from decimal import Decimal
+
+        from sites.exchange_rates import convert
+
+        value = convert(
+            Decimal(str(row["revenue_amount"])), row["revenue_currency"], "EUR", at.date()
+        )
+        row["revenue_reporting"] = None if value is None else str(value)
+        row["revenue_reporting_currency"] = "" if value is None else "EUR"
     return row
 
 

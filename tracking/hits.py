@@ -56,6 +56,7 @@ class SiteConfig:
     excluded_networks: tuple = ()
     respect_dnt: bool = False
     long_lived_visitor_ids: bool = False
+    reporting_currency: str = "EUR"
 
 
 @dataclass(slots=True)

@@ -60,6 +60,10 @@ class Event(models.Model):
     props = models.JSONField(default=dict)
     revenue_amount = models.DecimalField(max_digits=18, decimal_places=4, null=True)
     revenue_currency = models.CharField(max_length=3, blank=True)
+    # The amount in the site's reporting currency at the event day's ECB rate, and that
+    # currency; both empty when no rate could convert it (docs/revenue.md).
+    revenue_reporting = models.DecimalField(max_digits=18, decimal_places=4, null=True)
+    revenue_reporting_currency = models.CharField(max_length=3, blank=True)
     duration_ms = models.BigIntegerField(null=True)
     scroll_depth = models.SmallIntegerField(null=True)
     interactive = models.BooleanField(default=True)

@@ -6,7 +6,8 @@ Steps, in order:
 3. ``sessionize``     find or start the session (30 minutes), Swetrix ``unique``
 4. ``acquire``        referrer, source, channel, UTM
 5. ``describe``       user agent, geography, language, screen
-and ``build_row`` lays the result out as ``tracking.models.Event`` columns.
+and ``build_row`` lays the result out as ``tracking.models.Event`` columns (``revenue``
+also in the site's reporting currency).
 
 Steps 4 and 5 are session-scoped: the session's first hit that has a value fixes it, a
 later hit brings a value only where the session lacked it, and every row carries the
@@ -25,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 
 from analytics_project.ids import uuid7
+from sites.exchange_rates import convert
 from tracking import sessions, visitors
 from tracking.enrichment.bots import bot_reason
 from tracking.enrichment.geo import (
@@ -36,6 +38,7 @@ from tracking.enrichment.pageurl import EMPTY, parse_page_url
 from tracking.enrichment.referrers import classify_referrer
 from tracking.enrichment.useragent import parse_user_agent
 from tracking.hits import DropReason, Hit, Kind, Protocol
+from tracking.revenue import unconverted
 
 # Kinds that keep a session alive but never start one.
 KEEP_ALIVE_KINDS = frozenset({Kind.HEARTBEAT, Kind.ENGAGEMENT})
@@ -277,6 +280,34 @@ def enrich(
     return build_row(ctx, page, acquisition, visit)
 
 
+NO_REVENUE = {
+    "revenue_amount": None,
+    "revenue_currency": "",
+    "revenue_reporting": None,
+    "revenue_reporting_currency": "",
+}
+
+
+def revenue(hit: Hit, at: datetime) -> dict:
+    """The revenue columns: the amount and currency as sent, and the amount in the site's
+    reporting currency at the event day's ECB rate (``sites.exchange_rates``). Without a
+    rate the event keeps its original amount and is flagged by an empty reporting
+    currency; it is never dropped (docs/revenue.md)."""
+    amount = hit.revenue_amount
+    if amount is None:
+        return NO_REVENUE
+    reporting = hit.site.reporting_currency
+    converted = convert(amount, hit.revenue_currency, reporting, at.astimezone(UTC).date())
+    if converted is None:
+        unconverted(hit.site.id, hit.revenue_currency)
+    return {
+        "revenue_amount": str(amount),
+        "revenue_currency": hit.revenue_currency,
+        "revenue_reporting": str(converted) if converted is not None else None,
+        "revenue_reporting_currency": reporting if converted is not None else "",
+    }
+
+
 def build_row(ctx: Context, page, acquisition: dict, visit: dict) -> dict:
     hit = ctx.hit
     return {
@@ -297,8 +328,7 @@ def build_row(ctx: Context, page, acquisition: dict, visit: dict) -> dict:
         **acquisition,
         **visit,
         "props": hit.props,
-        "revenue_amount": str(hit.revenue_amount) if hit.revenue_amount is not None else None,
-        "revenue_currency": hit.revenue_currency if hit.revenue_amount is not None else "",
+        **revenue(hit, ctx.at),
         "duration_ms": hit.duration_ms,
         "scroll_depth": hit.scroll_depth,
         "interactive": hit.interactive,

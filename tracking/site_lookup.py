@@ -55,6 +55,7 @@ def _config(row: dict) -> SiteConfig:
         excluded_networks=_networks(row["excluded_ips"]),
         respect_dnt=row["respect_dnt"],
         long_lived_visitor_ids=row["long_lived_visitor_ids"],
+        reporting_currency=row["reporting_currency"],
     )
 
 

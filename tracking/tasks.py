@@ -26,3 +26,11 @@ def purge_expired_events() -> dict:
     from tracking.retention import purge_expired_events as purge
 
     return purge()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def refresh_exchange_rates() -> dict:
+    """Store the ECB's newer reference rates when ``EXCHANGE_RATES_SOURCE`` has them."""
+    from sites.exchange_rates import rates_refresh
+
+    return rates_refresh()

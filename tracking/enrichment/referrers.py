@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from importlib import resources
 from urllib.parse import urlsplit
 
+from tracking.enrichment.payment_processors import is_payment_processor
+
 PAID_MEDIUMS = {
     "cpc",
     "ppc",
@@ -114,7 +116,8 @@ def classify_referrer(
     utm_campaign: str = "",
     ref_param: str = "",
 ) -> ReferrerInfo:
-    """Classify a visit's origin; a referrer on the page's own host counts as none."""
+    """Classify a visit's origin; a referrer on the page's own host or a payment processor's
+    (``payment_processors``) counts as none."""
     host, path = "", ""
     if isinstance(referrer, str) and referrer.strip():
         try:
@@ -126,8 +129,8 @@ def classify_referrer(
     host = host[4:] if host.startswith("www.") else host
     own = (page_host or "").lower()
     own = own[4:] if own.startswith("www.") else own
-    if host and own and host == own:
-        host, path = "", ""
+    if (host and own and host == own) or (host and is_payment_processor(host)):
+        host, path = "", ""  # the visit's own site, or back from a checkout: no referrer
     found = _lookup(host, path) if host else None
     named = utm_source or ref_param
     source_name, source_medium = found if found else (host, "referral" if host else "")
