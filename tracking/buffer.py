@@ -151,7 +151,8 @@ def enqueue(rows: list[dict], sessions=None) -> None:
     ``sessions`` (a ``tracking.sessions.SessionStore``) are written in the same round trip.
     """
     optimistic = sessions is not None and sessions.optimistic and bool(settings.REDIS_URL)
-    unchecked = optimistic and bool(sessions.expected)  # guesses a drop may rest on
+    # Guesses a drop may rest on are checked even when nothing is written.
+    unchecked = optimistic and sessions.checked and bool(sessions.expected)
     if not rows and (sessions is None or not sessions.pending) and not unchecked:
         return
     if not settings.REDIS_URL:
@@ -188,7 +189,7 @@ def _write_checked(client: redis.Redis, rows: list[dict], sessions) -> None:
     if script is None:
         script = _scripts[id(client)] = client.register_script(SESSIONS_AND_EVENTS)
     values = sessions.dump()
-    guessed = list(sessions.expected)
+    guessed = list(sessions.expected) if sessions.checked else []
     answer = script(
         keys=[settings.EVENT_STREAM_KEY, *guessed, *values],
         args=[

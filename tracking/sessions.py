@@ -195,7 +195,13 @@ class SessionStore:
     concurrency: two requests of one visitor can no longer both start a session.
     """
 
-    def __init__(self, optimistic: bool = False, known: dict[str, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        optimistic: bool = False,
+        known: dict[str, bytes | None] | None = None,
+        *,
+        checked: bool = True,
+    ) -> None:
         self.pending: dict[str, SessionState] = {}
         # What this request already read (None: no session under that key), so hits of a
         # batch ask Redis once per key, not once per hit (yesterday's key of a visitor is
@@ -207,6 +213,8 @@ class SessionStore:
         # Values Redis answered for a previous attempt of the same request.
         self.known = known or {}
         self.dumped: dict[str, bytes] = {}
+        # False: write without checking the guesses (the last attempt, see tracking.ingest).
+        self.checked = checked
 
     def find(
         self, site_id: int, visitor_ids: list[int], at: float, *, ends_at_midnight: bool = False

@@ -102,3 +102,41 @@ def test_a_batch_from_one_visitor_keeps_one_session_whatever_was_guessed(config)
     )
     ids = {stored(o)["session_id"] for o in outcomes}
     assert ids == {stored(first)["session_id"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_racing_for_one_visitor_are_all_accepted():
+    """Bulks of one visitor sent at once (a log importer's recorders): every guess but the
+    first request's is wrong; none is refused, every hit is in the stream."""
+    import threading
+
+    from django.db import connection
+
+    config = site_lookup.site_by_id(SiteFactory(hostname="race.example").pk)
+    sessions.forget_recent()
+    results: list = []
+    errors: list = []
+
+    def send(n: int) -> None:
+        try:
+            results.extend(
+                ingest.accept(
+                    [
+                        hit(config, ip="198.51.100.50", url=f"https://race.example/{n}/{i}")
+                        for i in range(50)
+                    ]
+                )
+            )
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()  # the thread's own (salts are read from the database)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(results) == 400 and all(o.event_id for o in results)
+    assert len({stored(o)["id"] for o in results}) == 400
