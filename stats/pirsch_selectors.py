@@ -29,7 +29,6 @@ from tracking.models import Event
 
 MAX_OPTIONS = 1000  # distinct values offered for one filter
 MAX_SESSION_STEPS = 1000  # page views and events listed for one session
-MAX_PAGE_GAP_MS = 30 * 60_000  # as ``stats.query.time_on_page``
 STEP_COLUMNS = (
     "timestamp", "kind", "name", "path", "title", "props", "duration_ms", "language",
     "country_code", "city", "referrer", "source", "os", "os_version", "browser",
@@ -190,30 +189,18 @@ def page_details(query: q.StatsQuery, paths: list[str], *, time_on_page: bool) -
 
 
 def _time_on_page(query: q.StatsQuery, paths: set[str]) -> dict[str, tuple[int, int]]:
-    """Per path of ``paths``: (sum of ms, number) of gaps from a page view to the session's
-    next event the same day (engagement signals aside, at most 30 minutes), as
-    ``stats.query.time_on_page`` measures them for the whole site."""
+    """Per path of ``paths``: (sum of ms, number) of time on page samples, as
+    ``stats.query.time_on_page`` measures them for the whole site (a page visit's engaged
+    time, else the gap from a page view to the session's next event that day)."""
     found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    zone = query.zone
-    for events in q.event_sets(query):  # disjoint days: no gap crosses two parts
-        previous: tuple | None = None
-        rows = (
-            events.exclude(kind="engagement")
-            .values_list("session_id", "timestamp", "kind", "path")
-            .order_by("session_id", "timestamp", "id")
-        )
-        for session_id, at, kind, path in rows.iterator(chunk_size=5000):
-            day = at.astimezone(zone).date()
-            if (
-                previous
-                and previous[:2] == (session_id, day)
-                and previous[3] == "pageview"
-                and previous[4] in paths
-            ):
-                gap = found[previous[4]]
-                gap[0] += min(q.milliseconds(at - previous[2]), MAX_PAGE_GAP_MS)
-                gap[1] += 1
-            previous = (session_id, day, at, kind, path)
+    for events in q.event_sets(query):  # disjoint days: no page visit crosses two parts
+        rows = events.values_list("session_id", "timestamp", "kind", "path", "duration_ms")
+        for _day, path, ms in q.page_time_samples(
+            rows.order_by("session_id", "timestamp", "id").iterator(chunk_size=5000), query.zone
+        ):
+            if path in paths:
+                found[path][0] += ms
+                found[path][1] += 1
     return {path: (total, count) for path, (total, count) in found.items()}
 
 

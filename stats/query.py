@@ -1377,46 +1377,90 @@ def exit_pages(query: StatsQuery) -> list[dict]:
     return sorted(result, key=lambda r: (-r["exits"], r["path"]))
 
 
+MAX_PAGE_TIME_MS = 30 * 60_000  # one page visit's time on page is at most 30 minutes
+
+
 def time_on_page(query: StatsQuery) -> dict[date, list[int]]:
-    """Per local day, the milliseconds from each page view to the session's next event that
-    day (engagement signals excluded, at most 30 minutes)."""
-    if connection.vendor == "postgresql":
-        inner, params = _events_sql(
-            query,
-            "session_id",
-            "kind",
-            "timestamp",
-            "id",
-            refine=lambda qs: qs.exclude(kind="engagement"),
+    """Per local day, the time on page samples in milliseconds (at most 30 minutes each):
+    a page visit (session, path, local day) with engagement events counts once, the sum of
+    their engaged time (``duration_ms``: Plausible's ``e``, the snippet's ``active_ms``);
+    a page view of a visit without any counts the gap to the session's next event that
+    day (engagement signals excluded)."""
+    if connection.vendor != "postgresql":
+        return time_on_page_python(query)
+    inner, params = _events_sql(
+        query, "session_id", "kind", "timestamp", "id", "path", "duration_ms"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH e AS MATERIALIZED (
+                    SELECT *, ("timestamp" AT TIME ZONE %s)::date AS day FROM ({inner}) x),
+                engaged AS (
+                    SELECT day, session_id, path, least(sum(duration_ms), %s)::bigint AS ms
+                    FROM e WHERE kind = 'engagement' AND duration_ms IS NOT NULL
+                    GROUP BY day, session_id, path)
+                SELECT day, ms FROM engaged
+                UNION ALL
+                SELECT day, least(floor(extract(epoch FROM next_at - "timestamp") * 1000), %s)::bigint
+                FROM (SELECT kind, "timestamp", day, session_id, path,
+                             lead("timestamp") OVER (PARTITION BY session_id, day ORDER BY "timestamp", id) AS next_at
+                      FROM e WHERE kind <> 'engagement') g
+                WHERE kind = 'pageview' AND next_at IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM engaged n
+                    WHERE n.day = g.day AND n.session_id = g.session_id AND n.path = g.path)""",  # noqa: S608 - Django-built inner query
+            (query.tz, *params, MAX_PAGE_TIME_MS, MAX_PAGE_TIME_MS),
         )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""SELECT day,
-                           least(floor(extract(epoch FROM next_at - "timestamp") * 1000), 1800000)::bigint
-                    FROM (SELECT kind, "timestamp", day,
-                                 lead("timestamp") OVER (PARTITION BY session_id, day ORDER BY "timestamp", id) AS next_at
-                          FROM (SELECT *, ("timestamp" AT TIME ZONE %s)::date AS day FROM ({inner}) e) d) x
-                    WHERE kind = 'pageview' AND next_at IS NOT NULL""",  # noqa: S608 - Django-built inner query
-                (query.tz, *params),
-            )
-            samples: dict[date, list[int]] = defaultdict(list)
-            for day, ms in cursor.fetchall():
-                samples[day].append(ms)
-        return samples
+        samples: dict[date, list[int]] = defaultdict(list)
+        for day, ms in cursor.fetchall():
+            samples[day].append(ms)
+    return samples
+
+
+def time_on_page_python(query: StatsQuery) -> dict[date, list[int]]:
+    """``time_on_page`` through the ORM and Python (the embedded SQLite; any database)."""
     per_day: dict[date, list[int]] = defaultdict(list)
     rows = (
         query.events()
-        .exclude(kind="engagement")
-        .values_list("session_id", "timestamp", "kind")
+        .values_list("session_id", "timestamp", "kind", "path", "duration_ms")
         .order_by("session_id", "timestamp", "id")
     )
-    previous: tuple | None = None
-    for session_id, at, kind in rows.iterator(chunk_size=5000):
-        day = at.astimezone(query.zone).date()
-        if previous and previous[:2] == (session_id, day) and previous[3] == "pageview":
-            per_day[day].append(min(milliseconds(at - previous[2]), 30 * 60_000))
-        previous = (session_id, day, at, kind)
+    for day, _path, ms in page_time_samples(rows.iterator(chunk_size=5000), query.zone):
+        per_day[day].append(ms)
     return per_day
+
+
+def page_time_samples(rows, zone: ZoneInfo):
+    """(local day, path, ms) time on page samples of ``rows``: (session_id, timestamp, kind,
+    path, duration_ms) ordered by session, time and id (``time_on_page``'s rule)."""
+    engaged: dict[tuple, int] = {}
+    gaps: list[tuple[tuple, int]] = []
+    previous: tuple | None = None  # the session's last event other than engagement
+    current = None  # the session of the last row
+
+    def flush():
+        for (_session, day, path), ms in engaged.items():
+            yield day, path, min(ms, MAX_PAGE_TIME_MS)
+        for key, ms in gaps:
+            if key not in engaged:
+                yield key[1], key[2], ms
+        engaged.clear()
+        gaps.clear()
+
+    for session_id, at, kind, path, duration_ms in rows:
+        if session_id != current:
+            yield from flush()
+            current, previous = session_id, None
+        day = at.astimezone(zone).date()
+        if kind == "engagement":
+            if duration_ms is not None:
+                key = (session_id, day, path)
+                engaged[key] = engaged.get(key, 0) + duration_ms
+            continue
+        if previous and previous[:2] == (session_id, day) and previous[3] == "pageview":
+            gap = min(milliseconds(at - previous[2]), MAX_PAGE_TIME_MS)
+            gaps.append(((session_id, day, previous[4]), gap))
+        previous = (session_id, day, at, kind, path)
+    yield from flush()
 
 
 def page_time_days_from_events(query: StatsQuery) -> dict[date, tuple[int, int]]:
