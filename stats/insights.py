@@ -42,7 +42,14 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, RowNumber
 
-from stats.selectors import Period, epoch_ms, events_in, public_visitor_id
+from stats.selectors import (
+    Period,
+    epoch_ms,
+    events_in,
+    public_visitor_id,
+    stats_summary,
+    top_pages,
+)
 from tracking.models import Event
 
 # --- the formulas' constants (docs/insights.md explains each) -------------------------
@@ -983,8 +990,6 @@ def web_metrics(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
     LCP, INP, FID and TTFB are milliseconds; CLS is unitless. Pages with the most vitals
     reports come first.
     """
-    from stats.selectors import stats_summary, top_pages
-
     reports = events_in(site_id, period).filter(kind="behaviour", name="web_vitals")
     metrics = {metric: PropNumber(metric) for metric in WEB_VITALS}
     overall = grouped_percentiles(reports, [], metrics).get(())
@@ -999,7 +1004,7 @@ def web_metrics(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
         if page
         else {}
     )
-    summary = stats_summary(site_id, period)
+    summary = stats_summary(site_id, period).totals
     return {
         "web_vitals": _vitals_json(overall or empty),
         "pages": [
@@ -1011,8 +1016,11 @@ def web_metrics(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
             for row in page
         ],
         "total": total,
-        "avg_session_duration_ms": summary["avg_session_duration_ms"],
-        "bounce_rate": summary["bounce_rate"],
-        "sessions": summary["sessions"],
-        "top_pages": top_pages(site_id, period, limit=10)["top_pages"],
+        "avg_session_duration_ms": summary.avg_session_ms,
+        "bounce_rate": summary.bounce_rate,
+        "sessions": summary.sessions,
+        "top_pages": [
+            {"url": page.path, "views": page.views, "unique_visitors": page.unique_visitors}
+            for page in top_pages(site_id, period, limit=10).pages
+        ],
     }

@@ -11,6 +11,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from stats import selectors
+from stats.api.identity import serializers
 from stats.rollups import rollup_pending
 from tests.factories import SiteFactory
 from tests.helpers import event_row, store
@@ -124,11 +125,15 @@ def test_lists_equal_raw_grouping(db, events, tz, arguments):
         )
     # Details (all time, looked up through rolled-up events where the rollups cover them).
     for row in reference_visitors(site, period, bots=True):  # a bot's detail is still found
-        detail = selectors.visitor_detail(site.pk, row["visitor_id"])
+        detail = serializers.visitor_detail_json(
+            site.pk, selectors.visitor_detail(site.pk, row["visitor_id"])
+        )
         assert detail["first_seen_at"] == selectors.epoch_ms(row["first_seen"])
         assert detail["last_seen_at"] == selectors.epoch_ms(row["last_seen"])
     for row in reference_sessions(site, period):
-        detail = selectors.session_detail(site.pk, row["session_id"])
+        detail = serializers.session_detail_json(
+            selectors.session_detail(site.pk, row["session_id"])
+        )
         assert detail["started_at"] == selectors.epoch_ms(row["started"])
         assert (
             len(detail["events"])
@@ -140,6 +145,6 @@ def test_lists_equal_raw_grouping(db, events, tz, arguments):
     listed = selectors.event_rows(site.pk, period)
     assert listed.count() == len(expected_events)
     for start in range(0, len(expected_events) + 1, 4):
-        assert [selectors.event_json(e) for e in listed[start : start + 4]] == [
-            selectors.event_json(e) for e in expected_events[start : start + 4]
+        assert [serializers.event_json(e) for e in listed[start : start + 4]] == [
+            serializers.event_json(e) for e in expected_events[start : start + 4]
         ]

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from accounts.services import api_client_create, oauth_token_issue
 from stats import selectors
+from stats.api.identity import serializers
 from stats.query import StatsQuery, validate_filters
 from tests.factories import SiteMembershipFactory, UserFactory
 from tracking.buffer import redis_client
@@ -422,7 +423,7 @@ def test_visit_attributes_are_stored_and_shown_in_the_session_details(client, si
         "plugins": "cookie,flash,pdf",
     }
     assert second.props == {"local_time": "00:00:03"}  # out of range → 0, as Matomo does
-    detail = selectors.session_detail(site.pk, event.session_id)
+    detail = serializers.session_detail_json(selectors.session_detail(site.pk, event.session_id))
     assert detail["visit"] == {
         "visit_number": 5,
         "days_since_last_visit": 3,
@@ -443,4 +444,6 @@ def test_visit_attributes_that_are_not_numbers_are_ignored(client, site, drain):
 def test_a_session_without_matomo_attributes_has_no_visit_block(client, site, drain):
     get(client, {"idsite": site.pk, "rec": 1, "url": "https://a.example/", "_id": VISITOR})
     [event] = drain()
-    assert "visit" not in selectors.session_detail(site.pk, event.session_id)
+    assert "visit" not in serializers.session_detail_json(
+        selectors.session_detail(site.pk, event.session_id)
+    )

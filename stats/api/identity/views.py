@@ -1,8 +1,10 @@
-"""The identity-js-style endpoints: thin wrappers over ``stats.selectors``."""
+"""The identity-js-style endpoints: thin wrappers over ``stats.selectors``, answered in
+identity-js's shapes by ``stats.api.identity.serializers``."""
 
 from __future__ import annotations
 
 from stats import insights, selectors
+from stats.api.identity import serializers
 from stats.api.identity.framework import ApiError, identity_endpoint
 
 # The seed's computed event type: a session's frustration score (``stats.insights``).
@@ -29,7 +31,7 @@ def visitors(request, ctx):
         country=request.GET.get("country", ""),
         search=request.GET.get("search", ""),
     )
-    return ctx.paginate(rows, lambda row: selectors.visitor_json(ctx.site_id, row))
+    return ctx.paginate(rows, lambda row: serializers.visitor_json(ctx.site_id, row))
 
 
 @identity_endpoint
@@ -38,7 +40,7 @@ def visitor_detail(request, ctx, visitor_id: str):
     detail = selectors.visitor_detail(ctx.site_id, internal) if internal is not None else None
     if detail is None:
         raise ApiError(404, "not_found", "Visitor not found.")
-    return {"data": detail}
+    return {"data": serializers.visitor_detail_json(ctx.site_id, detail)}
 
 
 @identity_endpoint
@@ -49,7 +51,7 @@ def sessions(request, ctx):
         visitor_id=_ids(request, "visitor_id", selectors.visitor_id_from_public),
         url=request.GET.get("url", ""),
     )
-    return ctx.paginate(rows, selectors.session_json)
+    return ctx.paginate(rows, serializers.session_json)
 
 
 @identity_endpoint
@@ -58,7 +60,7 @@ def session_detail(request, ctx, session_id: str):
     detail = selectors.session_detail(ctx.site_id, internal) if internal is not None else None
     if detail is None:
         raise ApiError(404, "not_found", "Session not found.")
-    return {"data": detail}
+    return {"data": serializers.session_detail_json(detail)}
 
 
 def _frustration_event_json(row: dict) -> dict:
@@ -104,7 +106,7 @@ def events(request, ctx):
     rows = selectors.event_rows(
         ctx.site_id, ctx.period, type=type, visitor_id=visitor_id, session_id=session_id
     )
-    return ctx.paginate(rows, selectors.event_json)
+    return ctx.paginate(rows, serializers.event_json)
 
 
 @identity_endpoint
@@ -121,12 +123,13 @@ def event_types(request, ctx):
 
 @identity_endpoint
 def stats(request, ctx):
-    return {"data": selectors.stats_summary(ctx.site_id, ctx.period)}
+    return {"data": serializers.stats_json(selectors.stats_summary(ctx.site_id, ctx.period))}
 
 
 @identity_endpoint
 def pages_top(request, ctx):
-    return {"data": selectors.top_pages(ctx.site_id, ctx.period, limit=ctx.limit)}
+    top = selectors.top_pages(ctx.site_id, ctx.period, limit=ctx.limit)
+    return {"data": serializers.top_pages_json(top)}
 
 
 @identity_endpoint
@@ -135,5 +138,6 @@ def live(request, ctx):
         minutes = int(request.GET.get("threshold_minutes", 5))
     except ValueError:
         minutes = 5
-    visitors = selectors.live_visitors(ctx.site_id, max(1, min(minutes, 1440)))
+    latest = selectors.live_visitors(ctx.site_id, max(1, min(minutes, 1440)))
+    visitors = [serializers.live_visitor_json(event) for event in latest]
     return {"data": visitors, "count": len(visitors)}
