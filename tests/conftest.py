@@ -16,11 +16,15 @@ def _fresh_state():
     """Every test starts with an empty cache (sessions, rate limits) and no cached sites or salts."""
     from django.core.cache import cache
 
-    from tracking import site_lookup, visitors
+    from accounts import authentication
+    from tracking import site_lookup, visitors, writer
 
     cache.clear()
     site_lookup.clear()
     visitors.forget_cached_salts()
+    # Per-process role cache: on SQLite row ids repeat between tests (rolled back).
+    authentication.forget_cached_roles()
+    writer._sites_with_events.clear()
     yield
     cache.clear()
     site_lookup.clear()
