@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from accounts.throttling import throttled_login
 from analytics_project import health, schema
 from stats import views as stats_views
+from stats.api import ecommerce as ecommerce_api
 from stats.api import funnel as funnel_api
 from stats.api import pirsch_export
 from stats.api.identity.framework import not_found as api_v1_not_found
@@ -25,6 +26,9 @@ urlpatterns = [
     path("api/v1/funnels/<str:funnel_id>", funnel_api.funnel_detail, name="api-funnel"),
     path("api/v1/funnels/<str:funnel_id>/report", funnel_api.funnel_report),
     path("api/v1/funnels/<str:funnel_id>/dropped", funnel_api.funnel_dropped),
+    # Ecommerce (issue #15): Footfall's own API (docs/api.md, "Ecommerce").
+    path("api/v1/ecommerce", ecommerce_api.ecommerce, name="api-ecommerce"),
+    path("api/v1/ecommerce/orders", ecommerce_api.orders, name="api-ecommerce-orders"),
     path("api/v1/", include("stats.api.identity.urls")),
     # Plausible's Stats API (v1, v2) and Sites API (issue #19): docs/api.md.
     path("api/", include("stats.api.plausible.urls")),

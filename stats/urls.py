@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from stats import funnel_views, views
+from stats import ecommerce_views, funnel_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -20,6 +20,8 @@ urlpatterns = [
     path("funnels/<str:funnel_id>/edit", funnel_views.funnel_edit, name="funnel_edit"),
     path("funnels/<str:funnel_id>/delete", funnel_views.funnel_remove, name="funnel_delete"),
     path("funnels/<str:funnel_id>/dropped", funnel_views.funnel_dropped, name="funnel_dropped"),
+    # Ecommerce (issue #15)
+    path("ecommerce", ecommerce_views.ecommerce, name="ecommerce"),
     path(
         "sessions/<str:visitor_id>/<str:session_id>",
         funnel_views.session_detail,

@@ -147,6 +147,20 @@ def test_statistics_never_show_another_tenants_data(client, world):
             assert SECRET_PATH not in response.content.decode(), (endpoint, name)
 
 
+def test_ecommerce_never_shows_another_tenants_orders(client, world):
+    """Issue #15: Footfall's ecommerce API, with every other tenant's credential."""
+    from django.utils import timezone
+
+    today = timezone.now().date().isoformat()
+    params = {"id": world["victim"].public_id, "from": "2020-01-01", "to": today}
+    for path in ("/api/v1/ecommerce", "/api/v1/ecommerce/orders"):
+        for name, credential in world["credentials"].items():
+            headers = {"HTTP_AUTHORIZATION": f"Bearer {credential}"} if credential else {}
+            response = client.get(path, params, **headers)
+            assert response.status_code in (401, 403, 404), (path, name, response.status_code)
+            assert '"orders"' not in response.content.decode(), (path, name)
+
+
 def test_writes_never_land_in_another_tenants_site(client, world, drain):
     before = Event.objects.filter(site=world["victim"]).count()
     for endpoint, body in WRITE_ENDPOINTS:

@@ -164,6 +164,20 @@ def world(db, client):
                 path=VICTIM_PATH,
                 hostname=VICTIM_HOST,
             ),
+            # A Matomo ecommerce order (issue #15): its id and item name are markers too.
+            event_row(
+                victim.pk,
+                now - timedelta(minutes=1),
+                kind="custom",
+                name="Ecommerce Order",
+                protocol="matomo",
+                props={
+                    "order_id": VICTIM_EVENT,
+                    "items": f'[["SKU","{VICTIM_NAME}",[],"5",1]]',
+                },
+                revenue_amount="5",
+                revenue_currency="",
+            ),
         ]
     )
     rollup_pending()

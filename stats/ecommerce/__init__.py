@@ -1,0 +1,1 @@
+"""Matomo ecommerce reads (issue #15): orders, products, categories, abandoned carts."""

@@ -1,0 +1,460 @@
+"""Ecommerce reads (issue #15): Matomo's orders, items and carts, derived from stored events.
+
+Nothing is pre-aggregated (docs/ecommerce.md, "Storage"): the Matomo adapter stores an
+order as a custom event ``Ecommerce Order`` (props ``order_id``, ``subtotal``, ``tax``,
+``shipping``, ``discount``, ``items``; the grand total as its revenue) and a cart update as
+``Cart Update`` (props ``cart_total``, ``items``). A report reads them in three steps:
+
+1. **the candidates**: the ids of the range's order and cart events that pass the query's
+   filters, from the one query layer (``stats.query.event_sets``: rolled-up events for
+   covered days, raw ones for the rest), so every dashboard filter applies as elsewhere
+   (session attributes are the session's);
+2. **dedup**: an order id counts once per site, for its first tracking (by time, then event
+   id), as Matomo keeps one conversion per ``(idsite, idorder)``; a later tracking of the
+   same id is ignored, also when the first one was before the range. On PostgreSQL a partial
+   index on ``(site_id, props->>'order_id')`` of order events answers this (``stats``
+   migration ``0011``);
+3. **the details**: amounts, items and sessions from the raw rows by id (orders are few).
+
+A cart is **abandoned** when its session placed no order (any order event of the session
+in the range, deduplicated or not); its value and items are the session's last cart update.
+
+Amounts are in the site's reporting currency: an order's ``revenue_reporting`` (converted
+at ingest, ``tracking.pipeline.revenue``; Matomo sends no currency code, so its amounts are
+the site's currency already), its sub-amounts and item prices scaled by the same rate. An
+order whose amount could not be converted is counted, its revenue left out and reported
+as ``revenue_unconverted``. A cart's ``cart_total`` is read as sent (the site's currency).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import connection
+from django.db.models import CharField
+from django.db.models.expressions import RawSQL
+
+from stats import query as q
+from tracking.models import Event
+from tracking.protocols.matomo import CART_EVENT, ORDER_EVENT
+
+CHUNK = 2000
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+PROTOCOL = "matomo"
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    name: str
+    categories: tuple[str, ...]
+    price: Decimal  # per unit, reporting currency
+    quantity: int
+
+    @property
+    def revenue(self) -> Decimal:
+        return self.price * self.quantity
+
+
+@dataclass
+class Order:
+    event_id: uuid.UUID
+    order_id: str
+    at: datetime
+    session_id: int
+    visitor_id: int
+    revenue: Decimal | None  # the grand total in the reporting currency; None: unconverted
+    subtotal: Decimal | None = None
+    tax: Decimal | None = None
+    shipping: Decimal | None = None
+    discount: Decimal | None = None
+    items: list[Item] = field(default_factory=list)
+
+
+@dataclass
+class Cart:
+    event_id: uuid.UUID
+    at: datetime
+    session_id: int
+    visitor_id: int
+    value: Decimal | None
+    items: list[Item] = field(default_factory=list)
+
+
+# --- parsing stored props (tolerant: rows stored before the adapter normalized them too) ----
+
+
+def _decimal(value) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() and abs(number) < Decimal("1e14") else None
+
+
+def parse_items(text, factor: Decimal = Decimal(1)) -> list[Item]:
+    """Stored items (``[[sku, name, [categories] | category, price, quantity], …]`` as JSON
+    text) → ``Item``s, prices times ``factor``; anything unreadable is no item."""
+    if not isinstance(text, str) or not text:
+        return []
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return []
+    items = []
+    for raw in data if isinstance(data, list) else ():
+        if not isinstance(raw, list) or not raw or not isinstance(raw[0], str | int | float):
+            continue
+        sku, name, category, price, quantity = (list(raw) + [None] * 5)[:5]
+        categories = category if isinstance(category, list) else [category]
+        count = _decimal(quantity)
+        items.append(
+            Item(
+                str(sku),
+                str(name) if isinstance(name, str | int | float) else "",
+                tuple(str(c) for c in categories if isinstance(c, str | int | float) and c != ""),
+                (_decimal(price) or ZERO) * factor,
+                int(count) if count is not None else 1,
+            )
+        )
+    return items
+
+
+def _converted(row: dict) -> tuple[Decimal | None, Decimal]:
+    """(the grand total in the reporting currency or None, the factor for its parts)."""
+    amount, reporting = row["revenue_amount"], row["revenue_reporting"]
+    if reporting is not None and row["revenue_reporting_currency"]:
+        return reporting, (reporting / amount if amount else Decimal(1))
+    return None, Decimal(1)
+
+
+# --- the candidates and dedup -------------------------------------------------------------
+
+
+def _candidate_ids(query: q.StatsQuery) -> list:
+    """Ids of the range's order and cart events that pass the query's filters."""
+    ids = []
+    for events in q.event_sets(query):
+        ids.extend(
+            events.filter(kind="custom", name__in=(ORDER_EVENT, CART_EVENT))
+            .order_by()
+            .values_list("id", flat=True)
+            .iterator(CHUNK)
+        )
+    return ids
+
+
+def _rows(site_id: int, ids: list) -> Iterable[dict]:
+    columns = (
+        "id",
+        "name",
+        "timestamp",
+        "session_id",
+        "visitor_id",
+        "props",
+        "revenue_amount",
+        "revenue_currency",
+        "revenue_reporting",
+        "revenue_reporting_currency",
+    )
+    for start in range(0, len(ids), CHUNK):
+        yield from Event.objects.filter(
+            site_id=site_id, protocol=PROTOCOL, id__in=ids[start : start + CHUNK]
+        ).values(*columns)
+
+
+def _order_key() -> RawSQL:
+    """An order event's ``order_id`` as text: on PostgreSQL the expression of the partial
+    index ``event_ecommerce_order`` (stats migration 0011), so the index answers."""
+    if connection.vendor == "postgresql":
+        return RawSQL("(props ->> 'order_id')", (), output_field=CharField())
+    return RawSQL("json_extract(props, '$.order_id')", (), output_field=CharField())
+
+
+def first_trackings(site_id: int, order_ids: Iterable[str]) -> dict[str, uuid.UUID]:
+    """Order id → the event id of its first tracking on the site (any time)."""
+    wanted = sorted(set(order_ids))
+    first: dict[str, uuid.UUID] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = (
+            Event.objects.filter(site_id=site_id, kind="custom", name=ORDER_EVENT)
+            .annotate(order_key=_order_key())
+            .filter(order_key__in=wanted[start : start + CHUNK], protocol=PROTOCOL)
+            .order_by("order_key", "timestamp", "id")
+            .values_list("order_key", "id")
+        )
+        for key, event_id in rows:
+            first.setdefault(key, event_id)
+    return first
+
+
+@dataclass
+class Ecommerce:
+    """A range's deduplicated orders (newest first) and its cart updates."""
+
+    orders: list[Order]
+    carts: list[Cart]
+    duplicates: int  # order events in the range left out as repeated trackings
+    unconverted: int  # orders whose revenue could not be converted
+
+
+def ecommerce_events(query: q.StatsQuery) -> Ecommerce:
+    orders: list[Order] = []
+    carts: list[Cart] = []
+    for row in _rows(query.site_id, _candidate_ids(query)):
+        props = row["props"] if isinstance(row["props"], dict) else {}
+        revenue, factor = _converted(row)
+        if row["name"] == ORDER_EVENT:
+            order_id = props.get("order_id")
+            if not isinstance(order_id, str) or not order_id:
+                continue
+            orders.append(
+                Order(
+                    row["id"],
+                    order_id,
+                    row["timestamp"],
+                    row["session_id"],
+                    row["visitor_id"],
+                    revenue,
+                    *(
+                        (v * factor if (v := _decimal(props.get(key))) is not None else None)
+                        for key in ("subtotal", "tax", "shipping", "discount")
+                    ),
+                    items=parse_items(props.get("items"), factor),
+                )
+            )
+        else:
+            value = _decimal(props.get("cart_total"))
+            if value is None:  # stored before the adapter kept it apart from revenue
+                value = revenue
+            carts.append(
+                Cart(
+                    row["id"],
+                    row["timestamp"],
+                    row["session_id"],
+                    row["visitor_id"],
+                    value,
+                    parse_items(props.get("items")),
+                )
+            )
+    first = first_trackings(query.site_id, (o.order_id for o in orders))
+    kept = [o for o in orders if first.get(o.order_id) == o.event_id]
+    kept.sort(key=lambda o: (o.at, str(o.event_id)), reverse=True)
+    return Ecommerce(
+        kept,
+        carts,
+        len(orders) - len(kept),
+        sum(1 for o in kept if o.revenue is None),
+    )
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(CENT))
+
+
+def _ratio(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def abandoned_carts(query: q.StatsQuery, data: Ecommerce) -> list[Cart]:
+    """Each session's last cart update, for sessions that placed no order (newest first)."""
+    last: dict[int, Cart] = {}
+    for cart in data.carts:
+        current = last.get(cart.session_id)
+        if current is None or (cart.at, str(cart.event_id)) > (current.at, str(current.event_id)):
+            last[cart.session_id] = cart
+    if not last:
+        return []
+    ordered: set[int] = set()
+    sessions = sorted(last)
+    for start in range(0, len(sessions), CHUNK):
+        ordered.update(
+            Event.objects.filter(
+                site_id=query.site_id,
+                timestamp__gte=query.start,
+                timestamp__lt=query.end,
+                kind="custom",
+                name=ORDER_EVENT,
+                session_id__in=sessions[start : start + CHUNK],
+            ).values_list("session_id", flat=True)
+        )
+    carts = [cart for session, cart in last.items() if session not in ordered]
+    carts.sort(key=lambda c: (c.at, str(c.event_id)), reverse=True)
+    return carts
+
+
+def _product_rows(orders: list[Order], key) -> list[dict]:
+    """Per product (``key``: item → grouping values): revenue, quantity, orders, average
+    price (revenue per unit), ordered by revenue then quantity."""
+    rows: dict[tuple, dict] = {}
+    for order in orders:
+        for item in order.items:
+            for group in key(item):
+                row = rows.setdefault(
+                    group, {"revenue": ZERO, "quantity": 0, "orders": set(), "names": {}}
+                )
+                row["revenue"] += item.revenue
+                row["quantity"] += item.quantity
+                row["orders"].add(order.order_id)
+                row["names"][item.name] = order.at  # the latest name a SKU was sold under
+    result = []
+    for group, row in rows.items():
+        result.append(
+            {
+                "group": group,
+                "name": max(row["names"].items(), key=lambda kv: (kv[1], kv[0]))[0],
+                "revenue": row["revenue"],
+                "quantity": row["quantity"],
+                "orders": len(row["orders"]),
+                "average_price": row["revenue"] / row["quantity"] if row["quantity"] else None,
+            }
+        )
+    result.sort(key=lambda r: (-r["revenue"], -r["quantity"], r["group"]))
+    return result
+
+
+def products(orders: list[Order]) -> list[dict]:
+    """Products by SKU (the name is the latest one the SKU was ordered under)."""
+    return [
+        {
+            "sku": row["group"][0],
+            "name": row["name"],
+            "revenue": _money(row["revenue"]),
+            "quantity": row["quantity"],
+            "orders": row["orders"],
+            "average_price": _money(row["average_price"]),
+        }
+        for row in _product_rows(orders, lambda item: [(item.sku,)])
+    ]
+
+
+def categories(orders: list[Order]) -> list[dict]:
+    """Product categories: an item counts under each of its (up to five) categories, as in
+    Matomo, so the rows may add up to more than the total; items without one are
+    "(none)"."""
+    return [
+        {
+            "category": row["group"][0],
+            "revenue": _money(row["revenue"]),
+            "quantity": row["quantity"],
+            "orders": row["orders"],
+            "average_price": _money(row["average_price"]),
+        }
+        for row in _product_rows(orders, lambda item: [(c,) for c in item.categories or ("",)])
+    ]
+
+
+def order_json(order: Order) -> dict:
+    from stats.selectors import public_session_id, public_visitor_id
+
+    return {
+        "order_id": order.order_id,
+        "time": order.at.isoformat(),
+        "visitor_id": public_visitor_id(order.visitor_id),
+        "session_id": public_session_id(order.session_id),
+        "revenue": _money(order.revenue),
+        "subtotal": _money(order.subtotal),
+        "tax": _money(order.tax),
+        "shipping": _money(order.shipping),
+        "discount": _money(order.discount),
+        "items": [
+            {
+                "sku": item.sku,
+                "name": item.name,
+                "categories": list(item.categories),
+                "price": _money(item.price),
+                "quantity": item.quantity,
+            }
+            for item in order.items
+        ],
+    }
+
+
+def cart_json(cart: Cart) -> dict:
+    from stats.selectors import public_session_id, public_visitor_id
+
+    return {
+        "time": cart.at.isoformat(),
+        "visitor_id": public_visitor_id(cart.visitor_id),
+        "session_id": public_session_id(cart.session_id),
+        "value": _money(cart.value),
+        "items": [
+            {"sku": i.sku, "name": i.name, "price": _money(i.price), "quantity": i.quantity}
+            for i in cart.items
+        ],
+    }
+
+
+def summary(query: q.StatsQuery, data: Ecommerce, abandoned: list[Cart]) -> dict:
+    """Orders, conversion rate (sessions with a counted order / the range's sessions under
+    the same filters), revenue, average order value, abandoned carts."""
+    sessions = q.totals(query)["sessions"]
+    revenue = sum((o.revenue for o in data.orders if o.revenue is not None), ZERO)
+    counted = len(data.orders) - data.unconverted
+    converting = len({o.session_id for o in data.orders})
+    return {
+        "orders": len(data.orders),
+        "sessions": sessions,
+        "converting_sessions": converting,
+        "conversion_rate": _ratio(converting, sessions),
+        "revenue": _money(revenue),
+        "average_order_value": _money(revenue / counted) if counted else None,
+        "items": sum(i.quantity for o in data.orders for i in o.items),
+        "subtotal": _money(_sum(o.subtotal for o in data.orders)),
+        "tax": _money(_sum(o.tax for o in data.orders)),
+        "shipping": _money(_sum(o.shipping for o in data.orders)),
+        "discount": _money(_sum(o.discount for o in data.orders)),
+        "cart_updates": len(data.carts),
+        "abandoned_carts": len(abandoned),
+        "abandoned_value": _money(_sum(c.value for c in abandoned) or ZERO),
+        "duplicate_orders": data.duplicates,
+        "revenue_unconverted": data.unconverted,
+    }
+
+
+def _sum(values: Iterable[Decimal | None]) -> Decimal | None:
+    present = [v for v in values if v is not None]
+    return sum(present, ZERO) if present else None
+
+
+def ecommerce_report(query: q.StatsQuery, currency: str, *, limit: int = 20) -> dict:
+    """Everything the dashboard page shows, from one read of the range's events."""
+    data = ecommerce_events(query)
+    abandoned = abandoned_carts(query, data)
+    return {
+        "from": query.first_day.isoformat(),
+        "to": query.last_day.isoformat(),
+        "tz": query.tz,
+        "currency": currency,
+        "filters": query.filters,
+        "summary": summary(query, data, abandoned),
+        "products": products(data.orders)[:limit],
+        "categories": categories(data.orders)[:limit],
+        "abandoned_carts": [cart_json(c) for c in abandoned[:limit]],
+        "orders": [order_json(o) for o in data.orders[:limit]],
+    }
+
+
+def order_log(query: q.StatsQuery, *, page: int = 1, limit: int = DEFAULT_LIMIT) -> dict:
+    """The counted orders, newest first, ``limit`` per page (1-based)."""
+    orders = ecommerce_events(query).orders
+    chunk = orders[(page - 1) * limit : page * limit]
+    return {
+        "total": len(orders),
+        "page": page,
+        "limit": limit,
+        "orders": [order_json(o) for o in chunk],
+    }
