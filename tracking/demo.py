@@ -156,6 +156,20 @@ FUNNEL_PATHS = ("/", "/pricing", "/signup")
 PAGE_TITLES = {path: title for path, title, _weight in PAGES}
 PLAN_PRICES = {"free": None, "team": Decimal("49.00"), "business": Decimal("199.00")}
 BEHAVIOUR_DAYS = 30  # the demo switched its behaviour collectors on a month ago
+# Customers pay in their currency (the site reports in EUR: revenue is converted at ingest).
+LOCAL_PRICES = {
+    "USD": {"team": Decimal("55.00"), "business": Decimal("219.00")},
+    "GBP": {"team": Decimal("42.00"), "business": Decimal("169.00")},
+}
+
+
+def _price(plan: str, language: str, visit: int) -> tuple[Decimal | None, str]:
+    """A plan's price and currency for a visitor: USD for American English, GBP for every
+    fourth other visit, else EUR (no random draw, so the demo's traffic stays the same)."""
+    if PLAN_PRICES[plan] is None:
+        return None, ""
+    currency = "USD" if language.startswith("en-US") else "GBP" if visit % 4 == 0 else "EUR"
+    return LOCAL_PRICES.get(currency, PLAN_PRICES)[plan], currency
 
 
 def _collect(config, public_key: str, identity: dict, page: dict, events: list, at) -> list[Hit]:
@@ -391,14 +405,15 @@ def demo_traffic_send(
                 )
                 if path == "/signup" and rng.random() < 0.4:
                     plan = rng.choice(["free", "team", "business"])
+                    amount, currency = _price(plan, language, visit)
                     hits.append(
                         Hit(
                             kind=Kind.CUSTOM,
                             name="Signup",
                             url=f"https://{config.hostname}{path}",
                             props={"plan": plan},
-                            revenue_amount=PLAN_PRICES[plan],
-                            revenue_currency="EUR" if PLAN_PRICES[plan] else "",
+                            revenue_amount=amount,
+                            revenue_currency=currency,
                             timestamp=at,
                             **base,
                         )
