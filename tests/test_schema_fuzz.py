@@ -114,6 +114,7 @@ def credentials(transactional_db, live_server, monkeypatch):
     from django.conf import settings
 
     monkeypatch.setattr(settings, "PIRSCH_API_RATE_LIMIT", 10**6, raising=False)
+    monkeypatch.setattr(settings, "PLAUSIBLE_API_RATE_LIMIT", 10**6, raising=False)
     owner = UserFactory()
     # The schema's examples name example.com: the explicit phase sends them as valid requests.
     site = SiteFactory(hostname="example.com")
@@ -173,8 +174,11 @@ PIRSCH_PATHS = {
 
 
 def _error_family(path: str) -> str | None:
-    if path.startswith(("/api/v1/statistics", "/api/v1/funnels")) or path in PIRSCH_PATHS:
-        return "Pirsch"  # the funnel API uses Pirsch's tokens and error shape (issue #15)
+    if (
+        path.startswith(("/api/v1/statistics", "/api/v1/funnels", "/api/v1/ecommerce"))
+        or path in PIRSCH_PATHS
+    ):
+        return "Pirsch"  # the funnel and ecommerce APIs use Pirsch's tokens and errors (#15)
     if path.startswith("/api/v1/"):
         return "identity"
     if path == "/api/event":
@@ -221,7 +225,7 @@ def _fuzz_operation(
                 send(example, f"Bearer {credentials[scheme]}" if scheme else None)
 
     # Valid statistics requests name the real site so that the queries run on data.
-    reads = path.startswith("/api/v1/statistics") and method == "get"
+    reads = path.startswith(("/api/v1/statistics", "/api/v1/ecommerce")) and method == "get"
     fixed = {"query": {"id": site.public_id}} if reads else {}
     strategies = [operation.as_strategy(generation_mode=GenerationMode.POSITIVE, **fixed)]
     if operation.body or list(operation.iter_parameters()):

@@ -11,6 +11,7 @@ Plausible's 400, never a different answer.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -187,8 +188,6 @@ def _parse_v2_one(item, depth: int):
 
 
 def _show(item) -> str:
-    import json
-
     return json.dumps(item)[:200]
 
 
@@ -216,6 +215,43 @@ def _check_property(dimension: str) -> None:
 
 
 # --- translation to the query layer -----------------------------------------------------
+
+
+GOAL = "event:goal"
+
+
+def split_goals(tree: And) -> tuple[And, list[str] | None]:
+    """The tree without its goal conditions, and the goal names they name (None without a
+    goal filter). Plausible filters goals at the top level only; Footfall with ``is``."""
+    goals: list[str] | None = None
+    rest = []
+    for child in tree.children:
+        if isinstance(child, Condition) and child.dimension == GOAL:
+            if child.operator != "is":
+                raise FilterError(
+                    "Footfall filters 'event:goal' only with 'is' (v1 '==') and goal names."
+                )
+            goals = [*(goals or []), *child.values]
+        else:
+            if GOAL in _dimensions(child):
+                raise FilterError(
+                    "Invalid filters. Dimension `event:goal` can only be filtered at the top level."
+                )
+            rest.append(child)
+    return And(tuple(rest)), goals
+
+
+def _dimensions(node) -> set[str]:
+    if isinstance(node, Condition):
+        return {node.dimension}
+    if isinstance(node, Not):
+        return _dimensions(node.child)
+    return {d for child in node.children for d in _dimensions(child)}
+
+
+def filtered_dimensions(tree: And) -> set[str]:
+    """Every property a filter tree names, at any depth."""
+    return _dimensions(tree)
 
 
 def to_footfall(tree: And) -> dict[str, list[str]]:

@@ -11,14 +11,25 @@ a range are the sum of each day's visitors, as everywhere in Footfall.
 from __future__ import annotations
 
 import dataclasses
+import json
 from calendar import monthrange
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from stats import query as q
 from stats import ranges
-from stats.api.plausible.filters import PROPS_PREFIX, FilterError, to_footfall
+from stats.api.plausible import events as ev
+from stats.api.plausible.filters import (
+    PROPS_PREFIX,
+    FilterError,
+    filtered_dimensions,
+    split_goals,
+    to_footfall,
+)
+from stats.models import Goal
+from stats.selectors import first_event_day
 
 METRICS = (
     "visitors",
@@ -32,6 +43,25 @@ METRICS = (
     "time_on_page",
 )
 SESSION_METRICS = ("visits", "bounce_rate", "visit_duration", "views_per_visit")
+# Plausible v2's session-only metrics (``TableDecider``: visits may come from either table).
+V2_SESSION_METRICS = ("bounce_rate", "visit_duration", "views_per_visit")
+# Session metrics Footfall cannot answer under an event-only filter (its reads would count
+# the sessions' other events too).
+FOOTFALL_SESSION_METRICS = ("bounce_rate", "visit_duration", "views_per_visit")
+EVENT_BREAKDOWNS = ("event:page", "event:name", "event:goal")
+EVENT_BREAKDOWN_METRICS = ("visitors", "visits", "pageviews", "events", "conversion_rate")
+VISIT_BREAKDOWN_METRICS = ("visitors", "visits", "pageviews")
+# ``events.event_counts`` field per Plausible metric.
+COUNT_FIELDS = {
+    "visitors": "visitors",
+    "visits": "visits",
+    "pageviews": "pageviews",
+    "events": "events",
+}
+PAGE_GOAL_PREFIX = "Visit "
+GOALS_DOCS = (
+    "Find out how to configure goals here: https://plausible.io/docs/stats-api#filtering-by-goals"
+)
 EVENT_ONLY = ("event:name", "event:goal")
 V1_PERIODS = ("day", "7d", "30d", "month", "6mo", "12mo", "custom")
 V2_PERIODS = ("day", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all")
@@ -78,8 +108,6 @@ class PlausibleError(ValueError):
 
 
 def _today(tz: str) -> date:
-    from zoneinfo import ZoneInfo
-
     return timezone.now().astimezone(ZoneInfo(tz)).date()
 
 
@@ -162,8 +190,6 @@ def v2_days(date_range, tz: str, relative: str | None, site_id: int) -> tuple[da
             raise PlausibleError(f"#/date: Invalid date {_json(relative)}") from exc
         first_event = None
         if date_range == "all":
-            from stats.selectors import first_event_day
-
             first_event = first_event_day(site_id, tz)
         first, last = resolve_period(date_range, anchor, first_event=first_event)
         first = min(first, last)
@@ -191,8 +217,6 @@ def _check(first: date, last: date) -> None:
 
 
 def _json(value) -> str:
-    import json
-
     return json.dumps(value)[:200]
 
 
@@ -207,26 +231,53 @@ class Request:
     metrics: list[str]
     filter_properties: list[str]
     dimension: str | None = None  # a breakdown property or a ``time:*`` dimension
+    goals: list[Goal] | None = None  # the goals of an ``event:goal`` filter
+    v2: bool = False
+
+    @property
+    def breakdown(self) -> str | None:
+        """The breakdown property (None for aggregates and time series)."""
+        if self.dimension is None or self.dimension.startswith("time"):
+            return None
+        return self.dimension
 
 
-def stats_query(site, first: date, last: date, tree) -> tuple[q.StatsQuery, list[str]]:
-    """The ``StatsQuery`` and the filtered properties (for the metric checks)."""
+def stats_query(
+    site, first: date, last: date, tree, *, v2: bool = False
+) -> tuple[q.StatsQuery, list[str], list[Goal] | None]:
+    """The ``StatsQuery``, the filtered properties (for the metric checks) and the goals of
+    a goal filter (Plausible's 400 when one is not configured)."""
     try:
-        filters = to_footfall(tree)
-        filters = q.validate_filters(filters)
+        rest, goal_names = split_goals(tree)
+        filters = q.validate_filters(to_footfall(rest))
     except FilterError as exc:
         raise PlausibleError(str(exc)) from exc
     except q.QueryError as exc:
         raise PlausibleError(f"Invalid filter: {exc.message}") from exc
-    from stats.api.plausible.filters import _conditions
-
-    properties = [c.dimension for c in _conditions(tree)]
+    goals = None if goal_names is None else _goals(site, goal_names, v2=v2)
+    properties = sorted(filtered_dimensions(tree))
     return (
         q.StatsQuery(
             site_id=site.pk, first_day=first, last_day=last, tz=site.timezone, filters=filters
         ),
         properties,
+        goals,
     )
+
+
+def _goals(site, names: list[str], *, v2: bool) -> list[Goal]:
+    configured = {goal.name: goal for goal in Goal.objects.filter(site=site)}
+    for name in names:
+        if name not in configured:
+            if not v2 and name.startswith(PAGE_GOAL_PREFIX):
+                lead = (
+                    f"The pageview goal for the pathname `{name[len(PAGE_GOAL_PREFIX) :]}` "
+                    "is not configured for this site. "
+                )
+            else:
+                lead = f"The goal `{name}` is not configured for this site. "
+            raise PlausibleError(lead + GOALS_DOCS)
+    return [configured[name] for name in dict.fromkeys(names)]
 
 
 def parse_metrics(raw: str | list) -> list[str]:
@@ -243,55 +294,140 @@ def parse_metrics(raw: str | list) -> list[str]:
     return metrics
 
 
+def _event_only(prop: str) -> bool:
+    return prop in EVENT_ONLY or prop.startswith(PROPS_PREFIX)
+
+
 def check_metrics(request: Request) -> None:
-    """Plausible's refusals first (same messages), then what Footfall cannot answer exactly."""
-    dimension = request.dimension
-    breakdown = dimension is not None and not dimension.startswith("time")
-    event_only = [
-        p for p in request.filter_properties if p in EVENT_ONLY or p.startswith(PROPS_PREFIX)
-    ]
+    """Plausible's own refusals first (its messages, v1's or v2's), then what Footfall
+    cannot answer exactly (a 400 naming Footfall, never a different number)."""
+    if request.v2:
+        _check_v2(request)
+    else:
+        _check_v1(request)
+    _check_footfall(request)
+
+
+def _check_v1(request: Request) -> None:
+    """``ExternalStatsController.validate_metric``: the first metric refused wins."""
+    dims = [request.breakdown] if request.breakdown else []
+    props = request.filter_properties
     for metric in request.metrics:
-        if metric == "conversion_rate":
-            raise PlausibleError(
-                f"Metric `{metric}` can only be queried in a goal breakdown or with a goal filter"
-            )
         if metric == "time_on_page":
-            raise PlausibleError(
-                "Metric `time_on_page` is not supported by Footfall's Plausible API (the "
-                "dashboard and Pirsch's /api/v1/statistics/duration/page show time on page)."
-            )
-        if metric == "views_per_visit":
-            if "event:page" in request.filter_properties:
+            if request.goals is not None:
+                raise PlausibleError(
+                    f"Metric `{metric}` cannot be queried when filtering by `event:goal`"
+                )
+            if "event:name" in props:
+                raise PlausibleError(
+                    f"Metric `{metric}` cannot be queried when filtering by `event:name`"
+                )
+            if dims == ["event:page"]:
+                continue
+            if dims:
+                raise PlausibleError(
+                    f"Metric `{metric}` is not supported in breakdown queries (except "
+                    "`event:page` breakdown)"
+                )
+            if "event:page" not in props:
+                raise PlausibleError(
+                    f"Metric `{metric}` can only be queried in a page breakdown or with a page "
+                    "filter."
+                )
+        elif metric == "conversion_rate":
+            if dims != ["event:goal"] and request.goals is None:
+                raise PlausibleError(
+                    f"Metric `{metric}` can only be queried in a goal breakdown or with a goal "
+                    "filter"
+                )
+        elif metric == "views_per_visit":
+            if "event:page" in props:
                 raise PlausibleError(
                     f"Metric `{metric}` cannot be queried with a filter on `event:page`."
                 )
-            if breakdown:
+            if dims:
                 raise PlausibleError(f"Metric `{metric}` is not supported in breakdown queries.")
-        if metric in SESSION_METRICS:
-            if breakdown and (dimension in EVENT_ONLY or dimension.startswith(PROPS_PREFIX)):
-                raise PlausibleError(
-                    f"Session metric `{metric}` cannot be queried for breakdown by `{dimension}`."
-                )
-            if event_only:
-                raise PlausibleError(
-                    f"Session metric `{metric}` cannot be queried when using a filter on "
-                    f"`{event_only[0]}`."
-                )
-        if breakdown and metric not in BREAKDOWN_METRICS:
+            _check_v1_session(metric, dims, props)
+        elif metric in ("visits", "bounce_rate", "visit_duration"):
+            _check_v1_session(metric, dims, props)
+
+
+def _check_v1_session(metric: str, dims: list[str], props: list[str]) -> None:
+    if len(dims) == 1 and _event_only(dims[0]):
+        raise PlausibleError(
+            f"Session metric `{metric}` cannot be queried for breakdown by `{dims[0]}`."
+        )
+    event_only = [p for p in props if _event_only(p)]
+    if event_only:
+        raise PlausibleError(
+            f"Session metric `{metric}` cannot be queried when using a filter on `{event_only[0]}`."
+        )
+
+
+def _check_v2(request: Request) -> None:
+    """``QueryParser.validate_metrics``: each metric, then session metrics against event
+    dimensions (``event:page`` aside)."""
+    dims = [request.dimension] if request.dimension else []
+    props = request.filter_properties
+    for metric in request.metrics:
+        if metric == "conversion_rate" and "event:goal" not in dims and request.goals is None:
             raise PlausibleError(
-                f"Metric `{metric}` is not supported by Footfall in breakdown queries "
-                "(supported: visitors, visits, pageviews)."
+                f"Metric `{metric}` can only be queried with event:goal filters or dimensions."
             )
-        if breakdown and dimension == "event:name" and metric == "pageviews":
+        if metric == "views_per_visit":
+            if "event:page" in props:
+                raise PlausibleError(
+                    f"Metric `{metric}` cannot be queried with a filter on `event:page`."
+                )
+            if dims:
+                raise PlausibleError(f"Metric `{metric}` cannot be queried with `dimensions`.")
+    session = [m for m in request.metrics if m in V2_SESSION_METRICS]
+    if session and any(d.startswith("event:") and d != "event:page" for d in dims):
+        raise PlausibleError(
+            f"Session metric(s) `{', '.join(session)}` cannot be queried along with event "
+            "dimensions."
+        )
+
+
+def _check_footfall(request: Request) -> None:
+    """What Footfall's reads cannot answer exactly (Plausible answers these)."""
+    breakdown = request.breakdown
+    props = request.filter_properties
+    event_only = [p for p in props if _event_only(p) and p != "event:goal"]
+    for metric in request.metrics:
+        if metric == "time_on_page" and breakdown != "event:page" and "event:page" not in props:
             raise PlausibleError(
-                "Metric `pageviews` is not supported by Footfall in a breakdown by `event:name`."
+                "Metric `time_on_page` can only be queried with event:page filters or dimensions."
             )
-        if dimension and dimension.startswith("time") and metric == "events":
-            raise PlausibleError("Metric `events` is not supported by Footfall in time series.")
-        if dimension == "time:hour" and metric not in BREAKDOWN_METRICS:
+        if metric == "time_on_page" and request.goals is not None:
             raise PlausibleError(
-                f"Metric `{metric}` is not supported by Footfall in an hourly time series "
-                "(supported: visitors, visits, pageviews)."
+                "Metric `time_on_page` cannot be queried when filtering by `event:goal`"
+            )
+        if metric in FOOTFALL_SESSION_METRICS and (event_only or request.goals is not None):
+            prop = event_only[0] if event_only else "event:goal"
+            raise PlausibleError(
+                f"Session metric `{metric}` cannot be queried when using a filter on `{prop}`."
+            )
+    if breakdown is None:
+        return
+    if breakdown in EVENT_BREAKDOWNS or breakdown.startswith(PROPS_PREFIX):
+        supported = EVENT_BREAKDOWN_METRICS
+        if breakdown == "event:page" and request.goals is None:
+            supported = (*supported, "time_on_page")
+    elif request.goals is not None:
+        raise PlausibleError(
+            f"Footfall answers a goal filter in breakdowns by event:goal, event:name, "
+            f"event:page or event:props only (not `{breakdown}`)."
+        )
+    else:
+        supported = VISIT_BREAKDOWN_METRICS
+        if breakdown == "visit:exit_page":
+            supported = ("visitors", "visits")
+    for metric in request.metrics:
+        if metric not in supported:
+            raise PlausibleError(
+                f"Metric `{metric}` is not supported by Footfall in a breakdown by "
+                f"`{breakdown}` (supported: {', '.join(supported)})."
             )
 
 
@@ -312,6 +448,8 @@ def _values(totals: dict, metric: str):
         return round(totals["duration_ms"] / 1000 / sessions) if sessions else 0
     if metric == "events":
         return totals["events"]
+    if metric == "time_on_page":
+        return totals["time_on_page"]
     raise PlausibleError(f"Metric `{metric}` is not supported by Footfall.")
 
 
@@ -320,26 +458,51 @@ def _sum(days: list[dict]) -> dict:
     return {key: sum(d.get(key, 0) for d in days) for key in keys}
 
 
-def aggregate(query: q.StatsQuery, metrics: list[str]) -> dict:
+def _counts_metrics(counts: dict, metrics: list[str], total_visitors: int) -> dict:
+    """Plausible metrics from ``events.event_counts`` (goal and event-property questions)."""
+    out = {}
+    for metric in metrics:
+        if metric == "conversion_rate":
+            out[metric] = ev.conversion_rate(counts["visitors"], total_visitors)
+        else:
+            out[metric] = counts[COUNT_FIELDS[metric]]
+    return out
+
+
+def _denominator(query: q.StatsQuery) -> int:
+    """``conversion_rate``'s denominator: the visitors without goal and property filters."""
+    return sum(d["visitors"] for d in q.daily_metrics(ev.without_goal_and_props(query)).values())
+
+
+def aggregate(request: Request) -> dict:
     """Each metric's value over the whole period."""
+    query, metrics = request.stats, request.metrics
+    if request.goals is not None:
+        counts = ev.event_counts(query, target=ev.goals_target(request.goals)).get("", ev.ZERO)
+        total = _denominator(query) if "conversion_rate" in metrics else 0
+        return _counts_metrics(counts, metrics, total)
     totals = _sum(list(q.daily_metrics(query).values()))
     if "events" in metrics:
-        custom = sum(row["count"] for row in q.event_list(query))
-        totals["events"] = custom + totals["views"]  # under an event filter, views are 0
+        totals["events"] = ev.event_counts(query).get("", ev.ZERO)["events"]
+    if "time_on_page" in metrics:
+        totals["time_on_page"] = ev.mean_time_on_page(query)
     return {metric: _values(totals, metric) for metric in metrics}
 
 
 def percent_change(metric: str, current, previous):
-    """Plausible's ``change``: points for bounce rate, else a whole percentage."""
+    """Plausible's ``change``: points for bounce rate and conversion rate, else a whole
+    percentage (100 from nothing)."""
     if metric == "bounce_rate":
         return current - previous
+    if metric == "conversion_rate":
+        return round(current - previous, 1)
     if not previous:
         return 100 if current else 0
     return round((current - previous) * 100 / previous)
 
 
-def previous(query: q.StatsQuery) -> q.StatsQuery:
-    return query.previous()
+def previous(request: Request) -> Request:
+    return dataclasses.replace(request, stats=request.stats.previous())
 
 
 def buckets(query: q.StatsQuery, interval: str) -> list[date | int]:
@@ -351,29 +514,107 @@ def buckets(query: q.StatsQuery, interval: str) -> list[date | int]:
     return query.days()
 
 
-def series(query: q.StatsQuery, metrics: list[str], interval: str) -> list[tuple]:
+def _bucket_of(day, interval: str):
+    return day.replace(day=1) if interval == "month" else day
+
+
+def series(request: Request, interval: str) -> list[tuple]:
     """(label, {metric: value}) per bucket, every bucket present (zeros included)."""
+    query, metrics = request.stats, request.metrics
+    labels = buckets(query, interval)
+    group = "hour" if interval == "hour" else "day"
+    if request.goals is not None:
+        per_key = ev.event_counts(query, target=ev.goals_target(request.goals), group=group)
+        counted = {label: dict(ev.ZERO) for label in labels}
+        for key, counts in per_key.items():
+            label = key if interval == "hour" else _bucket_of(key, interval)
+            if label in counted:
+                for name in ev.ZERO:
+                    counted[label][name] += counts[name]
+        totals = dict.fromkeys(labels, 0)
+        if "conversion_rate" in metrics:
+            if interval == "hour":
+                for row in q.hours(ev.without_goal_and_props(query)):
+                    totals[row["hour"]] = row["visitors"]
+            else:
+                for day, values in q.daily_metrics(ev.without_goal_and_props(query)).items():
+                    label = _bucket_of(day, interval)
+                    if label in totals:
+                        totals[label] += values["visitors"]
+        return [
+            (label, _counts_metrics(counted[label], metrics, totals[label])) for label in labels
+        ]
+    events = {}
+    if "events" in metrics:
+        for key, counts in ev.event_counts(query, group=group).items():
+            label = key if interval == "hour" else _bucket_of(key, interval)
+            events[label] = events.get(label, 0) + counts["events"]
     if interval == "hour":
         per_hour = {row["hour"]: row for row in q.hours(query)}
         out = []
-        for hour in range(24):
+        for hour in labels:
             row = per_hour.get(hour, {"visitors": 0, "views": 0, "sessions": 0})
-            values = {m: row[BREAKDOWN_METRICS[m]] for m in metrics}
+            values = {}
+            for m in metrics:
+                values[m] = events.get(hour, 0) if m == "events" else row[BREAKDOWN_METRICS[m]]
             out.append((hour, values))
         return out
     daily = q.daily_metrics(query)
-    grouped: dict[date, list[dict]] = {}
+    grouped: dict[date, list[dict]] = {label: [] for label in labels}
     for day in query.days():
-        key = day.replace(day=1) if interval == "month" else day
-        grouped.setdefault(key, []).append(daily.get(day, {}))
-    return [
-        (label, {m: _values(_sum(days), m) for m in metrics})
-        for label, days in sorted(grouped.items())
-    ]
+        grouped[_bucket_of(day, interval)].append(daily.get(day, {}))
+    out = []
+    for label, days in grouped.items():
+        totals = _sum(days)
+        totals["events"] = events.get(label, 0)
+        if "time_on_page" in metrics:
+            totals["time_on_page"] = ev.mean_time_on_page(_bucket_query(query, label, interval))
+        out.append((label, {m: _values(totals, m) for m in metrics}))
+    return out
 
 
-def breakdown_rows(query: q.StatsQuery, prop: str, metrics: list[str]) -> list[tuple]:
-    """(value, {metric: value}) per value of a property, most visitors first."""
+def _bucket_query(query: q.StatsQuery, label: date, interval: str) -> q.StatsQuery:
+    last = _month_end(label) if interval == "month" else label
+    return dataclasses.replace(
+        query, first_day=max(label, query.first_day), last_day=min(last, query.last_day)
+    )
+
+
+def breakdown_rows(request: Request) -> list[tuple]:
+    """(value, {metric: value}) per value of the breakdown property, most visitors first."""
+    query, prop, metrics = request.stats, request.breakdown, request.metrics
+    total = _denominator(query) if "conversion_rate" in metrics else 0
+    if prop == "event:goal":
+        goals = request.goals
+        if goals is None:
+            goals = list(Goal.objects.filter(site_id=query.site_id).order_by("pk"))
+        return [
+            (name, _counts_metrics(counts, metrics, total))
+            for name, counts in ev.goal_rows(query, goals)
+        ]
+    if request.goals is not None or prop == "event:name" or prop.startswith(PROPS_PREFIX):
+        target = ev.goals_target(request.goals) if request.goals is not None else None
+        group = {"event:name": "name", "event:page": "path"}.get(prop) or (
+            "props:" + prop[len(PROPS_PREFIX) :]
+        )
+        per_value = ev.event_counts(query, target=target, group=group)
+        ordered = sorted(
+            per_value.items(), key=lambda kv: (-kv[1]["visitors"], -kv[1]["events"], str(kv[0]))
+        )
+        return [(value, _counts_metrics(counts, metrics, total)) for value, counts in ordered]
+    rows = _visit_rows(query, prop, [m for m in metrics if m in BREAKDOWN_METRICS])
+    if "events" in metrics:  # event:page: every event on the page, not only its views
+        per_path = ev.event_counts(query, group="path")
+        for value, values in rows:
+            values["events"] = per_path.get(value, ev.ZERO)["events"]
+    if "time_on_page" in metrics:
+        seconds = ev.time_on_page_by_path(query, {value for value, _ in rows})
+        for value, values in rows:
+            values["time_on_page"] = seconds.get(value, 0)
+    return [(value, {m: values[m] for m in metrics}) for value, values in rows]
+
+
+def _visit_rows(query: q.StatsQuery, prop: str, metrics: list[str]) -> list[tuple]:
     if prop not in BREAKDOWNS:
         raise PlausibleError(
             f"Breakdown by '{prop}' is not supported by Footfall. Please provide a valid "
@@ -385,11 +626,6 @@ def breakdown_rows(query: q.StatsQuery, prop: str, metrics: list[str]) -> list[t
             {"path": r["path"], "visitors": r["visitors"], "sessions": r["sessions"], "views": 0}
             for r in q.exit_pages(query)
         ]
-        if "pageviews" in metrics:
-            raise PlausibleError(
-                "Metric `pageviews` is not supported by Footfall in a breakdown by "
-                "`visit:exit_page`."
-            )
     else:
         rows = q.breakdown(query, dimension)
     merged: dict[str, dict] = {}

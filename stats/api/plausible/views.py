@@ -6,8 +6,9 @@ layer once per question, render Plausible's shapes. Every refusal is ``{"error":
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -25,6 +26,7 @@ from stats.api.plausible.authentication import (
 )
 from stats.api.plausible.filters import FilterError, known_property, parse_v1, parse_v2
 from stats.api.plausible.query import PlausibleError
+from stats.api.plausible.throttling import PlausibleKeyThrottle, limit_message
 
 MAX_BREAKDOWN_LIMIT = 1000
 DEFAULT_BREAKDOWN_LIMIT = 100
@@ -50,7 +52,19 @@ class PlausibleView(APIView):
     permission_classes = [HasScope]
     renderer_classes = [JSONRenderer]
     parser_classes = [SafeJSONParser, FormParser]
+    throttle_classes = [PlausibleKeyThrottle]
     required_scope = "stats"
+
+    def check_permissions(self, request):
+        # Plausible counts a valid key against its limit before it checks the key's scope.
+        APIView.check_throttles(self, request)
+        super().check_permissions(request)
+
+    def check_throttles(self, request):
+        pass  # done first thing in check_permissions
+
+    def throttled(self, request, wait):
+        raise PlausibleError(limit_message(int(settings.PLAUSIBLE_API_RATE_LIMIT)), status=429)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -63,7 +77,11 @@ class PlausibleView(APIView):
 
     def handle_exception(self, exc):
         if isinstance(exc, PlausibleError):
-            return Response({"error": exc.message}, status=exc.status)
+            response = Response({"error": exc.message}, status=exc.status)
+            limit = getattr(self.request._request, "rate_limit", None)
+            if exc.status == 429 and limit is not None:
+                response["Retry-After"] = str(limit.retry_after())
+            return response
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             response = Response({"error": str(exc.detail)}, status=401)
             response["WWW-Authenticate"] = "Bearer"
@@ -117,19 +135,20 @@ class Aggregate(PlausibleView):
         params = request.query_params
         site = self.stats_site(params.get("site_id"))
         first, last, _period = pq.v1_days(params, site.timezone)
-        query, properties = pq.stats_query(site, first, last, _v1_filters(params))
+        query, properties, goals = pq.stats_query(site, first, last, _v1_filters(params))
         metrics = pq.parse_metrics(params.get("metrics", "visitors"))
-        pq.check_metrics(pq.Request(query, metrics, properties))
+        question = pq.Request(query, metrics, properties, goals=goals)
+        pq.check_metrics(question)
         compare = params.get("compare")
         if compare not in (None, "", "previous_period"):
             raise PlausibleError(
                 f"Error parsing `compare` parameter: invalid value `{compare}`. "
                 "Footfall supports `previous_period`."
             )
-        values = pq.aggregate(query, metrics)
+        values = pq.aggregate(question)
         results = {metric: {"value": value} for metric, value in values.items()}
         if compare == "previous_period":
-            before = pq.aggregate(query.previous(), metrics)
+            before = pq.aggregate(pq.previous(question))
             for metric in metrics:
                 results[metric]["change"] = pq.percent_change(
                     metric, values[metric], before[metric]
@@ -154,11 +173,12 @@ class Timeseries(PlausibleView):
             )
         if interval is None:
             interval = {"day": "hour", "6mo": "month", "12mo": "month"}.get(period, "day")
-        query, properties = pq.stats_query(site, first, last, _v1_filters(params))
+        query, properties, goals = pq.stats_query(site, first, last, _v1_filters(params))
         metrics = pq.parse_metrics(params.get("metrics", "visitors"))
-        pq.check_metrics(pq.Request(query, metrics, properties, dimension=f"time:{interval}"))
+        question = pq.Request(query, metrics, properties, f"time:{interval}", goals)
+        pq.check_metrics(question)
         results = []
-        for label, values in pq.series(query, metrics, interval):
+        for label, values in pq.series(question, interval):
             if interval == "hour":
                 stamp = f"{first.isoformat()} {label:02d}:00:00"
             else:
@@ -191,15 +211,26 @@ class Breakdown(PlausibleView):
                 f"Invalid property '{prop}'. Please provide a valid property for the breakdown "
                 "endpoint: https://plausible.io/docs/stats-api#properties"
             )
-        query, properties = pq.stats_query(site, first, last, _v1_filters(params))
+        query, properties, goals = pq.stats_query(site, first, last, _v1_filters(params))
         metrics = pq.parse_metrics(params.get("metrics", "visitors"))
+        question = pq.Request(query, metrics, properties, prop, goals)
+        pq.check_metrics(question)
         limit = _positive(params.get("limit"), DEFAULT_BREAKDOWN_LIMIT, MAX_BREAKDOWN_LIMIT)
         page = _positive(params.get("page"), 1, None)
-        pq.check_metrics(pq.Request(query, metrics, properties, dimension=prop))
-        key = pq.BREAKDOWNS[prop][2] if prop in pq.BREAKDOWNS else prop
-        rows = pq.breakdown_rows(query, prop, metrics)
+        key = _result_key(prop)
+        rows = pq.breakdown_rows(question)
         window = rows[(page - 1) * limit : page * limit]
         return Response({"results": [{key: value, **values} for value, values in window]})
+
+
+def _result_key(prop: str) -> str:
+    """Plausible's v1 key of a breakdown row: the property's short name (``goal``, the
+    property's own name for ``event:props:<name>``)."""
+    if prop in pq.BREAKDOWNS:
+        return pq.BREAKDOWNS[prop][2]
+    if prop == "event:goal":
+        return "goal"
+    return prop.rsplit(":", 1)[1]
 
 
 def _positive(raw, default: int, maximum: int | None) -> int:
@@ -265,25 +296,29 @@ class Query(PlausibleView):
             tree = parse_v2(body.get("filters", []))
         except FilterError as exc:
             raise PlausibleError(str(exc)) from exc
-        query, properties = pq.stats_query(site, first, last, tree)
-        request_ = pq.Request(
+        query, properties, goals = pq.stats_query(site, first, last, tree, v2=True)
+        question = pq.Request(
             query,
             metrics,
             properties,
             dimension=f"time:{interval}" if interval else dimension,
+            goals=goals,
+            v2=True,
         )
-        pq.check_metrics(request_)
+        pq.check_metrics(question)
         include = _include(body.get("include", {}))
+        if include["time_labels"] and not interval:
+            raise PlausibleError("Invalid include.time_labels: requires a time dimension.")
         order_by = _order_by(body.get("order_by"), metrics, dimensions)
         limit, offset = _pagination(body.get("pagination"))
 
         meta: dict = {}
         if dimension is None:
-            values = pq.aggregate(query, metrics)
+            values = pq.aggregate(question)
             rows = [{"metrics": [values[m] for m in metrics], "dimensions": []}]
         elif interval:
             rows = []
-            for label, values in pq.series(query, metrics, interval):
+            for label, values in pq.series(question, interval):
                 if not any(values.values()):
                     continue  # Plausible lists only buckets with data (time_labels has all)
                 rows.append(
@@ -299,7 +334,7 @@ class Query(PlausibleView):
         else:
             rows = [
                 {"metrics": [values[m] for m in metrics], "dimensions": [value]}
-                for value, values in pq.breakdown_rows(query, dimension, metrics)
+                for value, values in pq.breakdown_rows(question)
             ]
         rows = _sorted(rows, order_by, metrics, dimensions)
         total = len(rows)
@@ -324,8 +359,6 @@ class Query(PlausibleView):
 
 
 def _last_second(query) -> str:
-    from datetime import timedelta
-
     return (query.end - timedelta(seconds=1)).isoformat()
 
 
