@@ -10,7 +10,6 @@ Without Redis (the embedded default) rows are written straight to the database.
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import orjson
@@ -18,35 +17,26 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError
 
+from analytics_project.redis_client import on_reset, redis_client, reset_clients
 from tracking import writer
+from tracking.errors import BacklogFull, BufferUnavailable, SessionsChanged
+from tracking.sessions import ttl_seconds as sessions_ttl
+
+__all__ = [
+    "BacklogFull",
+    "BufferUnavailable",
+    "SessionsChanged",
+    "backlog_size",
+    "decode",
+    "encode",
+    "enqueue",
+    "redis_client",
+    "reset_clients",
+]
 
 ROWS_FIELD = "rows"
-_clients: dict[str, redis.Redis] = {}
-_lock = threading.Lock()
 _backlog_checked: dict[str, tuple[float, int]] = {}
 BACKLOG_CHECK_INTERVAL = 1.0
-
-
-class BufferUnavailable(Exception):
-    """The rows could not be made durable: answer 5xx and let the client retry."""
-
-    def __init__(self, message: str, retry_after: int = 5):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class BacklogFull(BufferUnavailable):
-    """Too many events wait for the consumer: refuse rather than exhaust memory."""
-
-
-class SessionsChanged(Exception):
-    """An optimistic store guessed a session key wrong: nothing was written.
-
-    ``current`` holds what each guessed key holds now (None: absent)."""
-
-    def __init__(self, current: dict[str, bytes | None]):
-        super().__init__("sessions changed since they were guessed")
-        self.current = current
 
 
 # Writes an optimistic request's sessions and appends its events in one round trip, only
@@ -80,31 +70,12 @@ return {1}
 _scripts: dict[int, object] = {}
 
 
-def redis_client() -> redis.Redis:
-    """A per-process client for ``settings.REDIS_URL`` with short timeouts (outages answer fast)."""
-    url = settings.REDIS_URL
-    client = _clients.get(url)
-    if client is None:
-        with _lock:
-            client = _clients.get(url) or redis.Redis.from_url(
-                url,
-                socket_timeout=2,
-                socket_connect_timeout=1,
-                health_check_interval=30,
-                retry_on_timeout=False,
-            )
-            _clients[url] = client
-    return client
+def _forget_client_state() -> None:
+    _backlog_checked.clear()
+    _scripts.clear()
 
 
-def reset_clients() -> None:
-    """Forget pooled connections (tests that restart Redis; after fork)."""
-    with _lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
-        _backlog_checked.clear()
-        _scripts.clear()
+on_reset(_forget_client_state)
 
 
 def encode(rows: list[dict]) -> bytes:
@@ -203,9 +174,3 @@ def _write_checked(client: redis.Redis, rows: list[dict], sessions) -> None:
     )
     if answer[0] != 1:
         raise SessionsChanged({k: v or None for k, v in zip(guessed, answer[1:], strict=True)})
-
-
-def sessions_ttl() -> int:
-    from tracking.sessions import ttl_seconds
-
-    return ttl_seconds()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import date
 
 import redis
 from django.conf import settings
@@ -15,6 +16,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from analytics_project.redis_client import redis_client
+from sites.models import Site
 from tracking.models import DroppedEventCount
 
 logger = logging.getLogger(__name__)
@@ -27,8 +30,6 @@ KEY_TTL_SECONDS = 7 * 86400
 def count_drop(site_id: int, reason: str) -> None:
     day = timezone.now().date()
     if settings.REDIS_URL:
-        from tracking.buffer import redis_client
-
         try:
             pipe = redis_client().pipeline(transaction=False)
             key = f"{KEY_PREFIX}{day.isoformat()}"
@@ -54,11 +55,6 @@ def flush_drop_counts() -> int:
     """Move Redis counters into the database; returns how many counters were moved."""
     if not settings.REDIS_URL:
         return 0
-    from datetime import date
-
-    from sites.models import Site
-    from tracking.buffer import redis_client
-
     client = redis_client()
     for key in client.scan_iter(match=f"{KEY_PREFIX}*"):
         day_text = key.decode()[len(KEY_PREFIX) :]
