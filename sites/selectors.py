@@ -54,6 +54,12 @@ CONFIG_FIELDS = (
 )
 
 
+def site_reporting_currency(site_id: int) -> str:
+    """The ISO code a site's revenue statistics are in (``Site.reporting_currency``)."""
+    found = Site.objects.filter(pk=site_id).values_list("reporting_currency", flat=True).first()
+    return found or "EUR"
+
+
 def site_config_rows(**lookup) -> list[dict]:
     """The fields the ingestion hot path caches for the sites matching ``lookup``."""
     return list(Site.objects.filter(**lookup).values(*CONFIG_FIELDS))

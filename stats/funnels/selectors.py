@@ -24,9 +24,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
 
+from sites.selectors import site_reporting_currency
 from stats import query as q
 from stats.funnels import engine
 from stats.funnels.steps import ACTIVITY_KINDS, Step, parse_steps, step_q
@@ -243,11 +244,14 @@ def _times(times_ms: list[int]) -> dict:
     }
 
 
-def _revenue(units: list[Unit], definition: Definition) -> list[list[dict] | None]:
-    """Per step, the revenue the events that reached it carried (by currency), or None when
-    no step alternative can carry revenue (pages never do). Read from raw events by id, the
-    only table with the revenue columns."""
-    result: list[list[dict] | None] = []
+def _revenue(
+    units: list[Unit], definition: Definition, currency: str
+) -> list[tuple[list[dict], list[dict]] | None]:
+    """Per step, the revenue the events that reached it carried in the site's reporting
+    ``currency`` (converted at ingest, docs/revenue.md) and its average per event with
+    revenue, or None when no step alternative can carry revenue (pages never do). Read from
+    raw events by id, the only table with the revenue columns."""
+    result: list[tuple[list[dict], list[dict]] | None] = []
     for index, step in enumerate(definition.steps):
         if all(a.type == "page" for a in step.alternatives):
             result.append(None)
@@ -257,29 +261,32 @@ def _revenue(units: list[Unit], definition: Definition) -> list[list[dict] | Non
             for unit in units
             if unit.journey.first <= index <= unit.journey.last
         ]
-        totals: dict[str, Decimal] = defaultdict(Decimal)
+        total, count = Decimal(0), 0
         for start in range(0, len(ids), CHUNK):
-            for row in (
-                Event.objects.filter(
-                    id__in=ids[start : start + CHUNK], revenue_amount__isnull=False
-                )
-                .values("revenue_currency")
-                .annotate(amount=Sum("revenue_amount"))
-            ):
-                totals[row["revenue_currency"]] += row["amount"]
+            row = Event.objects.filter(
+                id__in=ids[start : start + CHUNK],
+                revenue_reporting__isnull=False,
+                revenue_reporting_currency=currency,
+            ).aggregate(amount=Sum("revenue_reporting"), count=Count("id"))
+            total += row["amount"] or 0
+            count += row["count"]
+        if not count:
+            result.append(None)
+            continue
+        cent = Decimal("0.01")
         result.append(
-            [
-                {"currency": c, "amount": str(a.quantize(Decimal("0.01")))}
-                for c, a in sorted(totals.items())
-            ]
-            or None
+            (
+                [{"currency": currency, "amount": str(total.quantize(cent))}],
+                [{"currency": currency, "amount": str((total / count).quantize(cent))}],
+            )
         )
     return result
 
 
-def _steps_report(units: list[Unit], definition: Definition, *, revenue: bool) -> list[dict]:
+def _steps_report(units: list[Unit], definition: Definition, *, revenue: str | None) -> list[dict]:
+    """``revenue``: the site's reporting currency to sum revenue in, or None for none."""
     counts = step_counts(units, len(definition.steps))
-    revenues = _revenue(units, definition) if revenue else [None] * len(definition.steps)
+    revenues = _revenue(units, definition, revenue) if revenue else [None] * len(definition.steps)
     first = counts[0]["visitors"]
     rows = []
     for index, (step, count) in enumerate(zip(definition.steps, counts, strict=True)):
@@ -303,7 +310,8 @@ def _steps_report(units: list[Unit], definition: Definition, *, revenue: bool) -
                 "dropped": count["dropped"],
                 "drop_off": _ratio(count["dropped"], previous) if index else 0.0,
                 "time_to_convert": _times(count["times_ms"]) if index else None,
-                "revenue": revenues[index],
+                "revenue": revenues[index][0] if revenues[index] else None,
+                "average_revenue": revenues[index][1] if revenues[index] else None,
             }
         )
     return rows
@@ -361,7 +369,7 @@ def _breakdown(
         grouped[values.get(key, "")].append(unit)
     rows = []
     for value, members in grouped.items():
-        steps = _steps_report(members, definition, revenue=False)
+        steps = _steps_report(members, definition, revenue=None)
         rows.append(
             {
                 "value": value,
@@ -405,7 +413,7 @@ def funnel_report(
     """Footfall's full funnel result (docs/funnels.md, "Report")."""
     definition = definition_of(funnel)
     units = journeys(query, definition)
-    steps = _steps_report(units, definition, revenue=True)
+    steps = _steps_report(units, definition, revenue=site_reporting_currency(funnel.site_id))
     report = {
         "funnel": definition_json(funnel),
         "from": query.first_day.isoformat(),
@@ -417,7 +425,7 @@ def funnel_report(
     }
     if compare:
         previous_query = query.previous()
-        previous = _steps_report(journeys(previous_query, definition), definition, revenue=False)
+        previous = _steps_report(journeys(previous_query, definition), definition, revenue=None)
         report["previous"] = {
             "from": previous_query.first_day.isoformat(),
             "to": previous_query.last_day.isoformat(),

@@ -261,6 +261,7 @@ def test_report_has_times_revenue_comparison_and_filters(client, auth, site, tra
     assert steps[2]["time_to_convert"]["median_seconds"] == 390.0
     assert steps[0]["revenue"] is None  # a page step carries none
     assert steps[1]["revenue"] == [{"currency": "EUR", "amount": "10.00"}]
+    assert steps[1]["average_revenue"] == [{"currency": "EUR", "amount": "10.00"}]
     assert report["conversion_rate"] == 0.3333
     assert report["previous"]["from"] == "2026-03-01"
     assert [s["visitors"] for s in report["previous"]["steps"]] == [0, 0, 0]
