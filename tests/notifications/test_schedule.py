@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stats.notifications import services
+from stats.notifications import deliveries, services
 from stats.notifications.models import Delivery, DeliveryStatus
 from stats.notifications.periods import latest_due, period_containing
 from tests.factories import SiteFactory
@@ -229,15 +229,15 @@ def test_a_refused_mail_is_retried_with_backoff_and_sent_once(smtp_server, weekl
 def test_a_worker_killed_after_claiming_is_replaced_and_one_mail_arrives(
     smtp_server, weekly, monkeypatch
 ):
-    original = services._mark_sending
+    original = deliveries._mark_sending
 
     def die(*args, **kwargs):
         raise Killed
 
-    monkeypatch.setattr(services, "_mark_sending", die)
+    monkeypatch.setattr(deliveries, "_mark_sending", die)
     with pytest.raises(Killed):
         services.reports_send_due(DUE)
-    monkeypatch.setattr(services, "_mark_sending", original)
+    monkeypatch.setattr(deliveries, "_mark_sending", original)
     assert smtp_server.messages == []
     assert Delivery.objects.get().status == DeliveryStatus.CLAIMED
 
@@ -256,7 +256,7 @@ def test_a_worker_killed_after_the_server_accepted_never_sends_a_second_mail(
     def die(*args, **kwargs):
         raise Killed
 
-    monkeypatch.setattr(services, "_mark_sent", die)
+    monkeypatch.setattr(deliveries, "_mark_sent", die)
     with pytest.raises(Killed):
         services.reports_send_due(DUE)
     monkeypatch.undo()
