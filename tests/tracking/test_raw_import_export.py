@@ -245,11 +245,11 @@ def test_only_owners_and_admins_import_or_export(tmp_path, site):
     assert run_import(site, path, "--user", admin.email)["rows"] == 5
 
 
-def test_unknown_site_and_plausible_not_yet(tmp_path, site):
+def test_unknown_site_and_raw_events_as_a_plausible_export(tmp_path, site):
     path = write_ndjson(tmp_path, rows())
     with pytest.raises(CommandError, match="no site"):
         call_command("import", "events", "--site", "999999", str(path))
-    with pytest.raises(CommandError, match="not available yet"):
+    with pytest.raises(CommandError, match="not a file of Plausible's CSV export"):
         call_command("import", "plausible", "--site", str(site.pk), str(path))
 
 

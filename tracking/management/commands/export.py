@@ -1,5 +1,7 @@
 """``manage.py export events --site ID --from DAY --to DAY --format ndjson|csv``: every stored
-event of a site (events hold no IP address), for full portability (docs/imports.md)."""
+event of a site (events hold no IP address), for full portability; ``manage.py export
+plausible --site ID --from DAY --to DAY --out FILE.zip``: the site's native data as
+Plausible's CSV export (docs/imports.md)."""
 
 from __future__ import annotations
 
@@ -28,10 +30,18 @@ class _Unterminated:
 
 
 class Command(BaseCommand):
-    help = "Export a site's data: every stored event as NDJSON or CSV."
+    help = "Export a site's data: every stored event (NDJSON, CSV) or Plausible's CSV zip."
 
     def add_arguments(self, parser) -> None:
-        kinds = parser.add_subparsers(dest="kind", required=True, metavar="{events}")
+        kinds = parser.add_subparsers(dest="kind", required=True, metavar="{events,plausible}")
+        plausible = kinds.add_parser("plausible", help="Plausible's CSV export (a zip)")
+        plausible.add_argument("--site", required=True, help="the site's number or public id")
+        plausible.add_argument("--from", dest="first", required=True, help="first day")
+        plausible.add_argument("--to", dest="last", required=True, help="last day, included")
+        plausible.add_argument("--out", required=True, help="the zip file to write")
+        plausible.add_argument(
+            "--user", help="act as this user (e-mail): refused unless an Owner or Admin"
+        )
         events = kinds.add_parser("events", help="every stored event")
         events.add_argument("--site", required=True, help="the site's number or public id")
         events.add_argument("--from", dest="first", help="first day (site's time zone)")
@@ -51,6 +61,14 @@ class Command(BaseCommand):
         last = _day(options["last"]) if options.get("last") else None
         if first and last and last < first:
             raise CommandError("--to is before --from")
+        if options["kind"] == "plausible":
+            from stats.imports import plausible_export
+
+            data = plausible_export(site, first, last)
+            with open(options["out"], "wb") as out:
+                out.write(data)
+            self.stderr.write(f"{len(data)} bytes written to {options['out']}")
+            return
         events = imports.export_events(site.pk, site.timezone, first, last)
         write = imports.write_csv if options["format"] == "csv" else imports.write_ndjson
         if options.get("output"):

@@ -1,0 +1,262 @@
+"""Imported data as a statistics source (issue #16): the rows of complete Plausible imports
+(``ImportedDay``, ``ImportedBreakdownDay``), per day, in Footfall's metrics.
+
+Which days an import answers (``coverage``):
+- only complete imports; where two cover the same day, the one completed last;
+- by default only days before the site's first native day (the earliest stored event or
+  rolled-up day, in the site's time zone), so imported and native data never overlap;
+- only queries in the site's time zone (imported rows are days of that zone).
+
+What it can answer (``skip_reason``): totals without filters, and a breakdown or filters
+that one imported table holds (``DIMENSIONS``, ``FILTERS``: a filter and a breakdown of
+the same table, like Plausible). Anything else leaves imported data out with a reason.
+
+Metrics: ``visitors`` are the summed daily visitors of the rows (as native data defines
+them); ``views`` page views; ``sessions`` visits (entrances, exits); ``bounces`` and
+``duration_ms`` (seconds × 1000) where the table has them. Imported custom events have no
+visit count: their ``sessions`` are 0. A breakdown by a part of a table's key (e.g.
+``utm_source`` of ``imported_sources``) sums the rows, so a visitor who came twice on one
+day with different campaigns counts once per campaign, as in Plausible.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Min, Q, Sum
+
+from stats.models import DailySiteStats, Import, ImportedBreakdownDay, ImportedDay
+
+# Footfall breakdown → (imported table, Footfall column → table field).
+DIMENSIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "page": ("pages", (("path", "path"),)),
+    "entry": ("entry_pages", (("entry_path", "path"),)),
+    "exit": ("exit_pages", (("path", "path"), ("title", ""))),
+    "referrer": ("sources", (("referrer", "referrer"), ("source", "source"))),
+    "utm_source": ("sources", (("utm_source", "utm_source"),)),
+    "utm_medium": ("sources", (("utm_medium", "utm_medium"),)),
+    "utm_campaign": ("sources", (("utm_campaign", "utm_campaign"),)),
+    "utm_content": ("sources", (("utm_content", "utm_content"),)),
+    "utm_term": ("sources", (("utm_term", "utm_term"),)),
+    "country": ("locations", (("country_code", "country"),)),
+    "region": ("locations", (("country_code", "country"), ("region", "region"))),
+    "browser": ("browsers", (("browser", "browser"),)),
+    "browser_version": (
+        "browsers",
+        (("browser", "browser"), ("browser_version", "browser_version")),
+    ),
+    "os": ("operating_systems", (("os", "os"),)),
+    "os_version": ("operating_systems", (("os", "os"), ("os_version", "os_version"))),
+    "platform": ("devices", (("device_type", "device"),)),
+    "event": ("custom_events", (("name", "name"),)),
+}
+# Footfall filter → (imported table, table field).
+FILTERS: dict[str, tuple[str, str]] = {
+    "path": ("pages", "path"),
+    "hostname": ("pages", "hostname"),
+    "entry_path": ("entry_pages", "path"),
+    "exit_path": ("exit_pages", "path"),
+    "referrer": ("sources", "referrer"),
+    "referrer_name": ("sources", "source"),
+    "utm_source": ("sources", "utm_source"),
+    "utm_medium": ("sources", "utm_medium"),
+    "utm_campaign": ("sources", "utm_campaign"),
+    "utm_content": ("sources", "utm_content"),
+    "utm_term": ("sources", "utm_term"),
+    "country": ("locations", "country"),
+    "region": ("locations", "region"),
+    "browser": ("browsers", "browser"),
+    "browser_version": ("browsers", "browser_version"),
+    "os": ("operating_systems", "os"),
+    "os_version": ("operating_systems", "os_version"),
+    "platform": ("devices", "device"),
+    "event": ("custom_events", "name"),
+}
+# How a table's fields give Footfall's metrics.
+VIEWS = {"custom_events": None}
+SESSIONS = {"entry_pages": "entrances", "exit_pages": "exits", "custom_events": None}
+WITH_BOUNCES = {
+    "visitors",
+    "sources",
+    "entry_pages",
+    "exit_pages",
+    "locations",
+    "devices",
+    "browsers",
+    "operating_systems",
+}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The days each complete import answers: ``(import id, first day, last day)``."""
+
+    spans: tuple[tuple[str, date, date], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.spans)
+
+    def condition(self) -> Q:
+        q = Q(pk__in=[])
+        for import_id, first, last in self.spans:
+            q |= Q(imported_id=import_id, day__gte=first, day__lte=last)
+        return q
+
+    def days(self) -> set[date]:
+        return {
+            first + timedelta(days=n)
+            for _, first, last in self.spans
+            for n in range((last - first).days + 1)
+        }
+
+
+def native_first_day(site_id: int, tz: str) -> date | None:
+    """The site's first day with native data (stored events or rolled-up days)."""
+    from tracking.models import Event
+
+    first_at = Event.objects.filter(site_id=site_id).aggregate(at=Min("timestamp"))["at"]
+    first_rolled = DailySiteStats.objects.filter(site_id=site_id, tz=tz).aggregate(day=Min("day"))[
+        "day"
+    ]
+    days = [d for d in (first_at and first_at.astimezone(ZoneInfo(tz)).date(), first_rolled) if d]
+    return min(days) if days else None
+
+
+def coverage(
+    site_id: int, tz: str, first: date, last: date, *, before_native: bool = True
+) -> Coverage:
+    """Which complete import answers which days of [first, last] (``before_native``: only
+    days before the site's first native day)."""
+    imports = list(
+        Import.objects.filter(
+            site_id=site_id,
+            kind="plausible",
+            status=Import.COMPLETE,
+            first_day__lte=last,
+            last_day__gte=first,
+        )
+        .order_by("finished_at", "pk")
+        .values_list("pk", "first_day", "last_day", "site__timezone")
+    )
+    if not imports or imports[0][3] != tz:
+        return Coverage(())
+    if before_native:
+        native = native_first_day(site_id, tz)
+        if native is not None:
+            last = min(last, native - timedelta(days=1))
+    owner: dict[date, str] = {}
+    for import_id, start, end, _tz in imports:  # later completions win
+        day = max(start, first)
+        while day <= min(end, last):
+            owner[day] = import_id
+            day += timedelta(days=1)
+    spans: list[list] = []
+    for day in sorted(owner):
+        if spans and spans[-1][0] == owner[day] and spans[-1][2] == day - timedelta(days=1):
+            spans[-1][2] = day
+        else:
+            spans.append([owner[day], day, day])
+    return Coverage(tuple((i, a, b) for i, a, b in spans))
+
+
+def skip_reason(filters: dict[str, list[str]], dimension: str | None = None) -> str | None:
+    """Why imported data cannot answer these filters and breakdown (None when it can)."""
+    tables = set()
+    for name, values in filters.items():
+        if name not in FILTERS:
+            return f"imported data has no '{name}' to filter by"
+        if any(v[:1] in ("~", "^") for v in values):
+            return f"imported data can be filtered by exact values of '{name}' only"
+        tables.add(FILTERS[name][0])
+    if dimension is not None:
+        if dimension not in DIMENSIONS:
+            return f"imported data has no breakdown by '{dimension}'"
+        tables.add(DIMENSIONS[dimension][0])
+    if len(tables) > 1:
+        return "imported data cannot combine these filters and breakdown (different tables)"
+    return None
+
+
+def _filtered(rows, table: str, filters: dict[str, list[str]]):
+    for name, values in filters.items():
+        field = FILTERS[name][1]
+        positive, negative = Q(), Q()
+        for value in values:
+            if value.startswith("!"):
+                negative &= ~Q(**{field: value[1:]})
+            else:
+                positive |= Q(**{field: value})
+        rows = rows.filter(positive).filter(negative)
+    return rows
+
+
+def _metrics(table: str, row: dict) -> dict:
+    views = VIEWS.get(table, "pageviews")
+    sessions = SESSIONS.get(table, "visits")
+    return {
+        "visitors": row["visitors"] or 0,
+        "views": (row[views] or 0) if views else 0,
+        "sessions": (row[sessions] or 0) if sessions else 0,
+        "bounces": (row["bounces"] or 0) if table in WITH_BOUNCES else 0,
+        "duration_ms": (row["visit_duration"] or 0) * 1000 if table in WITH_BOUNCES else 0,
+    }
+
+
+_SUMS = ("visitors", "pageviews", "visits", "bounces", "visit_duration", "entrances", "exits")
+
+
+def daily(cover: Coverage, site_id: int, filters: dict[str, list[str]]) -> dict[date, dict]:
+    """Per day: visitors, views, sessions, bounces and duration (ms) from the imports."""
+    if not cover:
+        return {}
+    if not filters:
+        rows = (
+            ImportedDay.objects.filter(site_id=site_id)
+            .filter(cover.condition())
+            .values("day")
+            .annotate(**{name: Sum(name) for name in _SUMS[:5]})
+        )
+        return {row["day"]: _metrics("visitors", row) for row in rows}
+    table = FILTERS[next(iter(filters))][0]
+    rows = _filtered(
+        ImportedBreakdownDay.objects.filter(site_id=site_id, table=table).filter(cover.condition()),
+        table,
+        filters,
+    )
+    per_day = {}
+    for row in rows.values("day").annotate(**{name: Sum(name) for name in _SUMS}):
+        per_day[row["day"]] = _metrics(table, row)
+    return per_day
+
+
+def dimension_days(
+    cover: Coverage, site_id: int, dimension: str, filters: dict[str, list[str]]
+) -> dict[date, dict[tuple, dict]]:
+    """Per day and value of ``dimension`` (Footfall's key): visitors, views, sessions."""
+    if not cover:
+        return {}
+    table, columns = DIMENSIONS[dimension]
+    fields = [field for _, field in columns if field]
+    rows = _filtered(
+        ImportedBreakdownDay.objects.filter(site_id=site_id, table=table).filter(cover.condition()),
+        table,
+        filters,
+    )
+    per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
+    for row in rows.values("day", *fields).annotate(**{name: Sum(name) for name in _SUMS}):
+        key = tuple(row[field] if field else "" for _, field in columns)
+        if table == "devices":
+            key = (key[0].lower(),)
+        metrics = _metrics(table, row)
+        if table == "exit_pages":
+            metrics["views"] = metrics["sessions"]
+        current = per_day[row["day"]].get(key)
+        if current:
+            for name, value in metrics.items():
+                current[name] += value
+        else:
+            per_day[row["day"]][key] = metrics
+    return per_day
