@@ -41,6 +41,28 @@ def violations(page, axe_source: str) -> list[str]:
     return [f"{page.url}: {line}" for line in found]
 
 
+def _shop_orders(site) -> None:
+    """Two Matomo orders and an abandoned cart in the last day, as the adapter stores them."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.helpers import event_row, store
+
+    now = datetime.now(UTC) - timedelta(hours=2)
+    items = '[["SKU-1","Team plan",["Plans"],"49",2]]'
+    common = {"kind": "custom", "protocol": "matomo", "revenue_currency": ""}
+    store(
+        [
+            event_row(site.pk, now, session=901, visitor=901, name="Ecommerce Order",
+                      props={"order_id": "A-1", "items": items, "subtotal": "98", "tax": "18.62"},
+                      revenue_amount="116.62", **common),
+            event_row(site.pk, now, session=902, visitor=902, name="Ecommerce Order",
+                      props={"order_id": "A-2", "items": items}, revenue_amount="98", **common),
+            event_row(site.pk, now, session=903, visitor=903, name="Cart Update",
+                      props={"cart_total": "98", "items": items}, **common),
+        ]
+    )  # fmt: skip
+
+
 def test_every_page_meets_wcag_aa(browser_context, live_server, axe_source):
     user = UserFactory(email="owner@example.test")
     site = SiteFactory(display_name="Example shop", hostname="example.test", timezone="UTC")
@@ -57,6 +79,7 @@ def test_every_page_meets_wcag_aa(browser_context, live_server, axe_source):
             {"name": "/docs", "alternatives": [{"type": "page", "path": "/docs"}]},
         ],
     )
+    _shop_orders(site)  # issue #15: the Ecommerce page with data
     base, sid = live_server.url, site.public_id
     page = browser_context.new_page()
     page.set_default_timeout(20_000)
@@ -82,6 +105,8 @@ def test_every_page_meets_wcag_aa(browser_context, live_server, axe_source):
         (f"/sites/{sid}/funnels/{funnel.pk}?period=30d&breakdown=country", "[data-funnel-chart]"),
         (f"/sites/{sid}/funnels/{funnel.pk}/edit", "main"),
         (f"/sites/{sid}/funnels/{funnel.pk}/dropped?step=2&period=30d", "main"),
+        (f"/sites/{sid}/ecommerce?period=30d", "[data-ecommerce=orders]"),
+        (f"/sites/{sid}/ecommerce?period=custom&from=2020-01-01&to=2020-01-31", "main"),
         (f"/sites/{sid}/settings/general", "main"),
         (f"/sites/{sid}/settings/install", "main"),
         (f"/sites/{sid}/settings/members", "main"),

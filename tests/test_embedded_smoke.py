@@ -69,6 +69,13 @@ def test_run_command_serves_the_product_with_the_embedded_default(tmp_path):
         assert "Pricing to sign-up" in funnel and "EUR" in funnel
         converted = re.search(r"([\d.]+) % convert", funnel).group(1)
         assert float(converted) > 0
+        # The demo shop's Matomo orders and abandoned carts are on the Ecommerce page.
+        shop = opener.open(f"{base}{dashboard_path}ecommerce").read().decode()
+        assert "data-empty-reason" not in shop and "Business plan" in shop
+        orders = re.search(r'data-kpi="orders">\s*<div class="kpi-label">Orders</div>\s*'
+                           r'<div class="kpi-value">(\d+)<', shop)  # fmt: skip
+        assert int(orders.group(1)) > 0
+        assert int(re.search(r"Abandoned carts <span[^>]*>\((\d+):", shop).group(1)) > 0
         # The weekly report and the alerts an owner would set up are there.
         reports = opener.open(f"{base}{dashboard_path}settings/reports").read().decode()
         assert email in reports and "Weekly" in reports
