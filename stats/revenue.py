@@ -1,0 +1,122 @@
+"""Revenue statistics: ``revenue`` and ``average_revenue`` wherever a conversion is counted.
+
+Definitions (docs/revenue.md):
+- a **conversion with revenue** is an event that carried revenue converted into the site's
+  reporting currency at ingest (``revenue_reporting_currency`` equal to the site's current
+  ``reporting_currency``; a currency change re-converts stored events, see
+  ``tracking.revenue``);
+- **revenue** is the sum of those events' ``revenue_reporting``, **average_revenue** that
+  sum divided by their number (None without any);
+- a breakdown puts each such event under its own value of the dimension (its session's
+  value for session attributes, as every event row carries them), so the rows' revenue
+  always adds up to the total under the same filters;
+- **revenue_unconverted** counts the range's events whose revenue no rate converted (kept
+  with their original amount and currency, never dropped).
+
+The events are read as every other per-event statistic reads them (``stats.query``'s
+``event_sets``: rolled-up copies of covered days, raw events for the rest, filters applied),
+so PostgreSQL and the embedded SQLite default give the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import ExtractHour
+
+from sites.selectors import site_reporting_currency
+from stats import query as q
+from tracking.models import Event
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class Revenue:
+    """Revenue of some conversions, in ``currency``."""
+
+    currency: str
+    total: Decimal = Decimal(0)
+    conversions: int = 0
+
+    @property
+    def average(self) -> Decimal | None:
+        return self.total / self.conversions if self.conversions else None
+
+    def add(self, total: Decimal, conversions: int) -> Revenue:
+        return Revenue(self.currency, self.total + total, self.conversions + conversions)
+
+    def fields(self) -> dict:
+        """``revenue`` and ``average_revenue`` as JSON numbers rounded to cents (0 and None
+        without revenue): the extra fields of the Pirsch and identity-js rows."""
+        average = self.average
+        return {
+            "revenue": float(self.total.quantize(CENT)),
+            "average_revenue": float(average.quantize(CENT)) if average is not None else None,
+        }
+
+
+def converted(currency: str) -> Q:
+    """Events carrying revenue converted into ``currency``."""
+    return Q(revenue_reporting__isnull=False, revenue_reporting_currency=currency)
+
+
+def revenue_total(query: q.StatsQuery, *, where: Q | None = None) -> Revenue:
+    """The range's revenue under the query's filters (and ``where``, e.g. a goal)."""
+    currency = site_reporting_currency(query.site_id)
+    result = Revenue(currency)
+    for events in q.event_sets(query):
+        events = events.filter(converted(currency))
+        if where is not None:
+            events = events.filter(where)
+        row = events.aggregate(total=Sum("revenue_reporting"), conversions=Count("id"))
+        result = result.add(row["total"] or Decimal(0), row["conversions"])
+    return result
+
+
+def revenue_by(query: q.StatsQuery, dimension: str) -> dict[tuple, Revenue]:
+    """Revenue per value of a breakdown dimension (``stats.query.DIMENSIONS``), keyed like
+    the breakdown rows: the tuple of the dimension's column values."""
+    columns, _kind = q.DIMENSIONS[dimension]
+    currency = site_reporting_currency(query.site_id)
+    rows: dict[tuple, Revenue] = defaultdict(lambda: Revenue(currency))
+    for events in q.event_sets(query):
+        events = events.filter(converted(currency))
+        if "hour" in columns:
+            events = events.annotate(hour=ExtractHour("timestamp", tzinfo=query.zone))
+        for row in events.values(*columns).annotate(
+            total=Sum("revenue_reporting"), conversions=Count("id")
+        ):
+            key = tuple(row[c] for c in columns)
+            rows[key] = rows[key].add(row["total"], row["conversions"])
+    return dict(rows)
+
+
+def with_revenue(rows: list[dict], query: q.StatsQuery, dimension: str) -> list[dict]:
+    """Breakdown ``rows`` (``stats.query.breakdown``'s) with ``revenue`` and
+    ``average_revenue`` added to each, in place; returned for chaining."""
+    columns, _kind = q.DIMENSIONS[dimension]
+    by_value = revenue_by(query, dimension)
+    empty = Revenue(site_reporting_currency(query.site_id))
+    for row in rows:
+        row.update(by_value.get(tuple(row.get(c) for c in columns), empty).fields())
+    return rows
+
+
+def unconverted_count(query: q.StatsQuery) -> int:
+    """Events of the range (no filters) whose revenue has no amount in the site's currency:
+    no rate converted it. Read from raw events, the only ones keeping the original amount."""
+    currency = site_reporting_currency(query.site_id)
+    return (
+        Event.objects.filter(
+            site_id=query.site_id,
+            timestamp__gte=query.start,
+            timestamp__lt=query.end,
+            revenue_amount__isnull=False,
+        )
+        .exclude(converted(currency))
+        .count()
+    )
