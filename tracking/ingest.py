@@ -48,6 +48,11 @@ def accept(hits: list[Hit]) -> list[Outcome]:
     received_at = datetime.now(UTC)
     optimistic = bool(settings.REDIS_URL)
     known: dict = {}
+    if optimistic and len(hits) > 1:
+        # A batch reads its visitors' sessions first, in one round trip: a wrong guess
+        # among hundreds of visitors would run the whole batch again.
+        keys = {key: None for hit in hits for key in pipeline.session_keys(hit, received_at)}
+        known = sessions.read(list(keys))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         store = sessions.SessionStore(
             optimistic=optimistic, known=known, checked=attempt < MAX_ATTEMPTS

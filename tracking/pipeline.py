@@ -121,6 +121,12 @@ def identify(ctx: Context) -> list[int]:
     ]
 
 
+def session_keys(hit: Hit, received_at: datetime) -> list[str]:
+    """The session keys ``enrich`` will look at for ``hit`` (to read a batch's at once)."""
+    ctx = Context(hit=hit, at=hit.timestamp or received_at, received_at=received_at)
+    return [sessions.key(hit.site.id, visitor_id) for visitor_id in identify(ctx)]
+
+
 def sessionize(
     ctx: Context, store: sessions.SessionStore, candidates: list[int], path: str
 ) -> DropReason | None:

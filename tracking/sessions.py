@@ -123,6 +123,14 @@ def _key(site_id: int, visitor_id: int) -> str:
     return f"ses:{site_id}:{visitor_id}"
 
 
+key = _key
+
+
+def read(keys: list[str]) -> dict[str, bytes | None]:
+    """What Redis holds under ``keys`` (None: absent), in one round trip."""
+    return dict(zip(keys, _mget(keys), strict=True)) if keys else {}
+
+
 def utc_day(at: float) -> int:
     """The UTC day of an epoch time, as a day number."""
     return int(at // 86400)
@@ -134,6 +142,11 @@ def timeout_seconds() -> int:
 
 def new_session_id() -> int:
     return int.from_bytes(secrets.token_bytes(8), "big", signed=True)
+
+
+def _redis():
+    """The ingest path's Redis client (tests read and write session keys through it)."""
+    return redis_client()
 
 
 def _mget(keys: list[str]) -> list:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from django.conf import settings
 
+from sites import site_lookup
 from tests.factories import SiteFactory
-from tracking import ingest, sessions, site_lookup
+from tracking import ingest, sessions
 from tracking.hits import DropReason, Hit, Kind, Protocol
 
 pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="the optimistic path is Redis's")
@@ -140,3 +141,36 @@ def test_requests_racing_for_one_visitor_are_all_accepted():
     assert errors == []
     assert len(results) == 400 and all(o.event_id for o in results)
     assert len({stored(o)["id"] for o in results}) == 400
+
+
+def round_trips(monkeypatch) -> list:
+    """Commands sent to Redis from now on (the once-a-second backlog check left out)."""
+    import redis.connection
+
+    from tracking import buffer
+
+    monkeypatch.setattr(buffer, "BACKLOG_CHECK_INTERVAL", 3600)
+    sent: list = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        sent.append(command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+    return sent
+
+
+def test_a_new_visitors_hit_costs_one_round_trip(config, monkeypatch):
+    ingest.accept([hit(config, ip="198.51.100.60")])  # connects, checks the backlog
+    sent = round_trips(monkeypatch)
+    ingest.accept([hit(config, ip="198.51.100.61")])
+    assert len(sent) == 1
+
+
+def test_a_batch_of_many_visitors_costs_two_round_trips(config, monkeypatch):
+    ingest.accept([hit(config, ip="198.51.100.62")])
+    sent = round_trips(monkeypatch)
+    outcomes = ingest.accept([hit(config, ip=f"203.0.113.{n}") for n in range(100)])
+    assert all(o.event_id for o in outcomes)
+    assert len(sent) == 2  # read every visitor's sessions, then the checked write
