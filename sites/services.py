@@ -264,7 +264,7 @@ def site_tracking_update(
 
 def _forget_cached_site() -> None:
     """This process drops its cached sites at once; other workers within the cache TTL."""
-    from tracking import site_lookup
+    from sites import site_lookup
 
     site_lookup.clear()
 

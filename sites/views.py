@@ -521,7 +521,7 @@ def settings_tracking(request, site, role):
         else:
             messages.success(request, "Tracking options saved.")
             return redirect(f"/sites/{site.public_id}/settings/tracking")
-    from tracking.site_lookup import TTL_SECONDS
+    from sites.site_lookup import TTL_SECONDS
 
     return render(
         request,

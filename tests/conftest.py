@@ -17,7 +17,8 @@ def _fresh_state():
     from django.core.cache import cache
 
     from accounts import authentication
-    from tracking import site_lookup, visitors, writer
+    from sites import site_lookup
+    from tracking import visitors, writer
 
     cache.clear()
     site_lookup.clear()

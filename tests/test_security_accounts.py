@@ -30,10 +30,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from accounts.models import Invitation, Role, User
+from sites import site_lookup
 from sites.models import Site, SiteDomain, SiteMembership
 from sites.services import site_create
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
-from tracking import site_lookup
 from tracking.drops import flush_drop_counts
 from tracking.models import DroppedEventCount
 

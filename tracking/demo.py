@@ -18,8 +18,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from sites import site_lookup
 from sites.models import Site
-from tracking import ingest, site_lookup, snippet
+from tracking import ingest, snippet
 from tracking.hits import Hit, Kind, Protocol
 from tracking.protocols import matomo
 from tracking.protocols.footfall import parse_collection, to_hit

@@ -12,6 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from sites.site_lookup import SiteConfig
+
+__all__ = ["DropReason", "Hit", "Kind", "Protocol", "SiteConfig"]
+
 
 class Protocol(StrEnum):
     PLAUSIBLE = "plausible"
@@ -41,22 +45,6 @@ class DropReason(StrEnum):
     NOT_UNIQUE = "not_unique"  # Swetrix `unique: true` on a repeat
     NO_SESSION = "no_session"  # a heartbeat / keep-alive for a visitor with no session
     PLUGIN_REQUEST = "plugin_request"  # Matomo `ca=1` from a plugin Footfall does not store
-
-
-@dataclass(frozen=True, slots=True)
-class SiteConfig:
-    """What the hot path needs to know about a site: a cached, immutable snapshot."""
-
-    id: int
-    public_id: str
-    hostname: str
-    timezone: str
-    tracking_state: str
-    bot_filter: bool = True
-    excluded_networks: tuple = ()
-    respect_dnt: bool = False
-    long_lived_visitor_ids: bool = False
-    reporting_currency: str = "EUR"
 
 
 @dataclass(slots=True)

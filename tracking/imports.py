@@ -37,7 +37,8 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 from analytics_project.ids import derived_uuid7
-from tracking import pipeline, sessions, site_lookup, writer
+from sites import site_lookup
+from tracking import pipeline, sessions, writer
 from tracking.hits import DropReason, Hit, Kind, Protocol, SiteConfig
 from tracking.models import Event
 

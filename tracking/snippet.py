@@ -54,7 +54,7 @@ def snippet_tag(site, origin: str) -> str:
 
 
 # Collector switches as the collection endpoint sees them: cached per process for as
-# long as ``tracking.site_lookup`` caches sites, so a settings change reaches ingestion
+# long as ``sites.site_lookup`` caches sites, so a settings change reaches ingestion
 # within that delay.
 COLLECTORS_TTL_SECONDS = 30.0
 _collectors_cache: dict[int, tuple[float, frozenset[str]]] = {}

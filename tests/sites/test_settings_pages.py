@@ -9,12 +9,12 @@ from oauth2_provider.models import AccessToken, Application
 
 from accounts.models import ApiClient, Invitation, Role
 from accounts.services import api_client_create, oauth_token_issue
+from sites import site_lookup
 from sites.models import SharedLink, Site, SiteDomain, SiteMembership
 from stats.models import DailySiteStats, RollupState
 from stats.rollups import rollup_site
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 from tests.helpers import event_row, store
-from tracking import site_lookup
 from tracking.models import Event
 from tracking.snippet import enabled_collectors
 

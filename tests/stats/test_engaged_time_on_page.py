@@ -10,11 +10,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.services import api_client_create, oauth_token_issue
+from sites import site_lookup
 from stats import pirsch_selectors
 from stats import query as q
 from stats.rollups import rollup_pending
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
-from tracking import ingest, site_lookup
+from tracking import ingest
 from tracking.protocols import plausible
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"

@@ -295,7 +295,7 @@ def test_do_not_track_is_honoured_when_the_site_asks(client, site, drain):
     assert post(client, body(site, {"t": "pageview"}), HTTP_DNT="1").json()["accepted"] == 1
     site.respect_dnt = True
     site.save()
-    from tracking import site_lookup
+    from sites import site_lookup
 
     site_lookup.clear()
     for header in ({"HTTP_DNT": "1"}, {"HTTP_SEC_GPC": "1"}):

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sites import site_lookup
 from tests.factories import SiteFactory
-from tracking import pipeline, site_lookup, visitors
+from tracking import pipeline, visitors
 from tracking.hits import DropReason, Hit, Kind, Protocol
 from tracking.models import VisitorSalt
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from sites import exchange_rates
+from sites import exchange_rates, site_lookup
 from sites.services import site_update
 from stats.services import site_revenue_reconvert
 from tests.factories import SiteFactory
-from tracking import pipeline, site_lookup
+from tracking import pipeline
 from tracking.hits import Hit, Kind, Protocol
 from tracking.models import Event
 

@@ -157,7 +157,7 @@ def test_disabled_site_is_400_and_over_quota_or_inactive_is_402(client, site, dr
     site.tracking_state = "disabled"
     site.save()
     assert post(client, "/log", {"pid": site.public_id}).status_code == 400
-    from tracking import site_lookup
+    from sites import site_lookup
 
     for state in ("over_quota", "inactive"):
         site.tracking_state = state

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from tracking import ingest, site_lookup, snippet
+from sites import site_lookup
+from tracking import ingest, snippet
 from tracking.http import (
     BodyTooLarge,
     InvalidBody,

@@ -21,7 +21,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from accounts.authentication import matomo_token_site_role
 from accounts.models import ROLE_RANK, Role
 from analytics_project.ids import derived_uuid7
-from tracking import drops, ingest, site_lookup
+from sites import site_lookup
+from tracking import drops, ingest
 from tracking.hits import DropReason
 from tracking.http import BodyTooLarge, client_ip, ingestion_endpoint, read_body, retry_after
 from tracking.protocols.matomo import (

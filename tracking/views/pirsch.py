@@ -12,7 +12,8 @@ from accounts.api.auth import pirsch_principal
 from accounts.authentication import principal_may
 from accounts.models import Scope
 from analytics_project.api_errors import pirsch_error
-from tracking import ingest, site_lookup
+from sites import site_lookup
+from tracking import ingest
 from tracking.hits import Kind
 from tracking.http import (
     BodyTooLarge,

@@ -13,7 +13,8 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from tracking import ingest, site_lookup
+from sites import site_lookup
+from tracking import ingest
 from tracking.enrichment.client_ip import first_valid_ip
 from tracking.http import (
     BodyTooLarge,

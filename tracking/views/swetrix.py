@@ -7,7 +7,8 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from tracking import ingest, site_lookup
+from sites import site_lookup
+from tracking import ingest
 from tracking.hits import DropReason, Kind
 from tracking.http import (
     BodyTooLarge,

@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sites import site_lookup
 from tests.factories import SiteFactory
-from tracking import pipeline, site_lookup
+from tracking import pipeline
 from tracking.enrichment.payment_processors import PAYMENT_PROCESSORS, is_payment_processor
 from tracking.enrichment.referrers import classify_referrer
 from tracking.hits import Hit, Kind, Protocol

@@ -6,7 +6,9 @@ TTL). Settings changes reach ingestion within that delay.
 
 A hostname claimed by several sites goes only to a verified one (decided when the
 cache is filled, ``sites.selectors.site_route_for_domain``); when none is verified its
-hits are dropped and counted as ``unverified_hostname`` on every claiming site.
+hits are dropped and counted as ``unverified_hostname`` on every claiming site (by the
+listener ``tracking`` registers with ``on_contested`` at start-up: sites never imports
+tracking).
 """
 
 from __future__ import annotations
@@ -14,11 +16,29 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import Error as DatabaseError
 
 from sites import selectors
-from tracking.hits import SiteConfig
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """What the hot path needs to know about a site: a cached, immutable snapshot."""
+
+    id: int
+    public_id: str
+    hostname: str
+    timezone: str
+    tracking_state: str
+    bot_filter: bool = True
+    excluded_networks: tuple = ()
+    respect_dnt: bool = False
+    long_lived_visitor_ids: bool = False
+    reporting_currency: str = "EUR"
+
 
 TTL_SECONDS = 30.0
 MAX_ENTRIES = 10_000
@@ -32,6 +52,13 @@ class _Contested(tuple):
 
 _cache: dict[tuple[str, str], tuple[float, SiteConfig | _Contested | None]] = {}
 _lock = threading.Lock()
+_contested_listeners: list[Callable[[int, str], None]] = []
+
+
+def on_contested(listener: Callable[[int, str], None]) -> None:
+    """Call ``listener(site_id, UNVERIFIED_HOSTNAME)`` for each claimant of a dropped hit."""
+    if listener not in _contested_listeners:
+        _contested_listeners.append(listener)
 
 
 def _networks(values) -> tuple:
@@ -99,10 +126,9 @@ def site_by_domain(domain: str) -> SiteConfig | None:
 
     found = _cached("domain", name, load)
     if isinstance(found, _Contested):
-        from tracking.drops import count_drop
-
         for site_id in found:
-            count_drop(site_id, UNVERIFIED_HOSTNAME)
+            for listener in _contested_listeners:
+                listener(site_id, UNVERIFIED_HOSTNAME)
         return None
     return found
 
