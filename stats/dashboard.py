@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from stats import dimensions, ranges, selectors
 from stats import query as q
-from stats import ranges, selectors
 
 PERIODS: dict[str, str] = {
     "today": "Today",
@@ -41,34 +41,8 @@ PERIODS: dict[str, str] = {
 DEFAULT_PERIOD = "30d"
 MAX_DAYS = ranges.MAX_RANGE_DAYS  # one cap for every reader (stats.ranges)
 
-# Filters the dashboard offers, with the words shown on chips.
-FILTER_LABELS: dict[str, str] = {
-    "path": "Page",
-    "entry_path": "Entry page",
-    "title": "Title",
-    "referrer": "Referrer",
-    "referrer_name": "Source",
-    "channel": "Channel",
-    "utm_source": "UTM source",
-    "utm_medium": "UTM medium",
-    "utm_campaign": "UTM campaign",
-    "utm_content": "UTM content",
-    "utm_term": "UTM term",
-    "country": "Country",
-    "region": "Region",
-    "city": "City",
-    "browser": "Browser",
-    "browser_version": "Browser version",
-    "os": "OS",
-    "os_version": "OS version",
-    "platform": "Device",
-    "screen_class": "Screen size",
-    "language": "Language",
-    "event": "Event",
-    "pattern": "Page matches",
-    "hostname": "Hostname",
-    "uid": "User ID",  # Matomo's uid, matched by its stored hash (is / is not only)
-}
+# Filters the dashboard offers, with the words shown on chips (the dimension catalogue's).
+FILTER_LABELS: dict[str, str] = dimensions.FILTER_LABELS
 OPERATORS = {"is": "", "is_not": "!", "contains": "~"}
 OPERATOR_WORDS = {"": "is", "!": "is not", "~": "contains", "^": "does not contain"}
 RESERVED_PARAMS = {"period", "from", "to", "compare", "page", "tab", "event_name", "panel"}
@@ -334,26 +308,7 @@ GROUPS: dict[str, str] = {
     "goals": "Goals",
 }
 FIRST_PANEL = {group: next(p for p in PANELS.values() if p.group == group) for group in GROUPS}
-BREAKDOWN_DIMENSIONS = {
-    "pages": "page",
-    "entry": "entry",
-    "channels": "channel",
-    "referrers": "referrer",
-    "utm_source": "utm_source",
-    "utm_medium": "utm_medium",
-    "utm_campaign": "utm_campaign",
-    "utm_content": "utm_content",
-    "utm_term": "utm_term",
-    "countries": "country",
-    "regions": "region",
-    "cities": "city",
-    "browsers": "browser",
-    "os": "os",
-    "devices": "platform",
-    "screens": "screen",
-    "languages": "language",
-    "events": "event",
-}
+BREAKDOWN_DIMENSIONS = dimensions.PANEL_BREAKDOWNS  # panel → breakdown (the catalogue's)
 EMPTY_LABELS = {
     "sources": "Direct / None",
     "referrers": "Direct / None",

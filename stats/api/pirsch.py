@@ -25,7 +25,8 @@ from accounts.models import Scope
 from analytics_project.api_errors import pirsch_error
 from stats import pirsch_selectors as ps
 from stats import query as q
-from stats import ranges, selectors
+from stats import ranges, revenue, selectors
+from stats.dimensions import pirsch_fields
 
 SCALES = ("day", "week", "month", "year")
 MAX_LIMIT = 100
@@ -207,7 +208,8 @@ def visitor(request, stats_query, *, scale, page):
 
 @statistics_endpoint
 def total(request, stats_query, *, scale, page):
-    return q.totals(stats_query)
+    """Pirsch's totals, with Footfall's ``revenue`` and ``average_revenue`` (docs/revenue.md)."""
+    return {**q.totals(stats_query), **revenue.revenue_total(stats_query).fields()}
 
 
 @statistics_endpoint
@@ -274,13 +276,14 @@ def overview(request, stats_query, *, scale, page):
 
 
 def dimension(name: str, rename: dict[str, str] | None = None):
-    """A breakdown endpoint over one of ``stats.query.DIMENSIONS`` (fields renamed to Pirsch's)."""
-    rename = rename or {}
+    """A breakdown endpoint over one of ``stats.query.DIMENSIONS`` (fields renamed to Pirsch's,
+    as the dimension catalogue names them)."""
+    rename = rename or pirsch_fields(name)
     search_field = q.DIMENSIONS[name][0][-1]
 
     @statistics_endpoint
     def view(request, stats_query, *, scale, page):
-        rows = q.breakdown(stats_query, name)
+        rows = revenue.with_revenue(q.breakdown(stats_query, name), stats_query, name)
         renamed = [{rename.get(k, k): v for k, v in row.items()} for row in rows]
         return _page(renamed, page, rename.get(search_field, search_field))
 
@@ -291,6 +294,7 @@ def dimension(name: str, rename: dict[str, str] | None = None):
 def page(request, stats_query, *, scale, page):
     """Pages with hostname, title, bounces and (``include_avg_time_on_page``) time on page."""
     rows = _page(q.breakdown(stats_query, "page"), page, "path")
+    revenue.with_revenue(rows, stats_query, "page")
     details = ps.page_details(
         stats_query,
         [row["path"] for row in rows],
@@ -309,13 +313,15 @@ def page(request, stats_query, *, scale, page):
             "relative_views": row["relative_views"],
             "bounce_rate": ps.rate(details[row["path"]]["bounces"], row["sessions"]),
             "average_time_spent_seconds": details[row["path"]]["seconds"],
+            "revenue": row["revenue"],
+            "average_revenue": row["average_revenue"],
         }
         for row in rows
     ]
 
 
-entry_page = dimension("entry", {"entry_path": "path"})
-referrer = dimension("referrer", {"source": "referrer_name"})
+entry_page = dimension("entry")
+referrer = dimension("referrer")
 channel = dimension("channel")
 utm_source = dimension("utm_source")
 utm_medium = dimension("utm_medium")
@@ -337,7 +343,7 @@ def event_rows(stats_query) -> list[dict]:
     details = ps.event_details(stats_query)
     all_visitors = q._visitors_total(stats_query)
     rows = []
-    for row in q.breakdown(stats_query, "event"):
+    for row in revenue.with_revenue(q.breakdown(stats_query, "event"), stats_query, "event"):
         extra = details.get(row["name"], {"count": 0, "average_duration_seconds": 0})
         rows.append(
             {
@@ -348,6 +354,8 @@ def event_rows(stats_query) -> list[dict]:
                 "cr": ps.rate(row["visitors"], all_visitors),
                 "average_duration_seconds": extra["average_duration_seconds"],
                 "meta_keys": extra.get("meta_keys", []),
+                "revenue": row["revenue"],
+                "average_revenue": row["average_revenue"],
             }
         )
     return rows
@@ -532,7 +540,7 @@ def session_details(request, stats_query, *, scale, page):
 
 @statistics_endpoint
 def goals(request, stats_query, *, scale, page):
-    return q.goals(stats_query)
+    return revenue.goals_with_revenue(q.goals(stats_query), stats_query)
 
 
 def option(name: str):
