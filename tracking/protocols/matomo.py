@@ -174,11 +174,16 @@ def _custom_variables(value: str) -> dict:
     return props
 
 
+CDT_PADDED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
 def parse_cdt(value: str) -> datetime | None:
     """``2011-04-05 00:11:42`` (UTC) or a UNIX timestamp."""
     try:
         if re.fullmatch(r"\d{9,11}(\.\d+)?", value):
             return datetime.fromtimestamp(float(value), tz=UTC)
+        if CDT_PADDED.fullmatch(value):  # what trackers send: read in C (strptime ~30 us)
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
         return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
         return None
