@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from stats import ecommerce_views, funnel_views, views
+from stats import ecommerce_views, funnel_views, import_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -13,6 +13,20 @@ urlpatterns = [
     path("live/data", views.live_data, name="dashboard_live_data"),
     path("live/badge", views.live_badge, name="dashboard_live_badge"),
     path("export.csv", views.export_csv, name="dashboard_export"),
+    # Imports and exports (issue #16), under the site's settings
+    path("settings/imports", import_views.imports_page, name="site_imports"),
+    path("settings/imports/progress", import_views.imports_progress, name="site_imports_progress"),
+    path("settings/imports/export", import_views.plausible_export, name="site_plausible_export"),
+    path(
+        "settings/imports/<str:import_id>/cancel",
+        import_views.import_cancel,
+        name="site_import_cancel",
+    ),
+    path(
+        "settings/imports/<str:import_id>/delete",
+        import_views.import_delete,
+        name="site_import_delete",
+    ),
     # Funnels (issue #15)
     path("funnels", funnel_views.funnels_index, name="funnels"),
     path("funnels/new", funnel_views.funnel_new, name="funnel_new"),

@@ -27,6 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from accounts.models import ApiClient, Invitation
 from accounts.services import api_client_create, invitation_create, oauth_token_issue
 from sites.models import SharedLink, Site, SiteMembership
+from stats.models import Import
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 from tests.helpers import event_row, store
 from tracking.models import Event
@@ -85,6 +86,9 @@ PUBLIC = {
     "index.php",
 }
 OK_DENIALS = {401, 403, 404, 405}
+# API routes that list the caller's own objects (200 for anyone logged in; the markers
+# check still applies): the management API's API clients (issue #19).
+CALLERS_OWN = {"api/manage/v1/clients"}
 
 
 def iter_patterns(resolver, prefix: str = ""):
@@ -109,6 +113,8 @@ def classify(route: str) -> str | None:
     if route.startswith("^api/v1/") or route.startswith("api/v1/^"):
         return "api"
     if route.startswith("api/v2/"):  # Plausible's Stats API v2 (issue #19)
+        return "api"
+    if route.startswith("api/manage/"):  # Footfall's management API (issue #19)
         return "api"
     if route in ("", "sites/new") or route.startswith(("sites/", "account/", "accounts/")):
         return "dashboard"
@@ -226,6 +232,9 @@ def world(db, client):
     from stats.models import Goal
 
     victim_goal = Goal.objects.create(site=victim, name=VICTIM_EVENT, event_name=VICTIM_EVENT)
+    victim_import = Import.objects.create(
+        id="victim-import", site=victim, kind="plausible", file_hash="0" * 64
+    )
     values = {
         # Plausible's Sites API (issue #19): sites by domain, goals, properties, guests.
         "site_id": [VICTIM_HOST],
@@ -247,6 +256,7 @@ def world(db, client):
         "report_id": [str(victim_report.pk)],
         "alert_id": [str(victim_alert.pk)],
         "webhook_id": [str(victim_webhook.pk)],
+        "import_id": [victim_import.pk],  # the management API (issue #19)
     }
     api_credentials = {
         "attacker account oauth token": oauth_token_issue(client=attacker_oauth)[0],
@@ -288,6 +298,7 @@ def snapshot(victim: Site) -> dict:
         "notifications": _notifications(victim),
         "funnels": _funnels(victim),
         "goals": sorted(victim.goals.values_list("pk", "name")),
+        "imports": sorted(Import.objects.filter(site=victim).values_list("pk", "status")),
     }
 
 
@@ -334,6 +345,7 @@ VICTIM_PARAMETERS = (
     "funnel_id",
     "site_id",
     "goal_id",
+    "import_id",
 )
 
 
@@ -349,7 +361,9 @@ def walk_urls(world) -> list[tuple[str, str, bool]]:
         if family in ("ingestion", "admin"):
             continue  # writes: tests/test_tenant_isolation.py; admin: staff only, below
         parameters = {m.group("name") for m in PARAMETER.finditer(route)}
-        victim_specific = family == "api" or bool(parameters & set(VICTIM_PARAMETERS))
+        victim_specific = (family == "api" and route not in CALLERS_OWN) or bool(
+            parameters & set(VICTIM_PARAMETERS)
+        )
         try:
             urls.extend((family, url, victim_specific) for url in fill(route, world["values"]))
         except KeyError as exc:
