@@ -8,6 +8,7 @@ from stats.api import ecommerce as ecommerce_api
 from stats.api import funnel as funnel_api
 from stats.api import pirsch_export
 from stats.api.identity.framework import not_found as api_v1_not_found
+from stats.api.manage import views as manage_api
 
 urlpatterns = [
     path("api/health", health.health, name="health"),
@@ -32,6 +33,9 @@ urlpatterns = [
     path("api/v1/", include("stats.api.identity.urls")),
     # Plausible's Stats API (v1, v2) and Sites API (issue #19): docs/api.md.
     path("api/", include("stats.api.plausible.urls")),
+    # Footfall's management API (issue #19): docs/api.md, "Management API".
+    path("api/manage/v1/", include("stats.api.manage.urls")),
+    path("api/manage/", include([re_path(r"^.*$", manage_api.not_found, name="api-manage-404")])),
     path("", include("tracking.urls")),
     path("sites/<str:public_id>/behaviour/", include("stats.behaviour_urls")),
     path("sites/<str:public_id>/", include("stats.urls")),

@@ -179,3 +179,100 @@ def test_writes_never_land_in_another_tenants_site(client, world, drain):
             )
     drain()
     assert Event.objects.filter(site=world["victim"]).count() == before
+
+
+def test_management_api_never_reads_or_writes_another_tenants_objects(client, world, settings):
+    """Issue #19: /api/manage/v1/ with every other tenant's credential (and a logged-in
+    attacker); the victim's Viewer may read funnels but changes nothing."""
+    from stats.models import Funnel, Import
+    from stats.notifications import services as notifications
+    from stats.notifications.models import Alert, Report, Webhook
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    victim = world["victim"]
+    steps = [
+        {"alternatives": [{"type": "page", "path": SECRET_PATH}]},
+        {"alternatives": [{"type": "page", "path": "/other"}]},
+    ]
+    funnel = Funnel.objects.create(site=victim, name="Victim funnel", steps=steps)
+    webhook, _secret = notifications.webhook_create(
+        site=victim, url="https://127.0.0.1/hook", format="json"
+    )
+    report = notifications.report_create(
+        site=victim, email="boss@victim.example", frequency="weekly"
+    )
+    alert = notifications.alert_create(site=victim, kind="no-data", webhook_ids=[webhook.pk])
+    Import.objects.create(id="victim-imp", site=victim, kind="plausible", file_hash="1" * 64)
+    attacker = world["credentials"]
+    owner_of_attacker_site = UserFactory()
+    SiteMembershipFactory(
+        site=SiteFactory(hostname="attacker2.example"), user=owner_of_attacker_site, role="owner"
+    )
+    credentials = {
+        **attacker,
+        "attacker sites key": api_client_create(
+            user=owner_of_attacker_site, type="plausible", scopes=["stats", "sites"]
+        )[1]["key"],
+    }
+    base = f"/api/manage/v1/sites/{victim.public_id}"
+    members = {
+        "funnels": funnel.pk,
+        "webhooks": webhook.pk,
+        "reports": report.pk,
+        "alerts": alert.pk,
+        "imports": "victim-imp",
+    }
+    body = json.dumps(
+        {
+            "name": "pwned",
+            "steps": steps,
+            "kind": "spike",
+            "emails": ["a@b.example"],
+            "url": "https://127.0.0.1/x",
+            "format": "json",
+            "frequency": "daily",
+            "email": "a@b.example",
+        }
+    )
+
+    def state():
+        return (
+            sorted(Funnel.objects.filter(site=victim).values_list("pk", "name")),
+            sorted(Webhook.objects.filter(site=victim).values_list("pk", "url")),
+            sorted(Report.objects.filter(site=victim).values_list("pk", "email")),
+            sorted(Alert.objects.filter(site=victim).values_list("pk", "kind")),
+            Import.objects.filter(site=victim).count(),
+        )
+
+    before = state()
+
+    def check(name, response):
+        assert response.status_code in (401, 403, 404, 405), (name, response.status_code)
+        text = response.content.decode()
+        assert "Victim funnel" not in text and "boss@victim" not in text, name
+
+    for name, credential in credentials.items():
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {credential}"} if credential else {}
+        for resource, pk in members.items():
+            check(name, client.get(f"{base}/{resource}", **headers))
+            check(name, client.get(f"{base}/{resource}/{pk}", **headers))
+            check(
+                name,
+                client.post(f"{base}/{resource}", body, content_type="application/json", **headers),
+            )
+            check(
+                name,
+                client.patch(
+                    f"{base}/{resource}/{pk}", body, content_type="application/json", **headers
+                ),
+            )
+            check(name, client.delete(f"{base}/{resource}/{pk}", **headers))
+    client.force_login(owner_of_attacker_site)
+    for resource, pk in members.items():
+        check("attacker session", client.get(f"{base}/{resource}/{pk}"))
+        check("attacker session", client.delete(f"{base}/{resource}/{pk}"))
+        check(
+            "attacker session",
+            client.post(f"{base}/{resource}", body, content_type="application/json"),
+        )
+    assert state() == before
