@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sites import site_lookup
 from sites.models import Site
@@ -329,7 +330,12 @@ def _behaviour(
 
 
 def demo_traffic_send(
-    site_id: int, *, days: int = 60, visits_per_day: int = 60, seed: int = 7
+    site_id: int,
+    *,
+    days: int = 60,
+    visits_per_day: int = 60,
+    seed: int = 7,
+    history_months: int = 6,
 ) -> int:
     """Send ``days`` of visits for a site through the pipeline; returns the hits sent."""
     config = site_lookup.site_by_id(site_id)
@@ -436,4 +442,17 @@ def demo_traffic_send(
     hits.sort(key=lambda h: h.timestamp)
     for start in range(0, len(hits), 500):
         ingest.accept(hits[start : start + 500])
+    if history_months:
+        demo_history_import(site_id, days=days, months=history_months)
     return len(hits)
+
+
+def demo_history_import(site_id: int, *, days: int = 60, months: int = 6):
+    """The months before the demo's own days as a Plausible CSV export, imported with the
+    real import (issue #16): the dashboard shows the history merged before the first day."""
+    from stats.demo_history import history_import
+
+    site = Site.objects.get(pk=site_id)
+    last = (datetime.now(UTC) - timedelta(days=days + 1)).astimezone(ZoneInfo(site.timezone))
+    first = last.date() - timedelta(days=30 * months)
+    return history_import(site, first=first, last=last.date(), pages=PAGES)

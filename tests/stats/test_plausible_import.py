@@ -594,3 +594,19 @@ def test_round_trip_export_then_import_into_a_fresh_site_matches(visits, rolled)
         if dimension == "event":  # imported custom events have no visit count
             expected = {k: {**v, "sessions": 0} for k, v in expected.items()}
         assert actual == expected, dimension
+
+
+def test_the_demo_history_is_imported_through_the_real_import(site):
+    from tracking.demo import demo_history_import
+
+    record = demo_history_import(site.pk, days=60, months=2)
+    assert (record.status, record.kind) == ("complete", "plausible")
+    assert record.last_day == (datetime.now(UTC) - timedelta(days=61)).date()
+    assert record.days == 61 and record.rows > 61 * 10
+    cover = imported.coverage(site.pk, "UTC", record.first_day, record.last_day)
+    totals = imported.daily(cover, site.pk, {})
+    assert len(totals) == 61 and all(m["visitors"] > 0 for m in totals.values())
+    pages = imported.dimension_days(cover, site.pk, "page", {})
+    assert ("/pricing",) in next(iter(pages.values()))
+    # Again: the same history is the same import.
+    assert demo_history_import(site.pk, days=60, months=2).pk == record.pk
