@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from analytics_project.redis_client import redis_client
 from sites.models import Site
+from tracking.hits import DropReason
 from tracking.models import DroppedEventCount
 
 logger = logging.getLogger(__name__)
@@ -28,18 +29,32 @@ KEY_TTL_SECONDS = 7 * 86400
 
 
 def count_drop(site_id: int, reason: str) -> None:
+    count_drops([(site_id, reason)])
+
+
+def count_drops(dropped: list[tuple[int, str]]) -> None:
+    """Count each (site id, reason): with Redis in one round trip for all of them."""
+    if not dropped:
+        return
     day = timezone.now().date()
     if settings.REDIS_URL:
         try:
             pipe = redis_client().pipeline(transaction=False)
             key = f"{KEY_PREFIX}{day.isoformat()}"
-            pipe.hincrby(key, f"{site_id}:{reason}", 1)
+            for site_id, reason in dropped:
+                pipe.hincrby(key, f"{site_id}:{reason}", 1)
             pipe.expire(key, KEY_TTL_SECONDS)
             pipe.execute()
         except Exception:  # a lost drop counter must never fail the request
             return
         return
-    _add(site_id, day, str(reason), 1)
+    for site_id, reason in dropped:
+        _add(site_id, day, str(reason), 1)
+
+
+def count_unverified_hostname(site_id: int, _reason: str = "") -> None:
+    """``sites.site_lookup``'s report of a hit for a hostname its site did not verify."""
+    count_drop(site_id, DropReason.UNVERIFIED_HOSTNAME)
 
 
 def _add(site_id: int, day, reason: str, amount: int) -> None:

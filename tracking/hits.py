@@ -45,6 +45,11 @@ class DropReason(StrEnum):
     NOT_UNIQUE = "not_unique"  # Swetrix `unique: true` on a repeat
     NO_SESSION = "no_session"  # a heartbeat / keep-alive for a visitor with no session
     PLUGIN_REQUEST = "plugin_request"  # Matomo `ca=1` from a plugin Footfall does not store
+    # A hostname several sites claim and none verified: counted on each claimant
+    # (``sites.site_lookup`` reports them; it sits below tracking and cannot name this).
+    UNVERIFIED_HOSTNAME = "unverified_hostname"
+    # A snippet signal of a behaviour collector the site turned off.
+    COLLECTOR_OFF = "collector_off"
 
 
 @dataclass(slots=True)
@@ -101,6 +106,9 @@ class Hit:
     # behaviour and error events): they extend a session but never start one.
     starts_session: bool = True
     keep_fragment: bool = False  # hash-based routing: the URL fragment is part of the path
+    # The snippet's behaviour collector that sent it ("": none): dropped while the site
+    # has that collector turned off (``tracking.pipeline.check_collector``).
+    collector: str = ""
     # Set by an adapter replaying history (Matomo bulk with cdt and cip, raw imports): the
     # event's id derived from what was sent, so a replay stores nothing twice. Else a UUIDv7.
     event_id: str = ""

@@ -28,8 +28,7 @@ class Outcome:
 
 
 def _count_drops(dropped: list[tuple[int, DropReason]]) -> None:
-    for site_id, reason in dropped:
-        drops.count_drop(site_id, reason)
+    drops.count_drops(dropped)
 
 
 # Attempts of one request with Redis: the guess, then checked reads while other requests

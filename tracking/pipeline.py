@@ -1,6 +1,7 @@
 """The enrichment pipeline: one ``Hit`` in, one event row (or a drop reason) out.
 
 Steps, in order:
+0. ``check_collector`` the snippet's collector switches         → DropReason
 1. ``check_policy``   excluded IPs, Do Not Track, bots        → DropReason
 2. ``identify``       visitor id (daily-salted hash or a site-supplied id)
 3. ``sessionize``     find or start the session (30 minutes), Swetrix ``unique``
@@ -27,7 +28,7 @@ from django.conf import settings
 
 from analytics_project.ids import uuid7
 from sites.exchange_rates import convert
-from tracking import sessions, visitors
+from tracking import sessions, snippet, visitors
 from tracking.enrichment.bots import bot_reason
 from tracking.enrichment.geo import (
     country_from_accept_language,
@@ -94,6 +95,14 @@ def _ip_excluded(ip: str, networks: tuple) -> bool:
     except ValueError:
         return False
     return any(address.version == net.version and address in net for net in networks)
+
+
+def check_collector(hit: Hit) -> DropReason | None:
+    """A snippet signal of a collector the site turned off is dropped, whatever the tag
+    asked (a stale or hand-edited tag cannot collect more than the owner allowed)."""
+    if hit.collector and hit.collector not in snippet.collectors_for_site(hit.site.id):
+        return DropReason.COLLECTOR_OFF
+    return None
 
 
 def check_policy(hit: Hit) -> DropReason | None:
@@ -267,7 +276,7 @@ def enrich(
     """
     flush = store is None
     store = store or sessions.SessionStore()
-    reason = check_policy(hit)
+    reason = check_collector(hit) or check_policy(hit)
     if reason is not None:
         return reason
     received_at = received_at or datetime.now(UTC)

@@ -252,6 +252,19 @@ def test_collectors_switched_off_are_dropped(client, site, drain):
     assert [e.name for e in drain()] == ["pageview", "Signup"]
 
 
+def test_signals_of_a_collector_switched_off_are_counted_as_such(client, site, drain):
+    from tracking.drops import flush_drop_counts
+    from tracking.models import DroppedEventCount
+
+    post(client, body(site, {"t": "pageview"}))
+    post(client, body(site, {"t": "rage_click", "p": {"selector": "b", "clicks": 4}}))
+    post(client, body(site, {"t": "dead_click", "p": {"selector": "div"}}))
+    flush_drop_counts()
+    counted = DroppedEventCount.objects.filter(site_id=site.pk).values_list("reason", "count")
+    assert list(counted) == [("collector_off", 2)]
+    assert [e.name for e in drain()] == ["pageview"]
+
+
 def test_only_the_chosen_collectors_are_kept(client, site, drain):
     site.behaviour_collectors = True
     site.settings = {"collectors": {"clicks": False, "errors": True, "forms": False}}

@@ -400,6 +400,7 @@ def to_hit(
         keep_fragment=collection.hash_mode,
         # Signals about a page already viewed never open a session of their own.
         starts_session=kind in (Kind.PAGEVIEW, Kind.CUSTOM),
+        collector=signal.spec.collector or "",
     )
     if kind == Kind.ENGAGEMENT:
         hit.duration_ms = signal.props["active_ms"]

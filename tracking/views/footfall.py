@@ -120,13 +120,8 @@ def collect(request: HttpRequest) -> JsonResponse:
         return _error(CollectError(404, "unknown_site", "no site has this public key", "k"))
     if site.tracking_state != "active":
         return _error(CollectError(403, "site_disabled", "tracking is turned off for this site"))
+    # Signals of a collector the site turned off are dropped by the pipeline (counted).
     enabled = snippet.collectors_for_site(site.id)
-    # Signals of a collector the site turned off are dropped, whatever the tag asked.
-    allowed = [
-        signal
-        for signal in collection.signals
-        if signal.spec.collector is None or signal.spec.collector in enabled
-    ]
     ip = client_ip(request)
     hits = [
         to_hit(
@@ -138,7 +133,7 @@ def collect(request: HttpRequest) -> JsonResponse:
             accept_language=request.headers.get("Accept-Language", ""),
             do_not_track=_do_not_track(request),
         )
-        for signal in allowed
+        for signal in collection.signals
     ]
     try:
         outcomes = ingest.accept(hits)
