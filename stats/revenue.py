@@ -64,12 +64,22 @@ def converted(currency: str) -> Q:
     return Q(revenue_reporting__isnull=False, revenue_reporting_currency=currency)
 
 
+def converted_raw(currency: str) -> Q:
+    """``converted`` on raw events, worded so the partial index ``event_revenue``
+    (``revenue_amount IS NOT NULL``, migration ``stats.0012``) answers it."""
+    return Q(revenue_amount__isnull=False) & converted(currency)
+
+
+def _converted_on(events, currency: str) -> Q:
+    return converted_raw(currency) if events.model is Event else converted(currency)
+
+
 def revenue_total(query: q.StatsQuery, *, where: Q | None = None) -> Revenue:
     """The range's revenue under the query's filters (and ``where``, e.g. a goal)."""
     currency = site_reporting_currency(query.site_id)
     result = Revenue(currency)
     for events in q.event_sets(query):
-        events = events.filter(converted(currency))
+        events = events.filter(_converted_on(events, currency))
         if where is not None:
             events = events.filter(where)
         row = events.aggregate(total=Sum("revenue_reporting"), conversions=Count("id"))
@@ -84,7 +94,7 @@ def revenue_by(query: q.StatsQuery, dimension: str) -> dict[tuple, Revenue]:
     currency = site_reporting_currency(query.site_id)
     rows: dict[tuple, Revenue] = defaultdict(lambda: Revenue(currency))
     for events in q.event_sets(query):
-        events = events.filter(converted(currency))
+        events = events.filter(_converted_on(events, currency))
         if "hour" in columns:
             events = events.annotate(hour=ExtractHour("timestamp", tzinfo=query.zone))
         for row in events.values(*columns).annotate(
@@ -120,3 +130,19 @@ def unconverted_count(query: q.StatsQuery) -> int:
         .exclude(converted(currency))
         .count()
     )
+
+
+def goal_target(goal: dict) -> Q:
+    """The events that reach a goal (``stats.query.goals``' rule): its custom event, or a page
+    view whose path matches its regular expression."""
+    if goal["event_name"]:
+        return Q(kind="custom", name=goal["event_name"])
+    return Q(kind="pageview", path__regex=goal["path_pattern"])
+
+
+def goals_with_revenue(rows: list[dict], query: q.StatsQuery) -> list[dict]:
+    """Pirsch's goal rows (``stats.query.goals``) with each goal's ``revenue`` and
+    ``average_revenue``: the revenue its reaching events carried (page views carry none)."""
+    for row in rows:
+        row.update(revenue_total(query, where=goal_target(row["page_goal"])).fields())
+    return rows

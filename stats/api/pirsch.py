@@ -208,8 +208,10 @@ def visitor(request, stats_query, *, scale, page):
 
 @statistics_endpoint
 def total(request, stats_query, *, scale, page):
-    """Pirsch's totals, with Footfall's ``revenue`` and ``average_revenue`` (docs/revenue.md)."""
-    return {**q.totals(stats_query), **revenue.revenue_total(stats_query).fields()}
+    """Pirsch's totals, with Footfall's ``revenue``, ``average_revenue`` and
+    ``revenue_currency`` (docs/revenue.md)."""
+    money = revenue.revenue_total(stats_query)
+    return {**q.totals(stats_query), **money.fields(), "revenue_currency": money.currency}
 
 
 @statistics_endpoint
@@ -294,6 +296,7 @@ def dimension(name: str, rename: dict[str, str] | None = None):
 def page(request, stats_query, *, scale, page):
     """Pages with hostname, title, bounces and (``include_avg_time_on_page``) time on page."""
     rows = _page(q.breakdown(stats_query, "page"), page, "path")
+    revenue.with_revenue(rows, stats_query, "page")
     revenue.with_revenue(rows, stats_query, "page")
     details = ps.page_details(
         stats_query,

@@ -182,6 +182,8 @@ def test_pages_have_title_bounces_and_time_on_page(client, site, token, rolled):
             "relative_views": 0.5,
             "bounce_rate": 0.5,
             "average_time_spent_seconds": 120,  # / → /pricing after two minutes
+            "revenue": 0.0,  # Footfall's extra fields (docs/revenue.md)
+            "average_revenue": None,
         },
         {
             "hostname": "example.com",
@@ -194,6 +196,8 @@ def test_pages_have_title_bounces_and_time_on_page(client, site, token, rolled):
             "relative_views": 0.5,
             "bounce_rate": 0.5,
             "average_time_spent_seconds": 75,  # 90 s to the sign-up, 60 s to the next event
+            "revenue": 0.0,
+            "average_revenue": None,
         },
     ]
     plain = get(client, "page", token, id=site.public_id, **JAN).json()
@@ -210,6 +214,8 @@ def test_events_have_count_duration_and_meta_keys(client, site, token, rolled):
             "cr": 0.6667,
             "average_duration_seconds": 4,
             "meta_keys": ["plan", "source"],
+            "revenue": 0.0,
+            "average_revenue": None,
         }
     ]
 

@@ -191,6 +191,9 @@ def test_total_and_filters(client, site, token, traffic):
         "cr": 0,
         "custom_metric_avg": 0,
         "custom_metric_total": 0,
+        "revenue": 0.0,  # Footfall's extra fields (docs/revenue.md)
+        "average_revenue": None,
+        "revenue_currency": "EUR",
     }
     assert get(client, "total", token, **base, language="en").json()["visitors"] == 1
     response = client.get(

@@ -4,6 +4,7 @@ identity-js does."""
 
 from __future__ import annotations
 
+from stats.revenue import Revenue
 from stats.selectors import (
     SessionDetail,
     StatsSummary,
@@ -107,8 +108,11 @@ def visitor_detail_json(site_id: int, detail: VisitorDetail) -> dict:
     return data
 
 
-def stats_json(summary: StatsSummary) -> dict:
+def stats_json(summary: StatsSummary, money: Revenue | None = None) -> dict:
+    """``/stats``; with ``money``, Footfall's extra ``revenue``, ``average_revenue`` and
+    ``revenue_currency`` (docs/revenue.md)."""
     totals = summary.totals
+    extra = {**money.fields(), "revenue_currency": money.currency} if money else {}
     return {
         "visitors": totals.visitors,
         "sessions": totals.sessions,
@@ -117,6 +121,7 @@ def stats_json(summary: StatsSummary) -> dict:
         "bounce_rate": totals.bounce_rate,
         "avg_session_duration_ms": totals.avg_session_ms,
         "pages_per_session": totals.views_per_session,
+        **extra,
     }
 
 

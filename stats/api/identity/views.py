@@ -6,6 +6,8 @@ from __future__ import annotations
 from stats import insights, selectors
 from stats.api.identity import serializers
 from stats.api.identity.framework import ApiError, identity_endpoint
+from stats.query import StatsQuery
+from stats.revenue import revenue_total
 
 # The seed's computed event type: a session's frustration score (``stats.insights``).
 FRUSTRATION_SCORE = "frustration_score"
@@ -123,7 +125,10 @@ def event_types(request, ctx):
 
 @identity_endpoint
 def stats(request, ctx):
-    return {"data": serializers.stats_json(selectors.stats_summary(ctx.site_id, ctx.period))}
+    summary = selectors.stats_summary(ctx.site_id, ctx.period)
+    period = ctx.period
+    money = revenue_total(StatsQuery(ctx.site_id, period.first_day, period.last_day, period.tz))
+    return {"data": serializers.stats_json(summary, money)}
 
 
 @identity_endpoint
