@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from analytics_project.client_ip import client_ip, trusted_proxies  # noqa: F401 - for the adapters
+from tracking.errors import BufferUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +94,20 @@ DATABASE_RETRY_AFTER = 5
 
 
 def ingestion_endpoint(
-    failure: Callable[[], HttpResponse], unavailable: Callable[[], HttpResponse]
+    failure: Callable[[], HttpResponse],
+    unavailable: Callable[[], HttpResponse],
+    *,
+    buffer_unavailable: Callable[[HttpRequest], HttpResponse] | None = None,
 ) -> Callable:
     """CSRF-exempt, CORS on every answer, preflight answered with 204.
 
     A database outage (site or key lookups) becomes ``unavailable()``, the protocol's 503,
-    with ``Retry-After``: the request was not stored and is safe to retry. Any other
-    unexpected exception becomes ``failure()`` (the protocol's own 500) instead of
-    Django's HTML error page.
+    with ``Retry-After``: the request was not stored and is safe to retry. So does
+    ``BufferUnavailable`` (the events could not be made durable), with the Retry-After
+    it names, as ``buffer_unavailable(request)`` when a protocol answers that in another
+    shape (Matomo's bulk requests): no view handles it itself. Any other unexpected
+    exception becomes ``failure()`` (the protocol's own 500) instead of Django's HTML
+    error page.
     """
 
     def decorate(view: Callable) -> Callable:
@@ -114,6 +121,10 @@ def ingestion_endpoint(
             except DatabaseError as exc:
                 logger.warning("ingestion endpoint %s: database unavailable: %s", request.path, exc)
                 response = retry_after(unavailable(), DATABASE_RETRY_AFTER)
+            except BufferUnavailable as exc:
+                logger.warning("ingestion endpoint %s: not accepted: %s", request.path, exc)
+                answer = buffer_unavailable(request) if buffer_unavailable else unavailable()
+                response = retry_after(answer, exc.retry_after)
             except Exception:
                 logger.exception("ingestion endpoint %s failed", request.path)
                 response = failure()

@@ -8,8 +8,6 @@ tokens: ``unknown_domain``, ``site_disabled``, a pipeline ``DropReason`` (``bot`
 were discarded (the event itself recorded, so without ``x-plausible-dropped``).
 """
 
-import logging
-
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
@@ -22,11 +20,8 @@ from tracking.http import (
     client_ip,
     ingestion_endpoint,
     read_json,
-    retry_after,
 )
 from tracking.protocols.plausible import PlausibleError, parse_event, to_hit
-
-logger = logging.getLogger(__name__)
 
 
 def _errors(status: int, errors: dict) -> JsonResponse:
@@ -79,11 +74,7 @@ def event(request: HttpRequest):
         )
         for site in active
     ]
-    try:
-        outcomes = ingest.accept(hits)
-    except ingest.BufferUnavailable as exc:
-        logger.warning("plausible: event not accepted: %s", exc)
-        return retry_after(_unavailable(), exc.retry_after)
+    outcomes = ingest.accept(hits)  # BufferUnavailable: the decorator answers 503
     response = JsonResponse({}, status=202)
     reasons += [str(o.dropped) for o in outcomes if o.dropped]
     if not hits or reasons or len(active) < len(parsed.domains):

@@ -2,8 +2,6 @@
 ``/log/error``, the pixel ``GET /log/noscript``, and Nest's JSON 404 for any other ``/log/…``
 path (``/log/identify`` and ``/log/revenue`` are not in our contract: docs/protocols.md)."""
 
-import logging
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -16,7 +14,6 @@ from tracking.http import (
     client_ip,
     ingestion_endpoint,
     read_json,
-    retry_after,
 )
 from tracking.protocols.swetrix import (
     TRANSPARENT_GIF,
@@ -27,8 +24,6 @@ from tracking.protocols.swetrix import (
     require_pid,
 )
 from tracking.protocols.swetrix import not_found as route_not_found
-
-logger = logging.getLogger(__name__)
 
 
 def _error(error: SwetrixError) -> JsonResponse:
@@ -72,9 +67,6 @@ def _record(request: HttpRequest, kind: Kind) -> JsonResponse:
         return _error(SwetrixError(400, "Request body must be valid JSON"))
     except SwetrixError as error:
         return _error(error)
-    except ingest.BufferUnavailable as exc:
-        logger.warning("swetrix: event not accepted: %s", exc)
-        return retry_after(_unavailable(), exc.retry_after)
     if outcome.dropped == DropReason.NOT_UNIQUE:
         return _error(SwetrixError(403, "Only unique events are recorded for this session"))
     return JsonResponse({}, status=201)
@@ -117,9 +109,6 @@ def noscript(request):
         ingest.accept([hit])
     except SwetrixError as error:
         return _error(error)
-    except ingest.BufferUnavailable as exc:
-        logger.warning("swetrix: noscript page view not accepted: %s", exc)
-        return retry_after(_unavailable(), exc.retry_after)
     response = HttpResponse(TRANSPARENT_GIF, content_type="image/gif")
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     response["Cache-Control"] = "no-store"  # every page view must reach us, not a cache
