@@ -297,7 +297,6 @@ def page(request, stats_query, *, scale, page):
     """Pages with hostname, title, bounces and (``include_avg_time_on_page``) time on page."""
     rows = _page(q.breakdown(stats_query, "page"), page, "path")
     revenue.with_revenue(rows, stats_query, "page")
-    revenue.with_revenue(rows, stats_query, "page")
     details = ps.page_details(
         stats_query,
         [row["path"] for row in rows],
