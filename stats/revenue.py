@@ -146,3 +146,61 @@ def goals_with_revenue(rows: list[dict], query: q.StatsQuery) -> list[dict]:
     for row in rows:
         row.update(revenue_total(query, where=goal_target(row["page_goal"])).fields())
     return rows
+
+
+def revenue_by_column(query: q.StatsQuery, column: str) -> dict[str, Revenue]:
+    """Revenue per value of one event column (a dashboard panel's label column)."""
+    currency = site_reporting_currency(query.site_id)
+    rows: dict[str, Revenue] = defaultdict(lambda: Revenue(currency))
+    for events in q.event_sets(query):
+        for row in (
+            events.filter(_converted_on(events, currency))
+            .values(column)
+            .annotate(total=Sum("revenue_reporting"), conversions=Count("id"))
+        ):
+            key = row[column] or ""
+            rows[key] = rows[key].add(row["total"], row["conversions"])
+    return dict(rows)
+
+
+# Panels whose rows have no revenue of their own: an exit page is where a visit ended.
+NO_REVENUE_PANELS = frozenset({"exit"})
+
+
+def panel_revenue(panel_name: str, column: str, rows: list[dict], query: q.StatsQuery) -> None:
+    """Set ``revenue`` and ``average_revenue`` (Decimals, None without) on a dashboard
+    panel's rows (``stats.dashboard.panel_rows``), in place: by the panel's column, or for
+    goals by each goal's events."""
+    if panel_name in NO_REVENUE_PANELS:
+        return
+    if panel_name == "goals":
+        for row in rows:
+            key = row["filter_key"]
+            goal = {
+                "event_name": row["filter_value"] if key == "event" else "",
+                "path_pattern": row["filter_value"] if key == "pattern" else "",
+            }
+            money = revenue_total(query, where=goal_target(goal))
+            row["revenue"], row["average_revenue"] = money.total, money.average
+        return
+    by_value = revenue_by_column(query, column)
+    for row in rows:
+        money = by_value.get(row["filter_value"] or "")
+        row["revenue"] = money.total if money else Decimal(0)
+        row["average_revenue"] = money.average if money else None
+
+
+def revenue_kpi(query: q.StatsQuery) -> dict | None:
+    """The dashboard's Revenue figure and its previous period's, or None when neither
+    period has any revenue (the KPI and the Revenue columns then stay hidden)."""
+    now, before = revenue_total(query), revenue_total(query.previous())
+    if not (now.conversions or before.conversions):
+        return None
+    return {
+        "value": now.total,
+        "previous": before.total,
+        "currency": now.currency,
+        "conversions": now.conversions,
+        "average": now.average,
+        "unconverted": unconverted_count(query),
+    }

@@ -29,7 +29,7 @@ from sites.sharing import (
     shared_link_resolve,
 )
 from stats import dashboard as d
-from stats import selectors
+from stats import revenue, selectors
 from stats.query import daily_metrics
 
 logger = logging.getLogger(__name__)
@@ -131,6 +131,23 @@ def kpi_cards(kpis: dict) -> list[dict]:
     return cards
 
 
+def revenue_card(money: dict) -> dict:
+    """The Revenue KPI card (``stats.revenue.revenue_kpi``), shown when the period or the
+    previous one has revenue; amounts in the site's reporting currency."""
+    value, previous = money["value"], money["previous"]
+    change = float((value - previous) / previous) if previous else None
+    direction = "flat" if not change else ("up" if change > 0 else "down")
+    return {
+        "key": "revenue",
+        "label": f"Revenue ({money['currency']})",
+        "value": f"{value:,.2f}",
+        "change": None if change is None else f"{abs(change) * 100:.0f}%",
+        "direction": direction,
+        "tone": direction,
+        "arrow": {"up": "↑", "down": "↓", "flat": ""}[direction],
+    }
+
+
 @dashboard_view
 def dashboard(request, access: DashboardAccess):
     site = access.site
@@ -147,8 +164,13 @@ def dashboard(request, access: DashboardAccess):
     previous_days = daily_metrics(stats_query.previous())
     points = d.series_points(state, site.pk, current_days, previous_days)
     context = _base_context(request, access, state)
+    kpis = kpi_cards(selectors.dashboard_kpis(stats_query, current_days, previous_days))
+    money = revenue.revenue_kpi(stats_query)
+    if money:
+        kpis.append(revenue_card(money))
     context.update(
-        kpis=kpi_cards(selectors.dashboard_kpis(stats_query, current_days, previous_days)),
+        kpis=kpis,
+        revenue_unconverted=money["unconverted"] if money else 0,
         points=points,
         chart=d.chart(points),
         chips=state.chips(),
@@ -233,6 +255,14 @@ def panel_details(request, access: DashboardAccess, panel_name: str):
     else:
         rows = d.panel_rows(selected, stats_query)
         event_name = ""
+    # A sortable Revenue column when the range has any revenue (docs/revenue.md).
+    money = revenue.revenue_total(stats_query) if not event_name else None
+    show_revenue = bool(money and money.conversions) and selected.name != "exit"
+    sort = "revenue" if show_revenue and request.GET.get("sort") == "revenue" else None
+    if show_revenue:
+        revenue.panel_revenue(selected.name, selected.column, rows, stats_query)
+        if sort:
+            rows.sort(key=lambda row: -row["revenue"])
     pages = max(1, ceil(len(rows) / DETAILS_PAGE_SIZE))
     try:
         page = min(max(int(request.GET.get("page", "1")), 1), pages)
@@ -248,12 +278,17 @@ def panel_details(request, access: DashboardAccess, panel_name: str):
         page=page,
         pages=pages,
         total_rows=len(rows),
-        previous_qs=state.querystring(page=str(page - 1), event_name=event_name or None)
+        previous_qs=state.querystring(page=str(page - 1), event_name=event_name or None, sort=sort)
         if page > 1
         else None,
-        next_qs=state.querystring(page=str(page + 1), event_name=event_name or None)
+        next_qs=state.querystring(page=str(page + 1), event_name=event_name or None, sort=sort)
         if page < pages
         else None,
+        show_revenue=show_revenue,
+        revenue_currency=money.currency if money else "",
+        sort=sort,
+        sort_revenue_qs=state.querystring(sort="revenue", page=None),
+        sort_visitors_qs=state.querystring(sort=None, page=None),
     )
     return render(request, "stats/panel_details.html", context)
 
