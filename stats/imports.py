@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from stats import plausible_csv
@@ -240,31 +240,60 @@ def _progress(import_id: str, done: int, total: int, progress: Progress | None) 
     return bool(updated)
 
 
-def _model_row(imported: Import, table: str, row: dict):
+_DAY_FIELDS = [f for f in ImportedDay._meta.concrete_fields if not f.primary_key]
+_BREAKDOWN_FIELDS = [f for f in ImportedBreakdownDay._meta.concrete_fields if not f.primary_key]
+
+
+def _defaults(fields) -> dict:
+    return {f.attname: f.get_default() for f in fields}
+
+
+_DAY_DEFAULTS = _defaults(_DAY_FIELDS)
+_BREAKDOWN_DEFAULTS = _defaults(_BREAKDOWN_FIELDS)
+
+
+def _model_row(imported: Import, table: str, row: dict) -> tuple[type, tuple]:
+    """(model, values in its field order) of one parsed row."""
     if table == "visitors":
-        return ImportedDay(
-            imported_id=imported.pk,
-            site_id=imported.site_id,
-            day=row["day"],
-            visitors=row.get("visitors", 0),
-            pageviews=row.get("pageviews", 0),
-            visits=row.get("visits", 0),
-            bounces=row.get("bounces", 0),
-            visit_duration=row.get("visit_duration", 0),
-        )
-    values = {k: v for k, v in row.items() if k != "day"}
+        values = {**_DAY_DEFAULTS, "imported_id": imported.pk, "site_id": imported.site_id}
+        for name in ("day", "visitors", "pageviews", "visits", "bounces", "visit_duration"):
+            values[name] = row.get(name, values[name])
+        return ImportedDay, tuple(values[f.attname] for f in _DAY_FIELDS)
+    values = {
+        **_BREAKDOWN_DEFAULTS,
+        **row,
+        "imported_id": imported.pk,
+        "site_id": imported.site_id,
+        "table": table,
+    }
     if table == "devices":
-        values["device"] = values.get("device", "").lower()
-    return ImportedBreakdownDay(
-        imported_id=imported.pk, site_id=imported.site_id, table=table, day=row["day"], **values
-    )
+        values["device"] = values["device"].lower()
+    return ImportedBreakdownDay, tuple(values[f.attname] for f in _BREAKDOWN_FIELDS)
 
 
-def _write(chunk: list) -> int:
+def _write(chunk: list[tuple[type, tuple]]) -> int:
+    """Store a chunk (rows of one model): COPY on PostgreSQL, bulk INSERTs elsewhere."""
     if not chunk:
         return 0
-    model = type(chunk[0])
-    model.objects.bulk_create(chunk, batch_size=1000)
+    model = chunk[0][0]
+    fields = _DAY_FIELDS if model is ImportedDay else _BREAKDOWN_FIELDS
+    if connection.vendor == "postgresql":
+        columns = ", ".join(f'"{f.column}"' for f in fields)
+        with (
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+            cursor.cursor.copy(
+                f"COPY {model._meta.db_table} ({columns}) FROM STDIN"  # fixed names
+            ) as copy,
+        ):
+            for _model, values in chunk:
+                copy.write_row(values)
+    else:
+        names = [f.attname for f in fields]
+        model.objects.bulk_create(
+            [model(**dict(zip(names, values, strict=True))) for _model, values in chunk],
+            batch_size=500,
+        )
     return len(chunk)
 
 
