@@ -240,6 +240,19 @@ def _statistics_parameters(
     return parameters
 
 
+# Pirsch answers with Footfall's revenue fields (docs/revenue.md, issue #15).
+REVENUE_ENDPOINTS = frozenset(
+    {"total", "page", "page/entry", "events", "goals", "referrer", "channel", "country",
+     "region", "city", "browser", "browser/version", "os", "os/version", "screen", "language",
+     "utm/source", "utm/medium", "utm/campaign", "utm/content", "utm/term"}
+)  # fmt: skip
+REVENUE_NOTE = (
+    "Footfall extension: `revenue` (number, 2 decimals) and `average_revenue` (per conversion "
+    "with revenue, or null) in the site's reporting currency on the answer (each row of a "
+    "list); `total` also has `revenue_currency`. See docs/revenue.md."
+)
+
+
 def _statistics_paths() -> dict:
     paths = {}
     for endpoint, (summary, answer, extra) in STATISTICS_ENDPOINTS.items():
@@ -248,6 +261,7 @@ def _statistics_paths() -> dict:
                 "tags": ["Pirsch statistics"],
                 "operationId": "statistics_" + endpoint.replace("/", "_"),
                 "summary": summary,
+                **({"description": REVENUE_NOTE} if endpoint in REVENUE_ENDPOINTS else {}),
                 "security": [{"pirschOAuth": []}],
                 "parameters": _statistics_parameters(extra, endpoint not in OPTIONAL_RANGE),
                 "responses": {
