@@ -17,8 +17,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, Phase, given
-from hypothesis import settings as hsettings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from stats import query as q
@@ -28,6 +27,7 @@ from stats.models import Goal
 from stats.rollups import rollup_pending
 from tests.factories import SiteFactory
 from tests.helpers import event_row, store
+from tests.strategies import writes_a_site
 from tracking.models import Event
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -234,12 +234,7 @@ MODES = [
 @pytest.mark.parametrize(
     ("order", "open_"), MODES, ids=[f"{o}-{'open' if x else 'closed'}" for o, x in MODES]
 )
-@hsettings(
-    max_examples=30,
-    deadline=None,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@writes_a_site(30)
 @given(
     events=EVENTS,
     drawn=st.lists(STEP, min_size=2, max_size=4),

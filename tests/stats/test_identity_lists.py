@@ -6,8 +6,7 @@ hold the session's values: docs/statistics.md, "Session scope")."""
 
 from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import HealthCheck, Phase, given
-from hypothesis import settings as hsettings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from stats import selectors
@@ -15,13 +14,14 @@ from stats.api.identity import serializers
 from stats.rollups import rollup_pending
 from tests.factories import SiteFactory
 from tests.helpers import event_row, store
+from tests.strategies import minutes_within, writes_a_site
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 START = datetime(2026, 3, 1, tzinfo=UTC)
 
 EVENTS = st.lists(
     st.tuples(
-        st.integers(min_value=0, max_value=21 * 24 * 60),  # minute within three weeks
+        minutes_within(21),
         st.integers(min_value=1, max_value=5),  # visitor
         st.integers(min_value=1, max_value=3),  # the visitor's session (may span days)
         st.sampled_from(["pageview", "pageview", "custom", "heartbeat", "behaviour"]),
@@ -72,12 +72,7 @@ def assert_pages_equal(listing, expected):
         assert list(listing[start : start + 3]) == expected[start : start + 3], start
 
 
-@hsettings(
-    max_examples=20,
-    deadline=None,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@writes_a_site(20)
 @given(
     events=EVENTS,
     tz=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),

@@ -7,8 +7,7 @@ lack attributes their first one had (or bring others): the copy holds the sessio
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import HealthCheck, Phase, given
-from hypothesis import settings as hsettings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from stats import query as q
@@ -18,11 +17,11 @@ from stats.services import site_rollups_invalidate, site_stats_reset
 from tests.factories import SiteFactory
 from tests.helpers import event_row, store
 from tests.stats.session_scope_oracle import SCOPED_COLUMNS, scoped
+from tests.strategies import ZONES, filter_draws, minutes_within, writes_a_site
 from tracking.models import Event
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 START = datetime(2026, 3, 1, tzinfo=UTC)
-ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
 COMPARED = (
     "id",
     "timestamp",
@@ -52,7 +51,7 @@ COMPARED = (
 
 EVENTS = st.lists(
     st.tuples(
-        st.integers(min_value=0, max_value=6 * 24 * 60),  # minute within six days
+        minutes_within(6),
         st.integers(min_value=1, max_value=4),  # visitor
         st.integers(min_value=1, max_value=6),  # session (may span days)
         st.sampled_from(["pageview", "pageview", "custom", "custom", "heartbeat", "engagement"]),
@@ -76,16 +75,7 @@ FILTER_VALUES = {
     "country": ["DE", "GB"],
     "browser": ["Chrome", "Firefox"],
 }
-FILTERS = st.dictionaries(
-    st.sampled_from(sorted(FILTER_VALUES)),
-    st.lists(
-        st.tuples(st.sampled_from(["", "!", "~", "^"]), st.integers(min_value=0, max_value=1)),
-        min_size=1,
-        max_size=2,
-    ),
-    min_size=1,
-    max_size=2,
-)
+FILTERS = filter_draws(FILTER_VALUES, min_size=1)
 
 
 def rows_of(site, events, received_at=None):
@@ -146,13 +136,7 @@ def assert_reads_equal_raw(query):
     assert q.goals(query) == q.goals(reference)
 
 
-@hsettings(
-    max_examples=25,
-    deadline=None,
-    # Each example writes and rolls up a site: shrinking a failure could take many minutes.
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@writes_a_site(25)
 @given(events=EVENTS, late=EVENTS, tz=st.sampled_from(ZONES), drawn=FILTERS)
 def test_oracle_rolled_events_equal_raw_events(db, events, late, tz, drawn):
     site = SiteFactory(timezone=tz)

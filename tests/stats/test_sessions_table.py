@@ -7,8 +7,7 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hsettings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from stats import query as q
@@ -17,14 +16,14 @@ from stats.rollups import rollup_pending
 from tests.factories import SiteFactory
 from tests.helpers import event_row, store
 from tests.stats.session_scope_oracle import scoped
+from tests.strategies import ZONES, filter_draws, minutes_within, writes_a_site
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 START = datetime(2026, 3, 1, tzinfo=UTC)
-ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
 
 EVENTS = st.lists(
     st.tuples(
-        st.integers(min_value=0, max_value=6 * 24 * 60),  # minute within six days
+        minutes_within(6),
         st.integers(min_value=1, max_value=4),  # visitor
         st.integers(min_value=1, max_value=6),  # session (may span days and visitors)
         st.sampled_from(["pageview", "pageview", "custom", "heartbeat", "engagement"]),
@@ -43,20 +42,8 @@ FILTER_VALUES = {
     "language": ["en", "de"],
     "entry_path": ["/", "/a"],
 }
-FILTERS = st.dictionaries(
-    st.sampled_from(sorted(FILTER_VALUES)),
-    st.lists(
-        st.tuples(st.sampled_from(["", "!", "~", "^"]), st.integers(min_value=0, max_value=1)),
-        min_size=1,
-        max_size=2,
-    ),
-    max_size=2,
-)
-SETTINGS = hsettings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FILTERS = filter_draws(FILTER_VALUES)
+SETTINGS = writes_a_site(25, shrink=True)
 
 
 def rows_of(site, events, received_at=None):
