@@ -22,7 +22,6 @@ def test_do_not_track_is_honoured_when_the_site_asks(client, site, drain):
     assert post(client, body(site, {"t": "pageview"}), HTTP_DNT="1").json()["accepted"] == 1
     site.respect_dnt = True
     site.save()
-
     site_lookup.clear()
     for header in ({"HTTP_DNT": "1"}, {"HTTP_SEC_GPC": "1"}):
         response = post(client, body(site, {"t": "pageview"}), **header)
@@ -258,7 +257,6 @@ def test_preflight_and_cors(client, site):
 
 
 def test_buffer_outage_answers_503_never_202(client, site, settings, drain):
-
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     buffer.reset_clients()
     try:
