@@ -285,3 +285,30 @@ def test_a_refresh_without_a_source_changes_nothing(settings):
 
     assert refresh_exchange_rates.apply().get()["refreshed"] is False
     assert "refresh-exchange-rates" in settings.CELERY_BEAT_SCHEDULE
+
+
+@pytest.mark.parametrize(("role", "saved"), [("owner", "GBP"), ("admin", "GBP"), ("viewer", "EUR")])
+def test_owners_and_admins_set_the_reporting_currency_in_site_settings(client, db, role, saved):
+    from tests.factories import SiteMembershipFactory, UserFactory
+
+    site = SiteFactory(hostname="blog.example.com", display_name="Blog", timezone="UTC")
+    user = UserFactory()
+    SiteMembershipFactory(site=site, user=user, role=role)
+    client.force_login(user)
+    form = {"display_name": "Blog", "hostname": "blog.example.com", "timezone": "UTC"}
+    if role != "viewer":
+        page = client.get(f"/sites/{site.public_id}/settings/general").content.decode()
+        assert 'name="reporting_currency"' in page and '<option value="GBP"' in page
+        refused = client.post(
+            f"/sites/{site.public_id}/settings/general", {**form, "reporting_currency": "RUB"}
+        )
+        assert refused.status_code == 200  # the form again, with the error
+        site.refresh_from_db()
+        assert site.reporting_currency == "EUR"
+    response = client.post(
+        f"/sites/{site.public_id}/settings/general", {**form, "reporting_currency": "GBP"}
+    )
+    assert response.status_code == (302 if role != "viewer" else 403)
+    site.refresh_from_db()
+    assert site.reporting_currency == saved
+    assert site_lookup.site_by_id(site.pk).reporting_currency == saved  # ingestion sees it
