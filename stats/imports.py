@@ -6,11 +6,11 @@ A run, in order:
                                  are the same ``Import`` (nothing is doubled); a failed or
                                  cancelled one is run again.
 2. ``plausible_import_run``     (the Celery task ``stats.tasks.import_run``, or the CLI
-                                 inline): every row of every file is checked first (the first
-                                 bad one fails the import with its file, line and column and
-                                 nothing is written), then rows are written in chunks with
-                                 progress (rows, percent) on the ``Import``; a cancel seen
-                                 between chunks stops it and removes what it wrote.
+                                 inline): the rows (bounded by their line count first) are
+                                 checked and written in chunks in one pass, with progress
+                                 (rows, percent) on the ``Import``; the first bad value fails
+                                 the import with its file, line and column and what it wrote
+                                 is removed; a cancel seen between chunks stops it alike.
 3. complete: only now do statistics read the import's rows (``stats.imported``).
 
 Limits: ``IMPORT_MAX_BYTES`` per file and for a zip's expansion (a zip bomb is refused
@@ -153,8 +153,10 @@ def _cancelled(import_id: str) -> bool:
 def plausible_import_run(
     import_id: str, files: list[tuple[str, bytes]] | None = None, progress: Progress | None = None
 ) -> Import:
-    """Check and store every row of a Plausible export (idempotent: a rerun first removes
-    what an earlier attempt wrote). Never raises for bad input: the ``Import`` says why."""
+    """Check and store every row of a Plausible export, in one pass (idempotent: a rerun
+    first removes what an earlier attempt wrote). Never raises for bad input: the ``Import``
+    says why, and what it wrote is removed (it was never shown: statistics read only
+    complete imports)."""
     imported = Import.objects.get(pk=import_id)
     if imported.status in (Import.COMPLETE, Import.CANCELLED):
         return imported
@@ -163,37 +165,20 @@ def plausible_import_run(
     try:
         files = files if files is not None else _stored_files(imported)
         export = plausible_csv.open_export(files, max_bytes=settings.IMPORT_MAX_BYTES)
-        total = _check(export)
+        total = _bound(export)
+        Import.objects.filter(pk=import_id).update(total_rows=total)
+        done, days = _store(imported, export, total, progress)
     except plausible_csv.BadExport as exc:
         _forget_files(imported)
         return _fail(imported, str(exc), exc.file, exc.line, exc.column)
     except OSError as exc:
         return _fail(imported, f"the uploaded files cannot be read: {exc}")
-    Import.objects.filter(pk=import_id).update(total_rows=total)
-    done = 0
-    days: set[date] = set()
+    if done is None:  # cancelled
+        _delete_rows(import_id)
+        _forget_files(imported)
+        imported.refresh_from_db()
+        return imported
     ranges = [(f.first, f.last) for f in export if f.first]
-    for file in export:
-        chunk: list = []
-        for _line, row in plausible_csv.read_rows(file):
-            days.add(row["day"])
-            chunk.append(_model_row(imported, file.table.name, row))
-            if len(chunk) >= WRITE_CHUNK:
-                done += _write(chunk)
-                chunk = []
-                if not _progress(import_id, done, total, progress):
-                    _delete_rows(import_id)
-                    _forget_files(imported)
-                    imported.refresh_from_db()
-                    return imported
-        if not chunk:
-            continue
-        done += _write(chunk)
-        if not _progress(import_id, done, total, progress):
-            _delete_rows(import_id)
-            _forget_files(imported)
-            imported.refresh_from_db()
-            return imported
     first = min((r[0] for r in ranges), default=min(days, default=None))
     last = max((r[1] for r in ranges), default=max(days, default=None))
     finished = Import.objects.filter(pk=import_id, status=Import.RUNNING).update(
@@ -212,21 +197,46 @@ def plausible_import_run(
     return imported
 
 
-def _check(export: list[plausible_csv.ExportFile]) -> int:
-    """Every row checked before anything is written; the number of rows."""
+def _bound(export: list[plausible_csv.ExportFile]) -> int:
+    """The rows of the export (its data lines), refused over ``IMPORT_MAX_ROWS`` before
+    anything is parsed."""
     limit = settings.IMPORT_MAX_ROWS
     total = 0
     for file in export:
-        for line, _row in plausible_csv.read_rows(file):
-            total += 1
-            if total > limit:
-                raise plausible_csv.BadExport(
-                    f"{file.name}: line {line}: more than {limit} rows (IMPORT_MAX_ROWS)",
-                    file.name,
-                    line,
-                    "-",
-                )
+        total += plausible_csv.count_rows(file)
+        if total > limit:
+            raise plausible_csv.BadExport(
+                f"{file.name}: more than {limit} rows in all (IMPORT_MAX_ROWS)",
+                file.name,
+                None,
+                "-",
+            )
     return total
+
+
+def _store(
+    imported: Import, export: list[plausible_csv.ExportFile], total: int, progress
+) -> tuple[int | None, set[date]]:
+    """Parse and write every row in chunks; (rows, days), or (None, …) when cancelled.
+    Raises ``BadExport`` at the first bad value."""
+    done = 0
+    days: set[date] = set()
+    for file in export:
+        chunk: list = []
+        table = file.table.name
+        for _line, row in plausible_csv.read_rows(file):
+            days.add(row["day"])
+            chunk.append(_model_row(imported, table, row))
+            if len(chunk) >= WRITE_CHUNK:
+                done += _write(chunk)
+                chunk = []
+                if not _progress(imported.pk, done, total, progress):
+                    return None, days
+        if chunk:
+            done += _write(chunk)
+            if not _progress(imported.pk, done, total, progress):
+                return None, days
+    return done, days
 
 
 def _progress(import_id: str, done: int, total: int, progress: Progress | None) -> bool:
@@ -242,36 +252,31 @@ def _progress(import_id: str, done: int, total: int, progress: Progress | None) 
 
 _DAY_FIELDS = [f for f in ImportedDay._meta.concrete_fields if not f.primary_key]
 _BREAKDOWN_FIELDS = [f for f in ImportedBreakdownDay._meta.concrete_fields if not f.primary_key]
+_DAY_INDEX = {f.attname: n for n, f in enumerate(_DAY_FIELDS)}
+_BREAKDOWN_INDEX = {f.attname: n for n, f in enumerate(_BREAKDOWN_FIELDS)}
+_DAY_TEMPLATE = [f.get_default() for f in _DAY_FIELDS]
+_BREAKDOWN_TEMPLATE = [f.get_default() for f in _BREAKDOWN_FIELDS]
 
 
-def _defaults(fields) -> dict:
-    return {f.attname: f.get_default() for f in fields}
-
-
-_DAY_DEFAULTS = _defaults(_DAY_FIELDS)
-_BREAKDOWN_DEFAULTS = _defaults(_BREAKDOWN_FIELDS)
-
-
-def _model_row(imported: Import, table: str, row: dict) -> tuple[type, tuple]:
+def _model_row(imported: Import, table: str, row: dict) -> tuple[type, list]:
     """(model, values in its field order) of one parsed row."""
     if table == "visitors":
-        values = {**_DAY_DEFAULTS, "imported_id": imported.pk, "site_id": imported.site_id}
-        for name in ("day", "visitors", "pageviews", "visits", "bounces", "visit_duration"):
-            values[name] = row.get(name, values[name])
-        return ImportedDay, tuple(values[f.attname] for f in _DAY_FIELDS)
-    values = {
-        **_BREAKDOWN_DEFAULTS,
-        **row,
-        "imported_id": imported.pk,
-        "site_id": imported.site_id,
-        "table": table,
-    }
-    if table == "devices":
-        values["device"] = values["device"].lower()
-    return ImportedBreakdownDay, tuple(values[f.attname] for f in _BREAKDOWN_FIELDS)
+        model, index, values = ImportedDay, _DAY_INDEX, _DAY_TEMPLATE.copy()
+    else:
+        model, index, values = ImportedBreakdownDay, _BREAKDOWN_INDEX, _BREAKDOWN_TEMPLATE.copy()
+        values[index["table"]] = table
+        if table == "devices":
+            row["device"] = row.get("device", "").lower()
+    values[index["imported_id"]] = imported.pk
+    values[index["site_id"]] = imported.site_id
+    for name, value in row.items():
+        position = index.get(name)
+        if position is not None:
+            values[position] = value
+    return model, values
 
 
-def _write(chunk: list[tuple[type, tuple]]) -> int:
+def _write(chunk: list[tuple[type, list]]) -> int:
     """Store a chunk (rows of one model): COPY on PostgreSQL, bulk INSERTs elsewhere."""
     if not chunk:
         return 0

@@ -280,6 +280,7 @@ def read_rows(file: ExportFile) -> Iterator[tuple[int, dict]]:
     metrics = [(m, positions[m]) for m in names if m in positions]
     at_date = positions["date"]
     width = len(header)
+    day_of: dict[str, date] = {}  # a file has many rows per day: each day parsed once
     try:
         for values in reader:
             line = reader.line_num
@@ -292,20 +293,11 @@ def read_rows(file: ExportFile) -> Iterator[tuple[int, dict]]:
                     str(min(len(values), width) + 1),
                     f"{len(values)} values for {width} columns",
                 )
-            row: dict = {}
-            try:
-                row["day"] = date.fromisoformat(values[at_date].strip())
-            except ValueError as exc:
-                raise _fail(
-                    name, line, "date", f"not a day (YYYY-MM-DD): {values[at_date][:40]!r}"
-                ) from exc
-            if file.first and not (file.first <= row["day"] <= file.last):
-                raise _fail(
-                    name,
-                    line,
-                    "date",
-                    f"{row['day']} is outside the file's range {file.first}–{file.last}",
-                )
+            text = values[at_date]
+            day = day_of.get(text)
+            if day is None:
+                day = day_of[text] = _file_day(file, text, line)
+            row: dict = {"day": day}
             for column, field, limit, position in dims:
                 value = values[position]
                 if limit == 0:
@@ -313,10 +305,26 @@ def read_rows(file: ExportFile) -> Iterator[tuple[int, dict]]:
                 else:
                     row[field] = "" if value == "\\N" else value[:limit]
             for metric, position in metrics:
-                row[metric] = _count(values[position], name, line, metric)
+                value = values[position]
+                if value.isdigit() and value.isascii() and len(value) < 19:
+                    row[metric] = int(value)
+                else:
+                    row[metric] = _count(value, name, line, metric)
             yield line, row
     except csv.Error as exc:
         raise _fail(name, reader.line_num, "?", f"not valid CSV: {exc}") from exc
+
+
+def _file_day(file: ExportFile, text: str, line: int) -> date:
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise _fail(file.name, line, "date", f"not a day (YYYY-MM-DD): {text[:40]!r}") from exc
+    if file.first and not (file.first <= day <= file.last):
+        raise _fail(
+            file.name, line, "date", f"{day} is outside the file's range {file.first}–{file.last}"
+        )
+    return day
 
 
 def _count(text: str, name: str, line: int, column: str) -> int:
