@@ -13,9 +13,10 @@ Definitions (docs/revenue.md):
 - **revenue_unconverted** counts the range's events whose revenue no rate converted (kept
   with their original amount and currency, never dropped).
 
-The events are read as every other per-event statistic reads them (``stats.query``'s
-``event_sets``: rolled-up copies of covered days, raw events for the rest, filters applied),
-so PostgreSQL and the embedded SQLite default give the same numbers.
+Revenue is a measure of the query planner (``Measure.REVENUE``): only the events source
+answers it, from the rolled-up copies of covered days and raw events for the rest, filters
+applied (``stats.query.sources.revenue``), so PostgreSQL and the embedded SQLite default
+give the same numbers.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import ExtractHour
+from django.db.models import Q
 
 from sites.selectors import site_reporting_currency
 from stats import query as q
+from stats.query.measures import source_of
+from stats.query.plan import Measure, plan
+from stats.query.sources.revenue import converted
 from tracking.models import Event
 
 CENT = Decimal("0.01")
@@ -59,50 +62,34 @@ class Revenue:
         }
 
 
-def converted(currency: str) -> Q:
-    """Events carrying revenue converted into ``currency``."""
-    return Q(revenue_reporting__isnull=False, revenue_reporting_currency=currency)
-
-
-def converted_raw(currency: str) -> Q:
-    """``converted`` on raw events, worded so the partial index ``event_revenue``
-    (``revenue_amount IS NOT NULL``, migration ``stats.0012``) answers it."""
-    return Q(revenue_amount__isnull=False) & converted(currency)
-
-
-def _converted_on(events, currency: str) -> Q:
-    return converted_raw(currency) if events.model is Event else converted(currency)
+def _by_value(
+    query: q.StatsQuery, columns: tuple[str, ...], where: Q | None = None
+) -> dict[tuple, Revenue]:
+    """Revenue per value of ``columns`` as the planner answers ``Measure.REVENUE``: the
+    events source for every day (``stats.query.sources.revenue``); a claimant without
+    revenue (imported days) adds none."""
+    currency = site_reporting_currency(query.site_id)
+    rows: dict[tuple, Revenue] = defaultdict(lambda: Revenue(currency))
+    for part in plan(query, Measure.REVENUE):
+        answer = getattr(source_of(part), "revenue", None)
+        if answer is None:
+            continue
+        for key, (total, conversions) in answer(part.query, columns, currency, where).items():
+            rows[key] = rows[key].add(total, conversions)
+    return dict(rows)
 
 
 def revenue_total(query: q.StatsQuery, *, where: Q | None = None) -> Revenue:
     """The range's revenue under the query's filters (and ``where``, e.g. a goal)."""
-    currency = site_reporting_currency(query.site_id)
-    result = Revenue(currency)
-    for events in q.event_sets(query):
-        events = events.filter(_converted_on(events, currency))
-        if where is not None:
-            events = events.filter(where)
-        row = events.aggregate(total=Sum("revenue_reporting"), conversions=Count("id"))
-        result = result.add(row["total"] or Decimal(0), row["conversions"])
-    return result
+    found = _by_value(query, (), where).get(())
+    return found or Revenue(site_reporting_currency(query.site_id))
 
 
 def revenue_by(query: q.StatsQuery, dimension: str) -> dict[tuple, Revenue]:
     """Revenue per value of a breakdown dimension (``stats.query.DIMENSIONS``), keyed like
     the breakdown rows: the tuple of the dimension's column values."""
     columns, _kind = q.DIMENSIONS[dimension]
-    currency = site_reporting_currency(query.site_id)
-    rows: dict[tuple, Revenue] = defaultdict(lambda: Revenue(currency))
-    for events in q.event_sets(query):
-        events = events.filter(_converted_on(events, currency))
-        if "hour" in columns:
-            events = events.annotate(hour=ExtractHour("timestamp", tzinfo=query.zone))
-        for row in events.values(*columns).annotate(
-            total=Sum("revenue_reporting"), conversions=Count("id")
-        ):
-            key = tuple(row[c] for c in columns)
-            rows[key] = rows[key].add(row["total"], row["conversions"])
-    return dict(rows)
+    return _by_value(query, tuple(columns))
 
 
 def with_revenue(rows: list[dict], query: q.StatsQuery, dimension: str) -> list[dict]:
@@ -150,17 +137,7 @@ def goals_with_revenue(rows: list[dict], query: q.StatsQuery) -> list[dict]:
 
 def revenue_by_column(query: q.StatsQuery, column: str) -> dict[str, Revenue]:
     """Revenue per value of one event column (a dashboard panel's label column)."""
-    currency = site_reporting_currency(query.site_id)
-    rows: dict[str, Revenue] = defaultdict(lambda: Revenue(currency))
-    for events in q.event_sets(query):
-        for row in (
-            events.filter(_converted_on(events, currency))
-            .values(column)
-            .annotate(total=Sum("revenue_reporting"), conversions=Count("id"))
-        ):
-            key = row[column] or ""
-            rows[key] = rows[key].add(row["total"], row["conversions"])
-    return dict(rows)
+    return {key[0] or "": money for key, money in _by_value(query, (column,)).items()}
 
 
 # Panels whose rows have no revenue of their own: an exit page is where a visit ended.

@@ -127,6 +127,8 @@ def event_sets(query: StatsQuery) -> list[QuerySet]:
 
 def _covered_source(query: StatsQuery, measure: Measure, dimension: str | None) -> Source | None:
     """Which rolled-up source answers the covered days for ``measure`` (None: the events)."""
+    if measure is Measure.REVENUE:
+        return None  # only events carry revenue (their rolled-up copies for covered days)
     if measure is Measure.SESSIONS:
         if not engine().session_rows:
             return None

@@ -30,6 +30,7 @@ class Measure(StrEnum):
     BREAKDOWN = "breakdown"  # per day and value of a dimension (``exit`` included)
     PAGE_TIME = "page_time"  # time on page per day: (sum of ms, number)
     SESSIONS = "sessions"  # the session list (newest first)
+    REVENUE = "revenue"  # revenue and conversions per value of a dimension (events only)
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,14 @@ from stats.query.plan import event_sets
 from stats.query.request import StatsQuery
 from stats.query.results import milliseconds
 from stats.query.scope import SCOPED_PREFIX, SESSION_SCOPED, scoped_events
+from stats.query.sources.revenue import revenue_by_value
 
 MAX_PAGE_TIME_MS = 30 * 60_000  # one page visit's time on page is at most 30 minutes
 
 
 class EventsPython:
     name = "events"
+    revenue = staticmethod(revenue_by_value)  # Measure.REVENUE (``sources/revenue.py``)
 
     def days(self, query: StatsQuery) -> dict[date, dict]:
         return daily_from_events_orm(query)

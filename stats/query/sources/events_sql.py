@@ -12,6 +12,7 @@ from psycopg import sql
 
 from stats.dimensions import COMPUTED_COLUMNS, DIMENSIONS
 from stats.query.request import StatsQuery
+from stats.query.sources.revenue import revenue_by_value
 from stats.query.sql import compose, events_sql, identifiers
 
 MAX_PAGE_TIME_MS = 30 * 60_000  # one page visit's time on page is at most 30 minutes
@@ -35,6 +36,7 @@ DAYS_SQL = """WITH e AS MATERIALIZED (
 
 class EventsSQL:
     name = "events"
+    revenue = staticmethod(revenue_by_value)  # Measure.REVENUE (``sources/revenue.py``)
 
     def days(self, query: StatsQuery) -> dict[date, dict]:
         """Visitors, views, sessions, bounces and duration per local day, in one statement
