@@ -138,7 +138,7 @@ def _new_row() -> dict:
 
 def export_rows(site_id: int, tz: str, first: date, last: date) -> dict[str, list[dict]]:
     """Every table's rows for the site's native data of [first, last], sorted by day."""
-    query = StatsQuery(site_id, first, last, tz)
+    query = StatsQuery(site_id, first, last, tz, imports=False)  # the site's own data
     tables: dict[str, list[dict]] = {}
     tables["visitors"] = [
         {

@@ -31,6 +31,7 @@ from stats.dimensions import SESSION_DIMENSIONS, SESSION_FILTERS
 from stats.models import RolledEvent
 from stats.query.engine import engine
 from stats.query.request import Measure, StatsQuery, today
+from stats.query.sources import imported
 from stats.rollups import covered_days as rollup_covered_days
 
 
@@ -64,7 +65,7 @@ class ClaimingSource(Protocol):
 # in priority order. Imported data goes here as ``imported.SOURCE`` (its module,
 # ``stats/query/sources/imported.py``, imports ``Measure`` from ``stats.query.request``,
 # never this module, so importing it here makes no cycle).
-CLAIMANTS: list[ClaimingSource] = []
+CLAIMANTS: list[ClaimingSource] = [imported.SOURCE]
 
 
 @dataclass(frozen=True)

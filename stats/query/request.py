@@ -69,6 +69,9 @@ class StatsQuery:
     filters: dict[str, list[str]] = field(default_factory=dict)
     # Read raw events only, never rollups: the reference every other path is checked against.
     raw: bool = False
+    # Add imported data (complete Plausible imports: ``stats.query.sources.imported``) for
+    # the days it covers; False: the site's own data only (exports, the dashboard's switch).
+    imports: bool = True
 
     @property
     def range(self) -> DateRange:

@@ -1,5 +1,6 @@
 """Imported data as a statistics source (issue #16): the rows of complete Plausible imports
-(``ImportedDay``, ``ImportedBreakdownDay``), per day, in Footfall's metrics.
+(``ImportedDay``, ``ImportedBreakdownDay``), per day, in Footfall's metrics. The planner
+asks it first (``stats.query.plan.CLAIMANTS``): the days it claims are its own.
 
 Which days an import answers (``coverage``):
 - only complete imports; where two cover the same day, the one completed last;
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Min, Q, Sum
 
 from stats.models import DailySiteStats, Import, ImportedBreakdownDay, ImportedDay
+from stats.query.request import Measure, StatsQuery
 
 # Footfall breakdown → (imported table, Footfall column → table field).
 DIMENSIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
@@ -260,3 +262,69 @@ def dimension_days(
         else:
             per_day[row["day"]][key] = metrics
     return per_day
+
+
+# --- the planner's claimant (``stats.query.plan.CLAIMANTS``) ----------------------------------
+
+
+class ImportedData:
+    """Imported data as a source claiming days (``stats.query.plan.ClaimingSource``): the
+    days of complete imports before the site's first native day, for the measures, filters
+    and breakdowns the imported tables answer; ``StatsQuery.imports`` False leaves it out."""
+
+    name = "imported"
+
+    def _cover(self, query: StatsQuery) -> Coverage:
+        return coverage(query.site_id, query.tz, query.first_day, query.last_day)
+
+    def claims(self, query: StatsQuery, measure: Measure, dimension: str | None) -> list[date]:
+        if query.raw or not getattr(query, "imports", True):
+            return []
+        if measure not in (Measure.DAYS, Measure.VISITORS, Measure.BREAKDOWN):
+            return []
+        if skip_reason(query.filters, dimension if measure is Measure.BREAKDOWN else None):
+            return []
+        return sorted(self._cover(query).days())
+
+    def days(self, query: StatsQuery) -> dict[date, dict]:
+        return daily(self._cover(query), query.site_id, query.filters)
+
+    def visitors(self, query: StatsQuery) -> int:
+        return sum(m["visitors"] for m in self.days(query).values())
+
+    def dimension_days(self, query: StatsQuery, dimension: str) -> dict[date, dict[tuple, dict]]:
+        return dimension_days(self._cover(query), query.site_id, dimension, query.filters)
+
+    def page_time_days(self, query: StatsQuery) -> dict[date, tuple[int, int]]:
+        return {}  # never claimed for time on page (Plausible's files have no such gaps)
+
+
+SOURCE = ImportedData()
+
+
+def skipped(query: StatsQuery, dimension: str | None = None) -> str | None:
+    """Why imported data of the query's range is left out of its answer (None when it is
+    included or there is none): ``meta.imports_skipped`` of Footfall's APIs, the
+    dashboard's note and Plausible's v2 warning."""
+    if query.raw or not getattr(query, "imports", True):
+        return None
+    overlapping = Import.objects.filter(
+        site_id=query.site_id,
+        kind="plausible",
+        status=Import.COMPLETE,
+        first_day__lte=query.last_day,
+        last_day__gte=query.first_day,
+    )
+    site_tz = overlapping.values_list("site__timezone", flat=True).first()
+    if site_tz is None:
+        return None
+    if site_tz != query.tz:
+        return f"imported data is kept in days of the site's time zone ({site_tz})"
+    if not coverage(query.site_id, query.tz, query.first_day, query.last_day):
+        return None  # its days are the site's own days now
+    return skip_reason(query.filters, dimension)
+
+
+def included(query: StatsQuery) -> bool:
+    """Whether imported data answers some days of the query (without filters or breakdown)."""
+    return bool(SOURCE.claims(query, Measure.DAYS, None))
