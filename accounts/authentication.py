@@ -1,10 +1,9 @@
-"""Turning an API credential into a principal, and what that principal may do.
+"""Turning an API credential into a principal (who is calling, with which scopes).
 
 Credentials: OAuth access tokens (django-oauth-toolkit, client credentials),
 ``pa_`` access keys (write-only), ``sk_live_`` read keys and Matomo ``token_auth``.
-A client never exceeds its creator's *current* role on a site: the role is looked
-up on every check (cached a few seconds), so removing a member removes their
-clients' access too.
+What a principal may do on a site is answered by ``sites.permissions`` (a client never
+exceeds its creator's *current* role there).
 
 A resolved credential is remembered for ``PRINCIPAL_CACHE_SECONDS`` in the shared cache
 (Redis), keyed by the credential's SHA-256 digest — the same digest the database stores,
@@ -17,7 +16,6 @@ effect within those seconds, like roles. Without the cache, the database answers
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -26,22 +24,10 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from accounts import keys
-from accounts.models import ApiClient, Role, Scope, User
-from sites.models import Site
-from sites.permissions import Action, role_allows, site_role, sites_for_user
+from accounts.models import ApiClient, User
 
 LAST_USED_RESOLUTION_SECONDS = 60
-ROLE_CACHE_SECONDS = 5.0
 PRINCIPAL_CACHE_SECONDS = 5
-SCOPE_ACTIONS = {
-    Scope.WRITE_HITS: Action.WRITE_EVENTS,
-    Scope.WRITE_EVENTS: Action.WRITE_EVENTS,
-    Scope.WRITE_SESSIONS: Action.WRITE_EVENTS,
-    Scope.READ_STATISTICS: Action.VIEW_STATS,
-    Scope.READ_DOMAINS: Action.VIEW_STATS,
-    Scope.READ_VISITORS: Action.VIEW_STATS,
-    Scope.MANAGE_SITE: Action.MANAGE_SETTINGS,
-}
 
 
 class AuthenticationFailed(Exception):
@@ -121,7 +107,7 @@ def _use(digest: str, client: ApiClient, expires_at=None, *, remembered: bool) -
     database or its last use was just recorded (so the cached copy stays current)."""
     if _touch(client) or not remembered:
         _remember(digest, client, expires_at)
-    return _principal(client)
+    return principal_for_client(client)
 
 
 def client_for_key(key: str, client_type: str) -> ApiClient | None:
@@ -135,7 +121,7 @@ def client_for_key(key: str, client_type: str) -> ApiClient | None:
     return None
 
 
-def _principal(client: ApiClient) -> Principal:
+def principal_for_client(client: ApiClient) -> Principal:
     return Principal(
         client=client,
         user=client.user,
@@ -186,53 +172,3 @@ def authenticate_bearer(authorization_header: str, *, allowed_kinds: set[str]) -
     if client is None or not client.is_active or not client.user.is_active:
         raise AuthenticationFailed("The client has been revoked.")
     return _use(checksum, client, token.expires, remembered=False)
-
-
-_role_cache: dict[tuple[int, int], tuple[float, Role | None]] = {}
-
-
-def principal_site_role(principal: Principal, site: Site | int) -> Role | None:
-    """The client's role on a site: its creator's current role, and only its own site."""
-    site_id = site if isinstance(site, int) else site.pk
-    if principal.site_id is not None and principal.site_id != site_id:
-        return None
-    key = (principal.client.pk, site_id)
-    cached = _role_cache.get(key)
-    now = time.monotonic()
-    if cached and cached[0] > now:
-        return cached[1]
-    site_obj = site if isinstance(site, Site) else Site.objects.filter(pk=site_id).first()
-    role = site_role(principal.user, site_obj) if site_obj is not None else None
-    if len(_role_cache) > 10_000:
-        _role_cache.clear()
-    _role_cache[key] = (now + ROLE_CACHE_SECONDS, role)
-    return role
-
-
-def principal_may(principal: Principal, scope: str, site: Site | int) -> bool:
-    """The scope is held and the creator's current role allows the matching action."""
-    if scope not in principal.scopes:
-        return False
-    return role_allows(principal_site_role(principal, site), SCOPE_ACTIONS[Scope(scope)])
-
-
-def principal_sites(principal: Principal):
-    """The sites a principal may at least read."""
-    sites = sites_for_user(principal.user)
-    if principal.site_id is not None:
-        sites = sites.filter(pk=principal.site_id)
-    return sites
-
-
-def matomo_token_site_role(token_auth: str, site_id: int) -> Role | None:
-    """The role a Matomo ``token_auth`` grants on a site (None if invalid)."""
-    if not token_auth or keys.key_type(token_auth) != "matomo":
-        return None
-    client = client_for_key(token_auth, "matomo")
-    if client is None:
-        return None
-    return principal_site_role(_principal(client), site_id)
-
-
-def forget_cached_roles() -> None:
-    _role_cache.clear()

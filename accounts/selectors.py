@@ -43,30 +43,6 @@ def role_label(role: Role | str | None) -> str | None:
     return Role(role).label if role else None
 
 
-def invitation_for_token(token: str):
-    """The invitation whose emailed token this is (any state), or None."""
-    from accounts.models import Invitation
-    from accounts.services import invitation_token_digest
-
-    if not token or len(token) > 100:
-        return None
-    return (
-        Invitation.objects.select_related("site", "invited_by")
-        .filter(token_hash=invitation_token_digest(token))
-        .first()
-    )
-
-
-def pending_invitations(site) -> QuerySet:
-    from django.utils import timezone
-
-    from accounts.models import Invitation
-
-    return Invitation.objects.filter(
-        site=site, accepted_at__isnull=True, expires_at__gt=timezone.now()
-    ).order_by("email")
-
-
 def account_clients(user: User) -> QuerySet[ApiClient]:
     """A user's account-level clients (not tied to one site), newest first."""
     return (

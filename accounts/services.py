@@ -1,16 +1,22 @@
 """Writes to users and organizations."""
 
 import secrets
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application, set_token_value
 
 from accounts import keys
+from accounts.authentication import forget_client_credentials
 from accounts.models import (
     WRITE_SCOPES,
     ApiClient,
@@ -73,6 +79,18 @@ ALLOWED_SCOPES = {
 }
 
 
+# Who may create a client for a site is a site question (``sites.permissions``). sites sits
+# above accounts, so it installs its answer here at start-up (``SitesConfig.ready``); until
+# then no site client can be created (fail closed).
+_may_manage_site_clients: Callable[[User, Any], bool] = lambda user, site: False  # noqa: E731
+
+
+def site_clients_policy_set(policy: Callable[[User, Any], bool]) -> None:
+    """Install the check "may ``user`` create and revoke ``site``'s clients"."""
+    global _may_manage_site_clients
+    _may_manage_site_clients = policy
+
+
 @transaction.atomic
 def api_client_create(
     *,
@@ -83,15 +101,11 @@ def api_client_create(
     description: str = "",
 ) -> tuple[ApiClient, dict]:
     """Create a client; returns it and the payload with its secret, shown this once only."""
-    from oauth2_provider.models import Application
-
-    from sites.permissions import Action, can
-
     if type not in DEFAULT_SCOPES:
         raise ValidationError(
             f"Unknown client type {type!r}: use oauth, key, read, matomo or plausible."
         )
-    if site is not None and not can(user, Action.MANAGE_CLIENTS, site):
+    if site is not None and not _may_manage_site_clients(user, site):
         raise PermissionDenied("Only the site's Owners and Admins can create its clients.")
     chosen = list(dict.fromkeys(scopes)) if scopes else list(DEFAULT_SCOPES[type])
     invalid = [s for s in chosen if s not in ALLOWED_SCOPES[type]]
@@ -127,10 +141,6 @@ def api_client_create(
 @transaction.atomic
 def api_client_revoke(*, client: ApiClient) -> ApiClient:
     """Revoke at once: the key stops working and OAuth tokens are deleted."""
-    from oauth2_provider.models import AccessToken
-
-    from accounts.authentication import forget_client_credentials
-
     if client.revoked_at is None:
         client.revoked_at = timezone.now()
         client.save(update_fields=["revoked_at"])
@@ -140,11 +150,8 @@ def api_client_revoke(*, client: ApiClient) -> ApiClient:
     return client
 
 
-def oauth_token_issue(*, client: ApiClient) -> tuple[str, "timezone.datetime"]:
+def oauth_token_issue(*, client: ApiClient) -> tuple[str, datetime]:
     """A new access token for an OAuth client (only its checksum is stored)."""
-    from django.conf import settings
-    from oauth2_provider.models import AccessToken, set_token_value
-
     raw = secrets.token_urlsafe(48)
     expires = timezone.now() + timedelta(
         seconds=settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
@@ -172,13 +179,12 @@ _SIGNUP_SALT = "footfall.accounts.signup-verification"
 _CHANGE_SALT = "footfall.accounts.email-change"
 
 
-def _mail(to: str, subject: str, body: str) -> None:
-    from django.core.mail import send_mail
+def mail_send(to: str, subject: str, body: str) -> None:
+    """One plain-text mail from the default sender; the subject is kept to one line."""
+    send_mail(subject=one_line(subject), message=body, from_email=None, recipient_list=[to])
 
-    send_mail(subject=_one_line(subject), message=body, from_email=None, recipient_list=[to])
 
-
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """A header-safe line: control characters (CR/LF) would make the mail fail to build."""
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
@@ -221,7 +227,7 @@ def signup_request(*, email: str, password: str, base_url: str, next_url: str = 
             return
     make_password(password)
     if existing is not None:
-        _mail(
+        mail_send(
             existing.email,
             "Someone tried to sign up for Footfall with your address",
             "Someone (maybe you) tried to create a Footfall account with this address, "
@@ -235,7 +241,7 @@ def signup_request(*, email: str, password: str, base_url: str, next_url: str = 
 def _send_signup_link(*, user: User, base_url: str, next_url: str = "") -> None:
     token = _email_token(_SIGNUP_SALT, user, user.email, next_url)
     days = EMAIL_LINK_MAX_AGE.days
-    _mail(
+    mail_send(
         user.email,
         "Confirm your e-mail address for Footfall",
         "Confirm that this address is yours to finish creating your Footfall account "
@@ -309,7 +315,7 @@ def user_update_profile(*, user: User, full_name: str, email: str, base_url: str
         owner = User.objects.filter(email__iexact=email).exclude(pk=user.pk).first()
         if owner is None:
             token = _email_token(_CHANGE_SALT, user, email)
-            _mail(
+            mail_send(
                 email,
                 "Confirm your new e-mail address for Footfall",
                 f"{user.email} asked to log in to Footfall with this address from now on.\n\n"
@@ -319,7 +325,7 @@ def user_update_profile(*, user: User, full_name: str, email: str, base_url: str
                 "If you did not ask for this, ignore this message.",
             )
         else:
-            _mail(
+            mail_send(
                 owner.email,
                 "Someone tried to use your address on Footfall",
                 "Another Footfall account asked to use this address, which already has an "
@@ -344,95 +350,10 @@ def email_change_confirm(*, user: User, token: str) -> User:
         user.pending_email = ""
         user.email_verified = True
         user.save(update_fields=["email", "pending_email", "email_verified"])
-    _mail(
+    mail_send(
         old,
         "Your Footfall log-in address was changed",
         f"The log-in address of your Footfall account was changed from {old} to {user.email}.\n\n"
         "If you did not do this, reset your password and contact your administrator.",
     )
     return user
-
-
-# --- Invitations --------------------------------------------------------------
-
-INVITATION_LIFETIME_DAYS = 7
-
-
-def invitation_token_digest(token: str) -> str:
-    return keys.key_digest(token)
-
-
-@transaction.atomic
-def invitation_create(*, site, email: str, role: Role | str, invited_by: User | None):
-    """A new invitation for ``email`` (replacing a pending one); returns it and its token.
-
-    The token is returned only here, to be put in the emailed link.
-    """
-    from accounts.models import Invitation
-
-    email = (email or "").strip().lower()
-    validate_email(email)
-    Invitation.objects.filter(site=site, email=email, accepted_at__isnull=True).delete()
-    token = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.create(
-        site=site,
-        email=email,
-        role=Role(role),
-        token_hash=invitation_token_digest(token),
-        invited_by=invited_by,
-        expires_at=timezone.now() + timedelta(days=INVITATION_LIFETIME_DAYS),
-    )
-    return invitation, token
-
-
-def invitation_send(*, invitation, accept_url: str) -> None:
-    """Email the accept link (the only place the token ever goes)."""
-    inviter = invitation.invited_by.email if invitation.invited_by_id else "Someone"
-    name = _one_line(invitation.site.display_name)
-    _mail(
-        invitation.email,
-        f"You are invited to {name} on Footfall",
-        f"{inviter} invited you to see the statistics of {name} "
-        f"({invitation.site.hostname}) as {invitation.get_role_display()}.\n\n"
-        f"Accept the invitation (log in or sign up with {invitation.email}):\n{accept_url}\n\n"
-        f"The link expires in {INVITATION_LIFETIME_DAYS} days.",
-    )
-
-
-def invitation_revoke(*, invitation) -> None:
-    invitation.delete()
-
-
-@transaction.atomic
-def invitation_accept(*, invitation, user: User):
-    """Make ``user`` a member with the invited role (keeping a stronger role they have).
-
-    The only way anyone joins a site: the recipient of the emailed link, logged in with
-    that verified address, accepts it.
-    """
-    from accounts.models import ROLE_RANK, Invitation
-    from sites.models import SiteMembership
-    from sites.services import membership_set
-
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    if not invitation.is_pending:
-        raise ValidationError("This invitation has expired or was already used.")
-    # The account's address must be the invited one *and* proven by its owner: typing an
-    # address at sign-up or on the profile page proves nothing.
-    if invitation.email.lower() != user.email.lower() or not user.email_verified:
-        raise PermissionDenied(
-            f"This invitation was sent to {invitation.email}: log in with that address."
-        )
-    current = (
-        SiteMembership.objects.filter(site=invitation.site, user=user)
-        .values_list("role", flat=True)
-        .first()
-    )
-    role = invitation.role
-    if current and ROLE_RANK[Role(current)] > ROLE_RANK[Role(role)]:
-        role = current
-    membership = membership_set(site=invitation.site, user=user, role=role)
-    invitation.accepted_at = timezone.now()
-    invitation.accepted_by = user
-    invitation.save(update_fields=["accepted_at", "accepted_by"])
-    return membership

@@ -11,7 +11,6 @@ urlpatterns = [
     path("verify/resend/", views.signup_verify_resend, name="signup_verify_resend"),
     path("verify/<str:token>/", views.signup_verify_page, name="signup_verify"),
     path("email/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
-    path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("login/", ThrottledLoginView.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -1,5 +1,5 @@
 """Sign-up (with e-mail verification), account settings (profile, password, account-level
-API clients), invitations.
+API clients). Accepting an invitation to a site: ``sites.views.invitation``.
 
 Pages a stranger can reach (sign-up, resending a link) answer the same whether or not an
 account exists; the difference only ever goes into an e-mail to the address's owner.
@@ -10,8 +10,8 @@ from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.contrib.auth.views import PasswordResetConfirmView, redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.auth.views import PasswordResetConfirmView
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,12 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.forms import ApiClientForm, EmailOnlyForm, ProfileForm, SignupForm, VerifyForm
 from accounts.models import ApiClient
-from accounts.selectors import account_clients, invitation_for_token
+from accounts.selectors import account_clients
 from accounts.services import (
     api_client_create,
     api_client_revoke,
     email_change_confirm,
-    invitation_accept,
     signup_link_resend,
     signup_request,
     signup_token_user,
@@ -253,28 +252,3 @@ def client_revoke(request, client_id: str):
     api_client_revoke(client=client)
     messages.success(request, f"{client.masked_secret} was revoked; it stops working at once.")
     return redirect("/account/clients")
-
-
-@require_http_methods(["GET", "POST"])
-def invitation(request, token: str):
-    """The emailed link: log in or sign up with the invited address, then accept."""
-    found = invitation_for_token(token)
-    if found is None or found.accepted_at is not None:
-        return render(request, "accounts/invitation.html", {"state": "invalid"}, status=404)
-    if not found.is_pending:
-        return render(request, "accounts/invitation.html", {"state": "expired"}, status=410)
-    context = {"state": "pending", "invitation": found, "path": request.path}
-    if request.method == "POST":
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.path)
-        try:
-            invitation_accept(invitation=found, user=request.user)
-        except PermissionDenied as error:
-            context["error"] = str(error)
-            return render(request, "accounts/invitation.html", context, status=403)
-        except ValidationError as error:
-            context["error"] = " ".join(error.messages)
-            return render(request, "accounts/invitation.html", context, status=410)
-        messages.success(request, f"You joined {found.site.display_name}.")
-        return redirect(f"/sites/{found.site.public_id}/")
-    return render(request, "accounts/invitation.html", context)

@@ -41,6 +41,7 @@ urlpatterns = [
     path("sites/<str:public_id>/", include("stats.urls")),
     path("share/<str:token>/", stats_views.shared_link_open, name="shared_link"),
     path("", include("stats.notifications.urls")),  # reports, alerts, webhooks, unsubscribe
+    path("", include("stats.site_urls")),  # the sites list and resetting statistics
     path("", include("sites.urls")),
     # Last, so it never shadows a route above: any other path under /api/v1/ (Pirsch's
     # /api/v1/statistics/ keeps its own 404) answers identity-js's 404 envelope.

@@ -4,7 +4,7 @@ from django import forms
 
 from accounts.models import Role
 from sites.models import available_timezones, validate_display_name
-from tracking.snippet import COLLECTORS
+from sites.snippet import COLLECTORS
 
 
 def timezone_choices() -> list[tuple[str, str]]:

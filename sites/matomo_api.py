@@ -28,14 +28,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from accounts.authentication import (
-    AuthenticationFailed,
-    Principal,
-    authenticate_bearer,
-    principal_sites,
-)
+from accounts.authentication import AuthenticationFailed, Principal, authenticate_bearer
 from sites import services
 from sites.models import Site, SiteDomain
+from sites.permissions import principal_sites
 
 MAX_TOKEN_LENGTH = 512
 

@@ -4,7 +4,10 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
+from accounts import keys
+from accounts.models import Invitation, Role
 from sites.models import Site
 from sites.permissions import sites_for_user
 
@@ -106,8 +109,6 @@ def _rfc3339(value) -> str | None:
 
 def pirsch_domain(site: Site, *, user_role: str | None) -> dict:
     """A site as Pirsch's domain object (every field of the seed's example)."""
-    from accounts.models import Role
-
     owner = (
         site.memberships.filter(role=Role.OWNER)
         .select_related("user")
@@ -144,3 +145,28 @@ def pirsch_domain(site: Site, *, user_role: str | None) -> dict:
         "display_name": site.display_name,
         "subscription_active": site.tracking_state != Site.TrackingState.INACTIVE,
     }
+
+
+# --- Invitations --------------------------------------------------------------------
+
+
+def invitation_token_digest(token: str) -> str:
+    """What the database keeps of an emailed invitation token (its SHA-256)."""
+    return keys.key_digest(token)
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The invitation whose emailed token this is (any state), or None."""
+    if not token or len(token) > 100:
+        return None
+    return (
+        Invitation.objects.select_related("site", "invited_by")
+        .filter(token_hash=invitation_token_digest(token))
+        .first()
+    )
+
+
+def pending_invitations(site: Site) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        site=site, accepted_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("email")

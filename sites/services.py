@@ -1,11 +1,25 @@
-"""Writes to sites and memberships, with their business rules."""
+"""Writes to sites, memberships and invitations, with their business rules.
 
+What other apps do when a site changes (statistics to forget or re-convert) they do
+on the signals in ``sites.signals``, sent here: sites never imports them.
+"""
+
+import ipaddress
 import re
+import secrets
+from datetime import timedelta
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.timezone import now
+from oauth2_provider.models import Application
 
-from accounts.models import Role, User
+from accounts.models import ROLE_RANK, Invitation, Role, User
+from accounts.services import mail_send, one_line
+from sites import signals, site_lookup, verification
+from sites.exchange_rates import reporting_currencies
 from sites.models import (
     Site,
     SiteDomain,
@@ -13,6 +27,9 @@ from sites.models import (
     validate_display_name,
     validate_timezone,
 )
+from sites.permissions import Action, role_allows, site_role
+from sites.selectors import invitation_token_digest
+from sites.snippet import COLLECTOR_NAMES
 
 HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$"
@@ -117,11 +134,7 @@ def membership_remove(*, site: Site, user: User) -> None:
 
 def site_mark_first_event(site_ids: set[int]) -> None:
     """Record when each site's first event arrived (its set-up page turns green)."""
-    from django.utils import timezone
-
-    Site.objects.filter(pk__in=site_ids, first_event_at__isnull=True).update(
-        first_event_at=timezone.now()
-    )
+    Site.objects.filter(pk__in=site_ids, first_event_at__isnull=True).update(first_event_at=now())
 
 
 # --- Settings pages -------------------------------------------------------------------
@@ -139,7 +152,7 @@ def site_update(
 ) -> Site:
     """Change a site's name, hostname (its Plausible ``domain`` follows), time zone, visibility
     and reporting currency (None keeps it). A new reporting currency re-converts the site's
-    stored revenue after commit (``stats.tasks.reconvert_revenue``, docs/revenue.md)."""
+    stored revenue after commit (``stats`` on ``site_currency_changed``, docs/revenue.md)."""
     host = normalize_hostname(hostname)
     validate_hostname(host)
     validate_timezone(timezone)
@@ -159,22 +172,15 @@ def site_update(
     site.reporting_currency = currency
     site.save()
     if timezone_changed:
-        from stats.services import site_rollups_invalidate
-
-        site_rollups_invalidate(site)
+        signals.site_timezone_changed.send(sender=Site, site=site)
     if currency_changed:
-        from stats.tasks import reconvert_revenue
-
-        site_id = site.pk
-        transaction.on_commit(lambda: reconvert_revenue.delay(site_id))
+        signals.site_currency_changed.send(sender=Site, site=site)
     _forget_cached_site()
     return site
 
 
 def validate_reporting_currency(code: str) -> None:
     """A reporting currency must be one the ECB reference rates still publish."""
-    from sites.exchange_rates import reporting_currencies
-
     if code not in reporting_currencies():
         raise ValidationError(
             {"reporting_currency": f"{code!r} is not a currency the exchange rates know."}
@@ -189,11 +195,6 @@ def site_verify_domains(*, site: Site) -> dict[str, str]:
     The most recently verified site wins a shared name, so a domain that changed hands
     follows its new owner once they verify it.
     """
-    from django.conf import settings
-    from django.utils import timezone
-
-    from sites import verification
-
     proved: dict[str, str] = {}
     for domain in site.domains.order_by("domain"):
         how = verification.check(
@@ -204,15 +205,13 @@ def site_verify_domains(*, site: Site) -> dict[str, str]:
         if how:
             proved[domain.domain] = how
     if proved:
-        SiteDomain.objects.filter(site=site, domain__in=proved).update(verified_at=timezone.now())
+        SiteDomain.objects.filter(site=site, domain__in=proved).update(verified_at=now())
         _forget_cached_site()
     return proved
 
 
 def parse_excluded_ips(text: str) -> list[str]:
     """One address or CIDR per line (or comma-separated) → normalised list; bad lines refused."""
-    import ipaddress
-
     values, bad = [], []
     for raw in re.split(r"[\s,]+", text or ""):
         if not raw:
@@ -240,8 +239,6 @@ def site_tracking_update(
     retention_days: int | None,
 ) -> Site:
     """Save a site's tracking options; ingestion picks them up within its cache TTL."""
-    from tracking.snippet import COLLECTOR_NAMES
-
     unknown = set(collectors) - COLLECTOR_NAMES
     if unknown:
         raise ValidationError(f"Unknown collectors: {', '.join(sorted(unknown))}.")
@@ -264,8 +261,6 @@ def site_tracking_update(
 
 def _forget_cached_site() -> None:
     """This process drops its cached sites at once; other workers within the cache TTL."""
-    from sites import site_lookup
-
     site_lookup.clear()
 
 
@@ -276,11 +271,7 @@ def site_delete(*, site: Site) -> None:
     Its clients go with it (cascade); their OAuth applications and tokens are deleted
     explicitly, as the link from a client to its application is the other way round.
     """
-    from oauth2_provider.models import Application
-
-    from stats.services import site_stats_reset
-
-    site_stats_reset(site)
+    signals.site_deleting.send(sender=Site, site=site)  # statistics go first (stats)
     Application.objects.filter(api_client__site=site).delete()
     site.delete()
     _forget_cached_site()
@@ -289,18 +280,8 @@ def site_delete(*, site: Site) -> None:
 # --- Members ------------------------------------------------------------------------
 
 
-def _role_of(site: Site, user) -> Role | None:
-    from sites.permissions import site_role
-
-    return site_role(user, site)
-
-
 def _require(actor, action, site: Site) -> Role:
-    from django.core.exceptions import PermissionDenied
-
-    from sites.permissions import role_allows
-
-    role = _role_of(site, actor)
+    role = site_role(actor, site)
     if not role_allows(role, action):
         raise PermissionDenied("You may not do this on this site.")
     return role
@@ -318,15 +299,10 @@ def member_invite(*, site: Site, actor: User, email: str, role: Role | str):
     """Invite ``email``: always an emailed token, whether or not the address has an account.
 
     Returns ``(invitation, token)``. Nobody becomes a member here: only the address's
-    owner, logged in with it verified, does by accepting (``accounts.services``), so
+    owner, logged in with it verified, does by accepting (``invitation_accept``), so
     typing someone's address never grants anything and the answer never tells whether
     the address has an account. Only an Owner may grant Owner.
     """
-    from django.core.exceptions import PermissionDenied
-
-    from accounts.services import invitation_create
-    from sites.permissions import Action
-
     actor_role = _require(actor, Action.MANAGE_MEMBERS, site)
     role = Role(role)
     if role == Role.OWNER and actor_role != Role.OWNER:
@@ -341,10 +317,6 @@ def member_invite(*, site: Site, actor: User, email: str, role: Role | str):
 @transaction.atomic
 def member_role_change(*, site: Site, actor: User, membership: SiteMembership, role) -> None:
     """Change a member's role: Admins cannot touch Owners or grant Owner; one Owner stays."""
-    from django.core.exceptions import PermissionDenied
-
-    from sites.permissions import Action
-
     actor_role = _require(actor, Action.MANAGE_MEMBERS, site)
     role = Role(role)
     membership = SiteMembership.objects.select_for_update().get(pk=membership.pk, site=site)
@@ -359,10 +331,6 @@ def member_role_change(*, site: Site, actor: User, membership: SiteMembership, r
 @transaction.atomic
 def member_remove(*, site: Site, actor: User, membership: SiteMembership) -> None:
     """Remove a member: Admins cannot remove Owners; the last Owner cannot be removed."""
-    from django.core.exceptions import PermissionDenied
-
-    from sites.permissions import Action
-
     actor_role = _require(actor, Action.MANAGE_MEMBERS, site)
     membership = SiteMembership.objects.select_for_update().get(pk=membership.pk, site=site)
     if membership.role == Role.OWNER and actor_role != Role.OWNER:
@@ -373,8 +341,6 @@ def member_remove(*, site: Site, actor: User, membership: SiteMembership) -> Non
 @transaction.atomic
 def ownership_transfer(*, site: Site, actor: User, membership: SiteMembership) -> None:
     """Make another member the Owner; the actor's own Owner membership becomes Admin."""
-    from sites.permissions import Action
-
     _require(actor, Action.TRANSFER_OWNERSHIP, site)
     membership = SiteMembership.objects.select_for_update().get(pk=membership.pk, site=site)
     if membership.user_id == actor.pk:
@@ -382,3 +348,80 @@ def ownership_transfer(*, site: Site, actor: User, membership: SiteMembership) -
     membership.role = Role.OWNER
     membership.save(update_fields=["role"])
     SiteMembership.objects.filter(site=site, user=actor, role=Role.OWNER).update(role=Role.ADMIN)
+
+
+# --- Invitations --------------------------------------------------------------
+
+INVITATION_LIFETIME_DAYS = 7
+
+
+@transaction.atomic
+def invitation_create(
+    *, site: Site, email: str, role: Role | str, invited_by: User | None
+) -> tuple[Invitation, str]:
+    """A new invitation for ``email`` (replacing a pending one); returns it and its token.
+
+    The token is returned only here, to be put in the emailed link.
+    """
+    email = (email or "").strip().lower()
+    validate_email(email)
+    Invitation.objects.filter(site=site, email=email, accepted_at__isnull=True).delete()
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        site=site,
+        email=email,
+        role=Role(role),
+        token_hash=invitation_token_digest(token),
+        invited_by=invited_by,
+        expires_at=now() + timedelta(days=INVITATION_LIFETIME_DAYS),
+    )
+    return invitation, token
+
+
+def invitation_send(*, invitation: Invitation, accept_url: str) -> None:
+    """Email the accept link (the only place the token ever goes)."""
+    inviter = invitation.invited_by.email if invitation.invited_by_id else "Someone"
+    name = one_line(invitation.site.display_name)
+    mail_send(
+        invitation.email,
+        f"You are invited to {name} on Footfall",
+        f"{inviter} invited you to see the statistics of {name} "
+        f"({invitation.site.hostname}) as {invitation.get_role_display()}.\n\n"
+        f"Accept the invitation (log in or sign up with {invitation.email}):\n{accept_url}\n\n"
+        f"The link expires in {INVITATION_LIFETIME_DAYS} days.",
+    )
+
+
+def invitation_revoke(*, invitation: Invitation) -> None:
+    invitation.delete()
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> SiteMembership:
+    """Make ``user`` a member with the invited role (keeping a stronger role they have).
+
+    The only way anyone joins a site: the recipient of the emailed link, logged in with
+    that verified address, accepts it.
+    """
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_pending:
+        raise ValidationError("This invitation has expired or was already used.")
+    # The account's address must be the invited one *and* proven by its owner: typing an
+    # address at sign-up or on the profile page proves nothing.
+    if invitation.email.lower() != user.email.lower() or not user.email_verified:
+        raise PermissionDenied(
+            f"This invitation was sent to {invitation.email}: log in with that address."
+        )
+    current = (
+        SiteMembership.objects.filter(site=invitation.site, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+    role = invitation.role
+    if current and ROLE_RANK[Role(current)] > ROLE_RANK[Role(role)]:
+        role = current
+    membership = membership_set(site=invitation.site, user=user, role=role)
+    invitation.accepted_at = now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership

@@ -1,13 +1,14 @@
 from django.urls import path
 
-from sites import matomo_api, views
+from sites import api, matomo_api, views
 
 S = "sites/<str:public_id>/settings"
 
 urlpatterns = [
-    # ``/?module=API…`` is Matomo's Reporting API (its log importer calls it there).
-    path("", matomo_api.or_api(views.site_list), name="site_list"),
+    # The sites list ("") and resetting statistics: stats.site_urls (included before these).
     path("index.php", matomo_api.api, name="matomo-api"),
+    path("api/v1/domain", api.domain, name="pirsch-domain"),  # Pirsch's (its token: accounts)
+    path("accounts/invitations/<str:token>/", views.invitation, name="invitation"),
     path("sites/new", views.site_new, name="site_new"),
     path(f"{S}", views.settings_index, name="site_settings"),
     path(f"{S}/general", views.settings_general, name="site_settings_general"),
@@ -35,6 +36,5 @@ urlpatterns = [
     path(f"{S}/clients/<str:client_id>/revoke", views.client_revoke, name="site_client_revoke"),
     path(f"{S}/tracking", views.settings_tracking, name="site_settings_tracking"),
     path(f"{S}/danger", views.settings_danger, name="site_settings_danger"),
-    path(f"{S}/danger/reset", views.site_reset, name="site_reset"),
     path(f"{S}/danger/delete", views.site_delete, name="site_delete"),
 ]

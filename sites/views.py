@@ -1,4 +1,7 @@
-"""The sites list, adding a site and the site settings pages.
+"""Adding a site, the site settings pages and accepting an invitation.
+
+The sites list (with its trend lines) and resetting statistics are statistics pages
+(``stats.site_views``).
 
 Views are thin: resolve the site and the user's role (``sites.permissions``), parse a
 form, call one service, render. A user without any role on a site gets 404 (nothing
@@ -12,6 +15,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -20,13 +24,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.forms import ApiClientForm
 from accounts.models import ApiClient, Role
-from accounts.selectors import pending_invitations, site_clients
-from accounts.services import (
-    api_client_create,
-    api_client_revoke,
-    invitation_revoke,
-    invitation_send,
-)
+from accounts.selectors import site_clients
+from accounts.services import api_client_create, api_client_revoke
 from sites import services
 from sites.forms import (
     ConfirmHostnameForm,
@@ -38,11 +37,12 @@ from sites.forms import (
 )
 from sites.models import Site, SiteMembership
 from sites.permissions import Action, role_allows, site_role
-from sites.selectors import site_identifiers, site_list_for_user
+from sites.selectors import invitation_for_token, pending_invitations, site_identifiers
+from sites.services import invitation_accept, invitation_revoke, invitation_send
 from sites.sharing import shared_link_create, shared_link_revoke, shared_links_for_site
-from stats.selectors import site_trends
-from stats.services import site_stats_reset
-from tracking.snippet import COLLECTORS, enabled_collectors, snippet_tag
+from sites.site_lookup import TTL_SECONDS
+from sites.snippet import COLLECTORS, enabled_collectors, snippet_tag
+from sites.verification import FILE_PATH, TXT_PREFIX
 
 # (section, label, the action needed to open it)
 SECTIONS = (
@@ -104,34 +104,7 @@ def _form_errors(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
-# --- Sites list and adding a site ---------------------------------------------------
-
-
-def sparkline(series: list[int], width: int = 120, height: int = 28) -> dict:
-    """SVG polyline points for a small trend line (the top of the box is the maximum)."""
-    peak = max(series) if series else 0
-    step = width / max(len(series) - 1, 1)
-    points = " ".join(
-        f"{i * step:.1f},{height - 2 - (value / peak * (height - 4) if peak else 0):.1f}"
-        for i, value in enumerate(series)
-    )
-    return {"points": points, "width": width, "height": height, "peak": peak, "total": sum(series)}
-
-
-@login_required
-@require_GET
-def site_list(request):
-    sites = list(site_list_for_user(request.user))
-    trends = site_trends(sites)
-    rows = [
-        {
-            "site": site,
-            "today": trends[site.pk]["today"],
-            "sparkline": sparkline(trends[site.pk]["series"]),
-        }
-        for site in sites
-    ]
-    return render(request, "sites/site_list.html", {"rows": rows})
+# --- Adding a site -----------------------------------------------------------------
 
 
 @login_required
@@ -197,8 +170,6 @@ def settings_general(request, site, role):
 
 
 def _verification_context(site: Site) -> dict:
-    from sites.verification import FILE_PATH, TXT_PREFIX
-
     return {
         "domains": site.domains.order_by("domain"),
         "verification_txt": f"{TXT_PREFIX}{site.verification_token}",
@@ -521,8 +492,6 @@ def settings_tracking(request, site, role):
         else:
             messages.success(request, "Tracking options saved.")
             return redirect(f"/sites/{site.public_id}/settings/tracking")
-    from sites.site_lookup import TTL_SECONDS
-
     return render(
         request,
         "sites/settings_tracking.html",
@@ -546,17 +515,6 @@ def settings_danger(request, site, role):
     )
 
 
-@site_view(Action.RESET_STATS)
-@require_POST
-def site_reset(request, site, role):
-    if request.POST.get("confirm") != "reset":
-        messages.error(request, "Tick the box to confirm the reset.")
-        return redirect(f"/sites/{site.public_id}/settings/danger")
-    deleted = site_stats_reset(site)
-    messages.success(request, f"Statistics reset: {deleted} events deleted.")
-    return redirect(f"/sites/{site.public_id}/settings/danger")
-
-
 @site_view(Action.DELETE_SITE)
 @require_POST
 def site_delete(request, site, role):
@@ -572,3 +530,31 @@ def site_delete(request, site, role):
     services.site_delete(site=site)
     messages.success(request, f"{name} and all its statistics were deleted.")
     return redirect("/")
+
+
+# --- Invitations (the emailed link) --------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request, token: str):
+    """The emailed link: log in or sign up with the invited address, then accept."""
+    found = invitation_for_token(token)
+    if found is None or found.accepted_at is not None:
+        return render(request, "accounts/invitation.html", {"state": "invalid"}, status=404)
+    if not found.is_pending:
+        return render(request, "accounts/invitation.html", {"state": "expired"}, status=410)
+    context = {"state": "pending", "invitation": found, "path": request.path}
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.path)
+        try:
+            invitation_accept(invitation=found, user=request.user)
+        except PermissionDenied as error:
+            context["error"] = str(error)
+            return render(request, "accounts/invitation.html", context, status=403)
+        except ValidationError as error:
+            context["error"] = " ".join(error.messages)
+            return render(request, "accounts/invitation.html", context, status=410)
+        messages.success(request, f"You joined {found.site.display_name}.")
+        return redirect(f"/sites/{found.site.public_id}/")
+    return render(request, "accounts/invitation.html", context)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sites import site_lookup
 from sites.models import Site
+from stats.demo_history import history_import
 from tracking import ingest, snippet
 from tracking.hits import Hit, Kind, Protocol
 from tracking.protocols import matomo
@@ -450,8 +451,6 @@ def demo_traffic_send(
 def demo_history_import(site_id: int, *, days: int = 60, months: int = 6):
     """The months before the demo's own days as a Plausible CSV export, imported with the
     real import (issue #16): the dashboard shows the history merged before the first day."""
-    from stats.demo_history import history_import
-
     site = Site.objects.get(pk=site_id)
     last = (datetime.now(UTC) - timedelta(days=days + 1)).astimezone(ZoneInfo(site.timezone))
     first = last.date() - timedelta(days=30 * months)

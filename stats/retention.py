@@ -1,5 +1,6 @@
 """Data retention: a site's raw events older than ``Site.retention_days`` are deleted,
-with their rolled-up copies (``stats.models.RolledEvent``).
+with their rolled-up copies (``stats.models.RolledEvent``). It lives in stats because an
+event may go only once the rollups have read it.
 
 The daily aggregates and session rows (``stats`` rollups) are kept. Because a rollup recomputes a day
 from its raw events, an event is deleted only once the rollups have read it: it was
@@ -19,6 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from sites.models import Site
+from stats.models import RollupState
+from stats.services import rolled_events_delete_before
 from tracking.models import Event
 
 logger = logging.getLogger(__name__)
@@ -28,8 +31,6 @@ BATCH_SIZE = 5000
 
 def deletable_before(site: Site, now: datetime) -> datetime | None:
     """Events of ``site`` with a timestamp before this are past retention and rolled up."""
-    from stats.models import RollupState
-
     if not site.retention_days:
         return None
     received_until = (
@@ -52,14 +53,10 @@ def site_purge_expired_events(
     limit = deletable_before(site, now)
     if limit is None:
         return 0
-    from stats.models import RollupState
-
     received_until = RollupState.objects.get(site_id=site.pk).received_until
     expired = Event.objects.filter(
         site_id=site.pk, timestamp__lt=limit, received_at__lte=received_until
     )
-    from stats.services import rolled_events_delete_before
-
     # The rolled-up copies of raw events (``RolledEvent``) expire with them.
     rolled_events_delete_before(site.pk, limit)
     deleted = 0

@@ -16,15 +16,14 @@ def _fresh_state():
     """Every test starts with an empty cache (sessions, rate limits) and no cached sites or salts."""
     from django.core.cache import cache
 
-    from accounts import authentication
-    from sites import site_lookup
+    from sites import permissions, site_lookup
     from tracking import visitors, writer
 
     cache.clear()
     site_lookup.clear()
     visitors.forget_cached_salts()
     # Per-process role cache: on SQLite row ids repeat between tests (rolled back).
-    authentication.forget_cached_roles()
+    permissions.forget_cached_roles()
     writer._sites_with_events.clear()
     yield
     cache.clear()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.embedded import run_embedded
 
-# Per Behaviour section, something the demo's signals put there (tracking/demo.py).
+# Per Behaviour section, something the demo's signals put there (stats/demo.py).
 BEHAVIOUR_DEMO = {
     "frustration": "Most frustrated visitors",
     "errors": "Cannot read properties of undefined",

@@ -196,7 +196,7 @@ def test_a_confirmation_link_works_only_for_the_account_that_asked(client, db):
 def test_an_unverified_account_cannot_accept_an_invitation_even_with_the_token(victim_site):
     from django.core.exceptions import PermissionDenied
 
-    from accounts.services import invitation_accept, invitation_create
+    from sites.services import invitation_accept, invitation_create
 
     site, owner = victim_site
     squatter = UserFactory(email="colleague@corp.example", email_verified=False)
@@ -544,8 +544,8 @@ def test_any_site_name_is_either_refused_or_mailed_on_one_line(name):
     from django.core.exceptions import ValidationError
 
     from accounts.models import Invitation
-    from accounts.services import invitation_send
     from sites.models import validate_display_name
+    from sites.services import invitation_send
 
     try:
         validate_display_name(name)

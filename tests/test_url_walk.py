@@ -25,8 +25,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiClient, Invitation
-from accounts.services import api_client_create, invitation_create, oauth_token_issue
+from accounts.services import api_client_create, oauth_token_issue
 from sites.models import SharedLink, Site, SiteMembership
+from sites.services import invitation_create
 from stats.models import Import
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 from tests.helpers import event_row, store

@@ -1,4 +1,4 @@
-"""What the Footfall snippet loads for a site, and the one tag that installs it.
+"""The collection endpoint's per-process cache of each site's collector switches.
 
 The core script (page views, custom events, outbound links, downloads, form
 submissions, engagement) is always served. The behaviour collectors (the second
@@ -12,45 +12,28 @@ from __future__ import annotations
 import threading
 import time
 
-from django.utils.html import format_html
-
-# (key in ``Site.settings["collectors"]``, label shown in the settings page)
-COLLECTORS: tuple[tuple[str, str], ...] = (
-    ("clicks", "Frustration signals: rage, dead and phantom clicks"),
-    ("errors", "JavaScript errors, promise rejections and console errors/warnings"),
-    ("forms", "Form abandonment and field hesitation"),
-    ("vitals", "Web vitals: LCP, CLS, INP, FID, TTFB"),
-    ("seo", "SEO diagnostics"),
+from sites.models import Site
+from sites.snippet import (
+    BEHAVIOUR_SCRIPT_PATH,
+    COLLECT_PATH,
+    COLLECTOR_NAMES,
+    COLLECTORS,
+    SCRIPT_PATH,
+    enabled_collectors,
+    snippet_tag,
 )
-COLLECTOR_NAMES = frozenset(name for name, _ in COLLECTORS)
 
-SCRIPT_PATH = "/js/footfall.js"
-BEHAVIOUR_SCRIPT_PATH = "/js/footfall.behaviour.js"
-COLLECT_PATH = "/api/collect"
-
-
-def enabled_collectors(site) -> frozenset[str]:
-    """The behaviour collectors this site turned on (none unless ``behaviour_collectors``)."""
-    if not site.behaviour_collectors:
-        return frozenset()
-    chosen = (site.settings or {}).get("collectors")
-    if not isinstance(chosen, dict):
-        # Switching behaviour on without choosing means every collector.
-        return COLLECTOR_NAMES
-    return frozenset(name for name in COLLECTOR_NAMES if chosen.get(name, True))
-
-
-def snippet_tag(site, origin: str) -> str:
-    """The exact ``<script>`` tag a site owner pastes into their pages.
-
-    ``origin`` is the Footfall server's scheme and host, e.g. ``https://stats.example.com``.
-    """
-    return format_html(
-        '<script defer src="{}{}" data-site="{}"></script>',
-        origin.rstrip("/"),
-        SCRIPT_PATH,
-        site.public_key,
-    )
+__all__ = [
+    "BEHAVIOUR_SCRIPT_PATH",
+    "COLLECTORS",
+    "COLLECTOR_NAMES",
+    "COLLECT_PATH",
+    "SCRIPT_PATH",
+    "collectors_for_site",
+    "enabled_collectors",
+    "forget_cached_collectors",
+    "snippet_tag",
+]
 
 
 # Collector switches as the collection endpoint sees them: cached per process for as
@@ -67,8 +50,6 @@ def collectors_for_site(site_id: int) -> frozenset[str]:
     entry = _collectors_cache.get(site_id)
     if entry is not None and entry[0] > now:
         return entry[1]
-    from sites.models import Site
-
     site = Site.objects.filter(pk=site_id).only("behaviour_collectors", "settings").first()
     enabled = enabled_collectors(site) if site is not None else frozenset()
     with _collectors_lock:

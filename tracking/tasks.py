@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.utils import timezone
 
-from tracking import visitors
+from sites.exchange_rates import rates_refresh
+from tracking import drops, visitors
 
 
 @shared_task
@@ -15,22 +16,10 @@ def rotate_salts() -> int:
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def flush_drop_counts() -> int:
     """Move the hot path's drop counters from Redis into the database."""
-    from tracking.drops import flush_drop_counts as flush
-
-    return flush()
-
-
-@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def purge_expired_events() -> dict:
-    """Delete raw events past each site's retention (aggregates are kept)."""
-    from tracking.retention import purge_expired_events as purge
-
-    return purge()
+    return drops.flush_drop_counts()
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
 def refresh_exchange_rates() -> dict:
     """Store the ECB's newer reference rates when ``EXCHANGE_RATES_SOURCE`` has them."""
-    from sites.exchange_rates import rates_refresh
-
     return rates_refresh()

@@ -4,5 +4,4 @@ from accounts.api import views
 
 urlpatterns = [
     path("token", views.token, name="pirsch-token"),
-    path("domain", views.domain, name="pirsch-domain"),
 ]

@@ -1,4 +1,4 @@
-"""``POST /api/v1/token`` and ``GET /api/v1/domain`` in Pirsch's shapes."""
+"""``POST /api/v1/token`` in Pirsch's shape (``GET /api/v1/domain``: ``sites.api``)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ import json
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.api.auth import pirsch_principal
-from accounts.authentication import (
-    principal_may,
-    principal_site_role,
-    principal_sites,
-)
-from accounts.models import Scope
-from accounts.selectors import api_client_for_credentials, role_label
+from accounts.selectors import api_client_for_credentials
 from accounts.services import oauth_token_issue
 from analytics_project.api_errors import pirsch_error
 from analytics_project.client_ip import client_ip, ip_digest, keyed_digest
@@ -25,7 +18,6 @@ from analytics_project.ratelimit import (
     check_rate_limit,
     with_rate_limit_headers,
 )
-from sites.selectors import pirsch_domain
 
 TOKEN_LIMIT_PER_IP = 30  # a minute: client secrets are checked with PBKDF2, and guessed
 # Wrong secrets for one client_id from one caller: the 5th locks for 1 s, the next for
@@ -93,19 +85,3 @@ def token(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"access_token": access_token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
     )
-
-
-@csrf_exempt
-def domain(request: HttpRequest) -> JsonResponse:
-    if request.method != "GET":
-        return pirsch_error(405, error=["method not allowed"])
-    principal = pirsch_principal(request, Scope.READ_DOMAINS)
-    if isinstance(principal, JsonResponse):
-        return principal
-    domains = []
-    for site in principal_sites(principal).order_by("pk"):
-        if principal_may(principal, Scope.READ_DOMAINS, site):
-            domains.append(
-                pirsch_domain(site, user_role=role_label(principal_site_role(principal, site)))
-            )
-    return JsonResponse(domains, safe=False)

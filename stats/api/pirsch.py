@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.api.auth import pirsch_principal
-from accounts.authentication import principal_may, principal_sites
 from accounts.models import Scope
 from analytics_project.api_errors import pirsch_error
+from sites.permissions import principal_may, principal_sites
 from stats import pirsch_selectors as ps
 from stats import query as q
 from stats import ranges, revenue, selectors

@@ -6,14 +6,10 @@ from django.db import connection
 from oauth2_provider.models import AccessToken, Application
 
 from accounts import keys
-from accounts.authentication import (
-    AuthenticationFailed,
-    authenticate_bearer,
-    matomo_token_site_role,
-    principal_may,
-)
+from accounts.authentication import AuthenticationFailed, authenticate_bearer
 from accounts.models import ApiClient, Role
 from accounts.services import api_client_create, api_client_revoke, oauth_token_issue
+from sites.permissions import matomo_token_site_role, principal_may
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 
 
@@ -125,7 +121,7 @@ def test_revoked_clients_are_refused_immediately(owner, site):
 
 
 def test_a_client_never_exceeds_its_creators_current_role(owner, site):
-    from accounts.authentication import forget_cached_roles
+    from sites.permissions import forget_cached_roles
     from sites.services import membership_remove, membership_set
 
     admin = UserFactory()

@@ -10,8 +10,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Invitation, Role, User
-from accounts.services import invitation_token_digest
 from sites.models import SiteMembership
+from sites.selectors import invitation_token_digest
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 
 PASSWORD = "correct-horse-battery"
@@ -228,7 +228,7 @@ def test_an_unknown_token_is_404(client, db):
 
 
 def test_accepting_keeps_a_stronger_role(client, site, owner, admin):
-    from accounts.services import invitation_accept, invitation_create
+    from sites.services import invitation_accept, invitation_create
 
     invitation, _token = invitation_create(
         site=site, email="admin@example.com", role=Role.VIEWER, invited_by=owner

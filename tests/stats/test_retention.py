@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import Sum
 
+from stats import retention
 from stats.models import DailySiteStats, RolledEvent
 from stats.rollups import rollup_pending
+from stats.tasks import purge_expired_events
 from tests.factories import SiteFactory
 from tests.helpers import event_row, store
-from tracking import retention
 from tracking.models import Event
-from tracking.tasks import purge_expired_events
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 

@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from accounts.authentication import matomo_token_site_role
 from accounts.models import ROLE_RANK, Role
 from analytics_project.ids import derived_uuid7
 from sites import site_lookup
+from sites.permissions import matomo_token_site_role
 from tracking import drops, ingest
 from tracking.hits import DropReason
 from tracking.http import BodyTooLarge, client_ip, ingestion_endpoint, read_body, retry_after

@@ -9,10 +9,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.api.auth import pirsch_principal
-from accounts.authentication import principal_may
 from accounts.models import Scope
 from analytics_project.api_errors import pirsch_error
 from sites import site_lookup
+from sites.permissions import principal_may
 from tracking import ingest
 from tracking.hits import Kind
 from tracking.http import (

@@ -13,15 +13,11 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.authentication import (
-    AuthenticationFailed,
-    authenticate_bearer,
-    principal_may,
-    principal_sites,
-)
+from accounts.authentication import AuthenticationFailed, authenticate_bearer
 from accounts.models import Scope
 from analytics_project.api_errors import identity_error
 from analytics_project.ratelimit import check_rate_limit, with_rate_limit_headers
+from sites.permissions import principal_may, principal_sites
 from stats.ranges import EARLIEST_DAY, RangeError, check_day, check_range
 from stats.selectors import Period
 

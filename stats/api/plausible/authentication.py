@@ -13,15 +13,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from accounts.authentication import (
-    AuthenticationFailed,
-    Principal,
-    authenticate_bearer,
-    principal_site_role,
-    principal_sites,
-)
+from accounts.authentication import AuthenticationFailed, Principal, authenticate_bearer
 from sites.models import Site
-from sites.permissions import Action, role_allows
+from sites.permissions import Action, principal_site_role, principal_sites, role_allows
 from sites.services import normalize_hostname
 
 MISSING_KEY = "Missing API key. Please use a valid Plausible API key as a Bearer Token."

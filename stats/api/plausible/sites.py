@@ -304,7 +304,7 @@ class Guests(SitesView):
     """``GET /api/v1/sites/guests`` (members and pending invitations) and ``PUT`` (invite)."""
 
     def get(self, request):
-        from accounts.selectors import pending_invitations
+        from sites.selectors import pending_invitations
 
         site = self.site(self.required("site_id", "list guests"))
         limit = _limit(request.query_params.get("limit"))
@@ -323,7 +323,7 @@ class Guests(SitesView):
         return Response({"guests": guests[:limit], "meta": meta})
 
     def put(self, request):
-        from accounts.services import invitation_send
+        from sites.services import invitation_send
 
         site = self.site(self.required("site_id", "invite a guest"))
         email = self.required("email", "invite a guest").strip().lower()
@@ -355,8 +355,8 @@ class GuestDetail(SitesView):
     """``DELETE /api/v1/sites/guests/:email``: a member (not an Owner) or an invitation."""
 
     def delete(self, request, email: str):
-        from accounts.selectors import pending_invitations
-        from accounts.services import invitation_revoke
+        from sites.selectors import pending_invitations
+        from sites.services import invitation_revoke
 
         site = self.site(self.required("site_id", "remove a guest"))
         membership = (

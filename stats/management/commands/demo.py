@@ -7,11 +7,11 @@ from accounts.services import api_client_create, generate_password
 from sites.models import Site
 from sites.services import site_create, site_tracking_update
 from stats.api.plausible.sites import goal_find_or_create
+from stats.demo import demo_traffic_send
 from stats.funnels.services import funnel_create
 from stats.models import Funnel
 from stats.notifications.models import Alert, Report
 from stats.notifications.services import alert_create, report_create
-from tracking.demo import demo_traffic_send
 from tracking.models import Event
 from tracking.snippet import COLLECTOR_NAMES
 
