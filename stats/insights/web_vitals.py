@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import (
-    Count,
-)
+from django.db.models import Count
 
-from stats.insights.expressions import (
-    PropNumber,
-    grouped_percentiles,
-    percentile_key,
-)
-from stats.insights.formulas import (
-    PERCENTILES,
-    WEB_VITALS,
-)
-from stats.selectors import (
-    Period,
-    events_in,
-    stats_summary,
-    top_pages,
-)
+from stats.insights.expressions import PropNumber, grouped_percentiles, percentile_key
+from stats.insights.formulas import PERCENTILES, WEB_VITALS
+from stats.query.results import rate
+from stats.selectors import Period, avg_session_ms, events_in, stats_summary, top_pages
 
 # --- web metrics ----------------------------------------------------------------------
 
@@ -77,8 +64,8 @@ def web_metrics(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
             for row in page
         ],
         "total": total,
-        "avg_session_duration_ms": summary.avg_session_ms,
-        "bounce_rate": summary.bounce_rate,
+        "avg_session_duration_ms": avg_session_ms(summary),
+        "bounce_rate": rate(summary.bounces, summary.sessions),
         "sessions": summary.sessions,
         "top_pages": [
             {"url": page.path, "views": page.views, "unique_visitors": page.unique_visitors}

@@ -6,7 +6,7 @@ The selectors return rows, events and typed values; the APIs' serializers
 
 - ``periods``: the time span of a read and the events in it;
 - ``public``: how stored values are named on the APIs (public ids, fingerprint hash…);
-- ``totals``: a period's summed per-day metrics;
+- ``totals``: per-session figures of summed per-day metrics;
 - ``visitor_filters``: the ``/visitors`` filters and search;
 - ``paging``: newest-first lists over the raw and rolled-up spans;
 - ``sessions``, ``visitors``, ``events``: the lists and details;
@@ -66,7 +66,7 @@ from stats.selectors.summary import (
     stats_summary,
     top_pages,
 )
-from stats.selectors.totals import Totals
+from stats.selectors.totals import avg_session_ms, summed, views_per_session
 from stats.selectors.visitor_filters import (
     VISITOR_FILTER_COLUMNS,
     filter_visitors,
@@ -88,11 +88,11 @@ __all__ = [
     "SessionDetail",
     "StatsSummary",
     "TopPages",
-    "Totals",
     "VisitorDetail",
     "_session_rows",
     "active_visitor_count",
     "all_time_bounds",
+    "avg_session_ms",
     "country_name",
     "dashboard_kpis",
     "epoch_ms",
@@ -118,7 +118,9 @@ __all__ = [
     "source_breakdown",
     "spans",
     "stats_summary",
+    "summed",
     "top_pages",
+    "views_per_session",
     "visit_attributes",
     "visitor_detail",
     "visitor_id_from_public",

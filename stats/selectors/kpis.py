@@ -18,7 +18,8 @@ from stats.query import (
     period_visitors,
     recent_breakdown,
 )
-from stats.selectors.totals import Totals
+from stats.query.results import rate
+from stats.selectors.totals import summed, views_per_session
 from tracking.models import Event
 
 
@@ -46,14 +47,14 @@ def dashboard_kpis(
     """
 
     def summarise(days) -> dict:
-        totals = Totals.of_days(days)
+        totals = summed(days)
         sessions = totals.sessions
         return {
             "visitors": totals.visitors,
             "visits": sessions,
             "views": totals.views,
-            "views_per_visit": totals.views_per_session,
-            "bounce_rate": totals.bounce_rate,
+            "views_per_visit": views_per_session(totals),
+            "bounce_rate": rate(totals.bounces, sessions),
             "visit_duration": round(totals.duration_ms / 1000 / sessions) if sessions else 0,
         }
 

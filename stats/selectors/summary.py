@@ -8,9 +8,8 @@ from datetime import timedelta
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from stats.query import StatsQuery, daily_metrics
+from stats.query import DayMetrics, StatsQuery, day_metrics
 from stats.selectors.periods import Period, events_in
-from stats.selectors.totals import Totals
 from tracking.models import Event
 
 
@@ -18,15 +17,15 @@ from tracking.models import Event
 class StatsSummary:
     """A date range's totals (``stats.query`` days summed) and its other events' count."""
 
-    totals: Totals
+    totals: DayMetrics
     events: int
 
 
 def stats_summary(site_id: int, period: Period) -> StatsSummary:
     """Totals of a date range, read through the statistics query layer (rollups + today)."""
-    days = daily_metrics(StatsQuery(site_id, period.first_day, period.last_day, period.tz))
+    days = day_metrics(StatsQuery(site_id, period.first_day, period.last_day, period.tz))
     events = events_in(site_id, period).exclude(kind__in=["pageview", "heartbeat"]).count()
-    return StatsSummary(Totals.of_days(days.values()), events)
+    return StatsSummary(DayMetrics.total(days.values()), events)
 
 
 @dataclass(frozen=True)

@@ -1,42 +1,23 @@
-"""A period's totals, summed once from per-day metrics (``stats.query.daily_metrics``).
-
-Each API rounds and names the derived figures its own way (its serializer); the sums and
-the shares every API agrees on are here.
-"""
+"""Per-session figures of a period's summed metrics (``stats.query.DayMetrics``, summed once
+by ``DayMetrics.total``), as the identity-js API, the web metrics and the dashboard show them.
+Shares and rates are ``stats.query.rate`` (four places)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
-SUMMED = ("visitors", "views", "sessions", "bounces", "duration_ms")
+from stats.query import DayMetrics
 
 
-@dataclass(frozen=True)
-class Totals:
-    """Summed per-day metrics. ``visitors`` is the sum of each day's unique visitors."""
+def summed(days: Iterable[Mapping[str, int]]) -> DayMetrics:
+    """The sum of ``daily_metrics`` days (dicts, as the dashboard passes them around)."""
+    return DayMetrics.total(DayMetrics.of(dict(day)) for day in days)
 
-    visitors: int = 0
-    views: int = 0
-    sessions: int = 0
-    bounces: int = 0
-    duration_ms: int = 0
 
-    @classmethod
-    def of_days(cls, days: Iterable[Mapping[str, int]]) -> Totals:
-        days = list(days)
-        return cls(**{key: sum(day.get(key, 0) for day in days) for key in SUMMED})
+def views_per_session(metrics: DayMetrics) -> float:
+    return round(metrics.views / metrics.sessions, 2) if metrics.sessions else 0
 
-    @property
-    def bounce_rate(self) -> float:
-        """Bounced sessions' share, four decimals (0 without sessions)."""
-        return round(self.bounces / self.sessions, 4) if self.sessions else 0
 
-    @property
-    def views_per_session(self) -> float:
-        return round(self.views / self.sessions, 2) if self.sessions else 0
-
-    @property
-    def avg_session_ms(self) -> int:
-        """Average session duration in whole milliseconds, rounded down."""
-        return int(self.duration_ms / self.sessions) if self.sessions else 0
+def avg_session_ms(metrics: DayMetrics) -> int:
+    """Average session duration in whole milliseconds, rounded down."""
+    return int(metrics.duration_ms / metrics.sessions) if metrics.sessions else 0

@@ -4,18 +4,21 @@ identity-js does."""
 
 from __future__ import annotations
 
+from stats.query.results import rate
 from stats.revenue import Revenue
 from stats.selectors import (
     SessionDetail,
     StatsSummary,
     TopPages,
     VisitorDetail,
+    avg_session_ms,
     country_name,
     epoch_ms,
     event_type_name,
     fingerprint_hash,
     public_session_id,
     public_visitor_id,
+    views_per_session,
 )
 from stats.visitor_traits import bot_score, visitor_timezone
 from tracking.models import Event
@@ -118,9 +121,9 @@ def stats_json(summary: StatsSummary, money: Revenue | None = None) -> dict:
         "sessions": totals.sessions,
         "page_views": totals.views,
         "events": summary.events,
-        "bounce_rate": totals.bounce_rate,
-        "avg_session_duration_ms": totals.avg_session_ms,
-        "pages_per_session": totals.views_per_session,
+        "bounce_rate": rate(totals.bounces, totals.sessions),
+        "avg_session_duration_ms": avg_session_ms(totals),
+        "pages_per_session": views_per_session(totals),
         **extra,
     }
 
