@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "stats",
     "stats.notifications",  # email reports, alerts, webhooks (docs/notifications.md)
     "csp",  # Content-Security-Policy with nonces (docs/security.md)
+    "drf_spectacular",  # the generated OpenAPI document (analytics_project.schema)
     "drf_spectacular_sidecar",  # Swagger UI assets for /api/docs/, served locally
 ]
 
@@ -288,6 +289,17 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI 3.1 document at /api/schema/ (issue #19): DRF views introspected, the plain
+# Django views' operations added from their hand-written definitions (analytics_project.schema).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Footfall API",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
 
 # --- Email ------------------------------------------------------------------

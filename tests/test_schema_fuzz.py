@@ -58,6 +58,7 @@ ERROR_KEYS = {
     "Plausible": {"errors"},
     "Footfall": {"error"},
     "Swetrix": {"statusCode", "message", "error"},
+    "management": {"error"},  # {"error": {"code", "message", "fields"}} (issue #19)
 }
 
 
@@ -174,6 +175,8 @@ PIRSCH_PATHS = {
 
 
 def _error_family(path: str) -> str | None:
+    if path.startswith("/api/manage/"):
+        return "management"
     if (
         path.startswith(("/api/v1/statistics", "/api/v1/funnels", "/api/v1/ecommerce"))
         or path in PIRSCH_PATHS
@@ -203,7 +206,9 @@ def _fuzz_operation(
 ) -> None:
     operation = _schema(base_url)[path][method.upper()]
     security = openapi_document()["paths"][path][method].get("security") or []
-    schemes = [name for requirement in security for name in requirement]
+    # Bearer schemes only: the management API's session cookie (cookieAuth) is tested in
+    # tests/stats/test_manage_api.py.
+    schemes = [name for requirement in security for name in requirement if name in credentials]
     site = credentials["site"]
 
     def send(case, authorization: str | None):
@@ -227,6 +232,8 @@ def _fuzz_operation(
     # Valid statistics requests name the real site so that the queries run on data.
     reads = path.startswith(("/api/v1/statistics", "/api/v1/ecommerce")) and method == "get"
     fixed = {"query": {"id": site.public_id}} if reads else {}
+    if path.startswith("/api/manage/v1/sites/"):  # the management API: the real site too
+        fixed = {"path_parameters": {"public_id": site.public_id}}
     strategies = [operation.as_strategy(generation_mode=GenerationMode.POSITIVE, **fixed)]
     if operation.body or list(operation.iter_parameters()):
         strategies.append(operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))

@@ -8,6 +8,7 @@ from django.test import Client
 
 from accounts.models import ApiClient
 from accounts.services import api_client_create
+from analytics_project.schema import openapi_document
 from stats.models import Funnel, Goal, Import
 from stats.notifications.models import Alert, Report, Webhook
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
@@ -292,3 +293,19 @@ def test_imports_are_listed_with_their_progress(client, key, site):
         == "plausible"
     )
     assert_error(call(client, "get", f"sites/{site.public_id}/imports/nope", key), 404, "not_found")
+
+
+def test_the_document_is_generated_from_the_viewsets_and_keeps_every_other_operation():
+    document = openapi_document()
+    funnels = document["paths"]["/api/manage/v1/sites/{public_id}/funnels"]
+    assert funnels["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/FunnelInputRequest"
+    }
+    created = funnels["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert created == {"$ref": "#/components/schemas/Funnel"}
+    assert set(document["components"]["schemas"]["WebhookCreated"]["properties"]) >= {"secret"}
+    assert funnels["get"]["security"] == [{"plausibleKey": []}, {"cookieAuth": []}]
+    # The hand-written operations of the other views are all still there.
+    for path in ("/api/event", "/matomo.php", "/api/v1/hit", "/api/v2/query", "/api/v1/sites"):
+        assert path in document["paths"], path
+    assert document["openapi"] == "3.1.0"

@@ -146,7 +146,7 @@ class AlertInputSerializer(serializers.Serializer):
 
 class ClientSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
-    site = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    site = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
     key_last4 = serializers.CharField(read_only=True, help_text="The key's last characters.")
 
     class Meta:

@@ -54,6 +54,9 @@ class PlausibleView(APIView):
     parser_classes = [SafeJSONParser, FormParser]
     throttle_classes = [PlausibleKeyThrottle]
     required_scope = "stats"
+    # Not introspected by drf-spectacular: these views answer in Plausible's wire shapes,
+    # not from serializers; openapi.yaml describes each operation exactly.
+    schema = None
 
     def check_permissions(self, request):
         # Plausible counts a valid key against its limit before it checks the key's scope.
