@@ -22,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django_htmx.http import HttpResponseClientRedirect
 
 from analytics_project.client_ip import peer_is_trusted_proxy
@@ -80,7 +82,5 @@ class HtmxLoginRedirectMiddleware:
 
 def embeddable(view: Callable) -> Callable:
     """Allow this view's pages in frames on other sites (public shared dashboards only)."""
-    from csp.decorators import csp_replace
-    from django.views.decorators.clickjacking import xframe_options_exempt
 
     return xframe_options_exempt(csp_replace({"frame-ancestors": ["*"]})(view))

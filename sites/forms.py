@@ -3,6 +3,7 @@
 from django import forms
 
 from accounts.models import Role
+from sites.exchange_rates import reporting_currencies
 from sites.models import available_timezones, validate_display_name
 from sites.snippet import COLLECTORS
 
@@ -24,7 +25,6 @@ class SiteForm(forms.Form):
 
 
 def currency_choices() -> list[tuple[str, str]]:
-    from sites.exchange_rates import reporting_currencies
 
     return [(code, code) for code in reporting_currencies()]
 

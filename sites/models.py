@@ -7,6 +7,7 @@ One row answers to every protocol's identifier:
 - the Footfall snippet and identity-js: ``public_key`` (``pk_live_…``).
 """
 
+import unicodedata
 import zoneinfo
 
 from django.conf import settings
@@ -20,7 +21,6 @@ from analytics_project.ids import public_id, random_string
 def validate_display_name(value: str) -> None:
     """Names go into e-mail subjects and pages: no control, format or line-break characters
     (a CR/LF would break the invitation mail's header after the site was saved)."""
-    import unicodedata
 
     if any(
         unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp") for c in value

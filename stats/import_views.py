@@ -24,6 +24,7 @@ from sites.permissions import Action
 from sites.views import settings_context, site_view
 from stats import imports
 from stats.models import Import
+from stats.tasks import import_run
 
 MAX_FILES = 20
 
@@ -77,8 +78,6 @@ def imports_page(request, site, role):
             request, "stats/settings_imports.html", _context(site, role, error=str(exc)), status=400
         )
     if must_run:
-        from stats.tasks import import_run
-
         transaction.on_commit(lambda: import_run.delay(record.pk))
         messages.success(request, f"Import {record.pk} started.")
     else:

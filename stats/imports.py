@@ -30,6 +30,8 @@ from django.utils import timezone
 
 from stats import plausible_csv
 from stats.models import Import, ImportedBreakdownDay, ImportedDay
+from stats.plausible_export import export_rows
+from tracking import imports as raw
 
 WRITE_CHUNK = 5000
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
@@ -368,7 +370,6 @@ def events_import(*, site, data: bytes, name: str, user=None):
     """``manage.py import events``: the rows through ``tracking.imports`` (which is itself
     idempotent), recorded as an ``Import`` of kind ``events``. Returns (Import, result);
     raises ``tracking.imports.BadImport`` after recording the failure."""
-    from tracking import imports as raw
 
     imported, _ = import_create(
         site=site,
@@ -411,7 +412,6 @@ def _where(message: str) -> tuple[str, int | None, str]:
 
 def plausible_export(site, first: date, last: date) -> bytes:
     """The site's native data of [first, last] (its time zone) as Plausible's CSV export."""
-    from stats.plausible_export import export_rows
 
     rows = export_rows(site.pk, site.timezone, first, last)
     return plausible_csv.write_export(first, last, lambda table: rows.get(table, []))

@@ -24,6 +24,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import ExtractMinute
 from django.utils import timezone
 
+from sites.models import SiteMembership
 from stats import query as q
 from tracking.models import Event
 
@@ -282,7 +283,6 @@ def session_steps(query: q.StatsQuery, visitor_id: int, session_id: int) -> list
 
 
 def site_members(site_id: int) -> int:
-    from sites.models import SiteMembership
 
     return SiteMembership.objects.filter(site_id=site_id).count()
 

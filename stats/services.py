@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.db.models.functions import TruncDay
 
+from sites.models import Site
 from stats.models import (
     DailyDimensionStats,
     DailySiteStats,
@@ -15,7 +16,9 @@ from stats.models import (
     SessionAttributes,
     SessionDay,
 )
+from stats.rollups import covered_days, day_bounds, rollup_site_day
 from tracking.models import DroppedEventCount, Event
+from tracking.revenue import revenue_reconvert
 
 
 @transaction.atomic
@@ -37,7 +40,6 @@ def site_stats_delete_range(site, first, last, *, events_only: bool = False) -> 
     with ``events_only``) and make the rollups of those days agree; returns the events
     deleted. Without events left a day's rollup rows simply go; with ``events_only`` the
     covered days are rolled up again from what is left. Nothing else of the site changes."""
-    from stats.rollups import covered_days, day_bounds, rollup_site_day
 
     start, end = day_bounds(first, site.timezone)[0], day_bounds(last, site.timezone)[1]
     events = Event.objects.filter(site_id=site.pk, timestamp__gte=start, timestamp__lt=end)
@@ -85,8 +87,6 @@ def site_rollups_invalidate(site) -> None:
 def site_revenue_reconvert(site_id: int) -> dict[str, int]:
     """Convert a site's stored revenue into its current reporting currency, then copy the
     new amounts onto the rolled-up events (by id: no day is rolled up again). Idempotent."""
-    from sites.models import Site
-    from tracking.revenue import revenue_reconvert
 
     currency = Site.objects.filter(pk=site_id).values_list("reporting_currency", flat=True).first()
     if currency is None:

@@ -15,6 +15,7 @@ No raw user agent or IP address is stored, so both come from the enriched column
 from __future__ import annotations
 
 import functools
+import re
 from collections import defaultdict
 from importlib import resources
 
@@ -34,7 +35,6 @@ BOT_SCORE_LISTED_MAX = 40
 
 @functools.cache
 def _bot_regex():
-    import re
 
     return re.compile(BOT_BROWSER_PATTERN, re.I)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import orjson
 import redis
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 ROWS_FIELD = "rows"
-_backlog_checked: dict[str, tuple[float, int]] = {}
+_backlog_checked: dict[str, tuple[float, int | None]] = {}
 BACKLOG_CHECK_INTERVAL = 1.0
 
 
@@ -67,7 +68,7 @@ if ARGV[4] ~= '' then
 end
 return {1}
 """
-_scripts: dict[int, object] = {}
+_scripts: dict[int, Any] = {}
 
 
 def _forget_client_state() -> None:
@@ -113,7 +114,7 @@ def _backlog_exceeded(client: redis.Redis) -> bool:
     if checked is None or now - checked[0] > BACKLOG_CHECK_INTERVAL:
         checked = (now, backlog_size(client))
         _backlog_checked[settings.REDIS_URL] = checked
-    return checked[1] > settings.EVENT_BACKLOG_LIMIT
+    return (checked[1] or 0) > settings.EVENT_BACKLOG_LIMIT
 
 
 def enqueue(rows: list[dict], sessions=None) -> None:

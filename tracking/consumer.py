@@ -19,6 +19,7 @@ import gc
 import logging
 import signal
 import time
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -83,18 +84,18 @@ class EventConsumer:
     def _read(self) -> list:
         if self._read_own_pending:
             # After a (re)start or a failed write: first what this consumer read but never acked.
-            result = self.client.xreadgroup(
+            result: Any = self.client.xreadgroup(
                 GROUP, self.name, {self.stream: "0"}, count=self.batch_size
             )
             entries = [e for e in (result[0][1] if result else []) if e and e[1]]
             if entries:
                 return entries
             self._read_own_pending = False
-        result = self.client.xreadgroup(
+        fresh: Any = self.client.xreadgroup(
             GROUP, self.name, {self.stream: ">"}, count=self.batch_size, block=self.block_ms
         )
         self._fresh = True  # never delivered before: most likely not stored yet
-        return [e for e in (result[0][1] if result else []) if e and e[1]]
+        return [e for e in (fresh[0][1] if fresh else []) if e and e[1]]
 
     def run_once(self) -> int:
         """Read one batch, write it, acknowledge it; returns the entries handled (0 = idle)."""
@@ -155,12 +156,12 @@ class EventConsumer:
                     raise
                 except (DatabaseError, ValueError, TypeError) as error:
                     poison.append((entry_id, buffer.encode(rows), repr(error)))
-        for entry_id, payload, error in poison:
-            logger.error("consumer %s: dead-lettering %s: %s", self.name, entry_id, error)
+        for entry_id, payload, reason in poison:
+            logger.error("consumer %s: dead-lettering %s: %s", self.name, entry_id, reason)
             DeadLetter.objects.create(
                 stream_id=entry_id.decode(),
                 payload=payload.decode("utf-8", "replace"),
-                error=error[:2000],
+                error=reason[:2000],
             )
 
     def stop(self, *_args) -> None:

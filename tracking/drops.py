@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import date
 
 import redis
@@ -32,7 +33,7 @@ def count_drop(site_id: int, reason: str) -> None:
     count_drops([(site_id, reason)])
 
 
-def count_drops(dropped: list[tuple[int, str]]) -> None:
+def count_drops(dropped: Sequence[tuple[int, str]]) -> None:
     """Count each (site id, reason): with Redis in one round trip for all of them."""
     if not dropped:
         return
@@ -82,7 +83,8 @@ def flush_drop_counts() -> int:
     existing = set(Site.objects.values_list("id", flat=True))
     for key in client.scan_iter(match=f"{FLUSHING_PREFIX}*"):
         day = date.fromisoformat(key.decode()[len(FLUSHING_PREFIX) :].split(":", 1)[0])
-        for field, value in client.hgetall(key).items():
+        counters: dict[bytes, bytes] = client.hgetall(key)  # type: ignore[assignment]
+        for field, value in counters.items():
             site_text, _, reason = field.decode().partition(":")
             if int(site_text) in existing:
                 _add(int(site_text), day, reason, int(value))

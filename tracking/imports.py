@@ -36,8 +36,11 @@ from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
+from accounts.models import User
 from analytics_project.ids import derived_uuid7
 from sites import site_lookup
+from sites.models import Site
+from sites.permissions import Action, can
 from tracking import pipeline, sessions, writer
 from tracking.hits import DropReason, Hit, Kind, Protocol, SiteConfig
 from tracking.models import Event
@@ -497,9 +500,6 @@ def write_csv(events: Iterator[dict], out: IO[str]) -> int:
 def site_for_command(value: str, user_email: str | None):
     """The site named by ``--site`` (its number or public id); with ``--user``, only when that
     user is an Owner or Admin of it. Raises ``LookupError`` or ``PermissionError``."""
-    from accounts.models import User
-    from sites.models import Site
-    from sites.permissions import Action, can
 
     text = str(value).strip()
     lookup = {"pk": int(text)} if text.isascii() and text.isdigit() else {"public_id": text}

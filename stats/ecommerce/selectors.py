@@ -40,6 +40,7 @@ from django.db.models import CharField
 from django.db.models.expressions import RawSQL
 
 from stats import query as q
+from stats.selectors import public_session_id, public_visitor_id
 from tracking.models import Event
 from tracking.protocols.matomo import CART_EVENT, ORDER_EVENT
 
@@ -358,7 +359,6 @@ def categories(orders: list[Order]) -> list[dict]:
 
 
 def order_json(order: Order) -> dict:
-    from stats.selectors import public_session_id, public_visitor_id
 
     return {
         "order_id": order.order_id,
@@ -384,7 +384,6 @@ def order_json(order: Order) -> dict:
 
 
 def cart_json(cart: Cart) -> dict:
-    from stats.selectors import public_session_id, public_visitor_id
 
     return {
         "time": cart.at.isoformat(),

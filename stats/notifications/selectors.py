@@ -17,7 +17,9 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
+from accounts.models import User
 from sites.models import Site
+from sites.permissions import site_role
 from stats import insights
 from stats import query as q
 from stats.models import Goal
@@ -133,8 +135,6 @@ def report_data(site: Site, first: date, last: date, previous: tuple[date, date]
 def is_member(site: Site, email: str) -> bool:
     """Whether the address belongs to someone with a role on the site (the dashboard link
     is only useful, and only shown, to them)."""
-    from accounts.models import User
-    from sites.permissions import site_role
 
     user = User.objects.filter(email__iexact=email).first()
     return user is not None and site_role(user, site) is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,7 @@ DUE = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
 
 
 def at(day: int, hour: int = 12, month: int = 11) -> datetime:
-    return datetime.combine(datetime(2026, month, day).date(), time(hour), tzinfo=BERLIN)
+    return datetime.combine(date(2026, month, day), time(hour), tzinfo=BERLIN)
 
 
 def seed_two_weeks(site) -> None:

@@ -204,8 +204,8 @@ def _ncsa_date(text: str) -> datetime:
     year, hh, mm, ss_zone = rest.split(":", 3)
     ss, zone = ss_zone.split(" ")
     offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * (-1 if zone[0] == "-" else 1)
-    local = datetime(int(year), MONTHS[month], int(day), int(hh), int(mm), int(ss))
-    return (local - offset).replace(tzinfo=UTC)
+    local = datetime(int(year), MONTHS[month], int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
+    return local - offset
 
 
 def parse_ncsa(line: str) -> dict:

@@ -1,6 +1,6 @@
 """The enrichment pipeline: visitor identity, salts, sessions, drops, row layout."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -106,7 +106,7 @@ def test_visit_across_midnight_stays_one_visit(config):
 
 
 def test_salts_rotate_and_old_ones_are_deleted(db):
-    day = datetime(2026, 3, 10).date()
+    day = date(2026, 3, 10)
     for offset in range(5):
         visitors.salt_for_day(day - timedelta(days=offset))
     visitors.rotate_salts(day)

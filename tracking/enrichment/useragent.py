@@ -93,11 +93,11 @@ def parse_user_agent(
     browser = (
         BROWSER_NAMES.get(agent.family, agent.family) if agent and agent.family != "Other" else ""
     )
-    browser_version = _version(agent.major, agent.minor) if browser else ""
+    browser_version = _version(agent.major, agent.minor) if browser and agent else ""
     os_name = (
         OS_NAMES.get(system.family, system.family) if system and system.family != "Other" else ""
     )
-    os_version = _version(system.major, system.minor) if os_name else ""
+    os_version = _version(system.major, system.minor) if os_name and system else ""
     device_type = _device_type(os_name, device.family if device else "", user_agent)
 
     platform = (sec_ch_ua_platform or "").strip().strip('"')

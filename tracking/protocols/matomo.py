@@ -608,6 +608,7 @@ def debug_trace(entries: list[Parsed], *, debugged: list[bool]) -> str:
             shown_value = "(hidden)" if key in SECRET_PARAMETERS else value[:300]
             lines.append(f"    {key} = {shown_value}")
         site = entry.site
+        assert site is not None  # a parsed entry always names its site
         lines.append(f"  Site: {site.id} ({site.hostname}), token_auth: Admin or Owner")
         if entry.hit is not None:
             lines += _hit_lines(entry.hit)

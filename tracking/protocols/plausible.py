@@ -160,7 +160,7 @@ def parse_event(payload) -> PlausibleEvent:
     """Validate a decoded JSON body; raises ``PlausibleError`` with Plausible's messages."""
     if not isinstance(payload, dict):
         raise PlausibleError({"request": ["must be a JSON object"]})
-    data = {}
+    data: dict = {}
     for key, value in payload.items():
         data.setdefault(ALIASES.get(key, key), value)
     errors: dict[str, list[str]] = {}

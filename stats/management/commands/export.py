@@ -9,6 +9,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from stats.imports import plausible_export
 from tracking import imports
 
 
@@ -62,8 +63,6 @@ class Command(BaseCommand):
         if first and last and last < first:
             raise CommandError("--to is before --from")
         if options["kind"] == "plausible":
-            from stats.imports import plausible_export
-
             data = plausible_export(site, first, last)
             with open(options["out"], "wb") as out:
                 out.write(data)

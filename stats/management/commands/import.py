@@ -18,13 +18,25 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import User
+from stats.imports import (
+    ImportRefused,
+    as_json,
+    describe,
+    events_import,
+    import_cancel,
+    import_create,
+    import_delete,
+    import_get,
+    imports_for_site,
+    plausible_import_run,
+)
 from tracking import imports
 
 
 def _user(email: str | None):
     if email is None:
         return None
-    from accounts.models import User
 
     return User.objects.filter(email__iexact=email.strip()).first()
 
@@ -65,8 +77,6 @@ class Command(BaseCommand):
         except (LookupError, PermissionError) as exc:
             raise CommandError(str(exc)) from exc
         if kind == "list":
-            from stats.imports import describe, imports_for_site
-
             for item in imports_for_site(site.pk):
                 self.stdout.write(json.dumps(describe(item)))
             return None
@@ -84,7 +94,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
 
     def _events(self, site, options) -> None:
-        from stats.imports import as_json, events_import
 
         name = options["file"]
         data = self._read(name)
@@ -102,7 +111,6 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(as_json(imported)))
 
     def _plausible(self, site, options) -> None:
-        from stats.imports import ImportRefused, as_json, import_create, plausible_import_run
 
         files = [(name, self._read(name)) for name in options["files"]]
         try:
@@ -131,7 +139,6 @@ class Command(BaseCommand):
         self.stderr.flush()
 
     def _cancel_or_delete(self, kind: str, options) -> None:
-        from stats.imports import describe, import_cancel, import_delete, import_get
 
         imported = import_get(options["import_id"])
         if imported is None:
