@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import logging
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -24,7 +23,7 @@ from sites import site_lookup
 from sites.permissions import matomo_token_site_role
 from tracking import drops, ingest
 from tracking.hits import DropReason
-from tracking.http import BodyTooLarge, client_ip, ingestion_endpoint, read_body, retry_after
+from tracking.http import BodyTooLarge, client_ip, ingestion_endpoint, read_body
 from tracking.protocols.matomo import (
     MatomoError,
     Parsed,
@@ -36,8 +35,6 @@ from tracking.protocols.matomo import (
     is_utf8,
     replay_key,
 )
-
-logger = logging.getLogger(__name__)
 
 # The 43-byte transparent 1×1 GIF every Matomo tracker expects.
 TRANSPARENT_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAAAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
@@ -210,20 +207,23 @@ def _bulk(request: HttpRequest, payload: dict, url_params: Request) -> HttpRespo
         debugged.append(_debugging(entry, debug or params.flag("debug")))
         if entry.refused:
             invalid.append(index)
-    try:
-        _accept(entries)
-    except ingest.BufferUnavailable as exc:
-        logger.warning("matomo: bulk request not accepted: %s", exc)
-        response = JsonResponse(
-            {"status": "error", "message": "temporarily unavailable, retry later"}, status=503
-        )
-        return retry_after(response, exc.retry_after)
+    request.footfall_bulk = True  # BufferUnavailable: answered in the bulk's JSON shape
+    _accept(entries)
     if any(debugged):
         return _text(200, debug_trace(entries, debugged=debugged))
     body = {"status": "success", "tracked": len(entries) - len(invalid), "invalid": len(invalid)}
     if any(e.authorized for e in entries):
         body["invalid_indices"] = invalid
     return JsonResponse(body)
+
+
+def _buffer_unavailable(request: HttpRequest) -> HttpResponse:
+    """The events could not be made durable: a bulk request answers in its JSON shape."""
+    if getattr(request, "footfall_bulk", False):
+        return JsonResponse(
+            {"status": "error", "message": "temporarily unavailable, retry later"}, status=503
+        )
+    return _unavailable()
 
 
 def _matomo_headers(view):
@@ -241,7 +241,7 @@ def _matomo_headers(view):
 
 
 @_matomo_headers
-@ingestion_endpoint(_failure, _unavailable)
+@ingestion_endpoint(_failure, _unavailable, buffer_unavailable=_buffer_unavailable)
 def track(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "POST", "HEAD"):
         return _text(405, "Only GET and POST are supported.")
@@ -275,11 +275,7 @@ def track(request: HttpRequest) -> HttpResponse:
         return _text(200, INFO_PAGE)
     params = Request.from_pairs(pairs, charset)
     entry = _parse(request, params, "", datetime.now(UTC))
-    try:
-        _accept([entry])
-    except ingest.BufferUnavailable as exc:
-        logger.warning("matomo: request not accepted: %s", exc)
-        return retry_after(_unavailable(), exc.retry_after)
+    _accept([entry])  # BufferUnavailable: the decorator answers 503
     if _debugging(entry, params.flag("debug")):
         return _text(400 if entry.refused else 200, debug_trace([entry], debugged=[True]))
     if entry.refused:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -21,11 +20,8 @@ from tracking.http import (
     client_ip,
     ingestion_endpoint,
     read_json,
-    retry_after,
 )
 from tracking.protocols.pirsch import PirschValidationError, parse_hit, to_hit
-
-logger = logging.getLogger(__name__)
 
 SCOPES = {
     Kind.PAGEVIEW: Scope.WRITE_HITS,
@@ -136,11 +132,7 @@ def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
         return pirsch_error(400, validation=exc.validation, context=exc.context)
     except Refused as refused:
         return refused.response
-    try:
-        ingest.accept(hits)
-    except ingest.BufferUnavailable as exc:
-        logger.warning("pirsch: request not accepted: %s", exc)
-        return retry_after(_unavailable(), exc.retry_after)
+    ingest.accept(hits)  # BufferUnavailable: the decorator answers 503
     return HttpResponse(status=200)
 
 
