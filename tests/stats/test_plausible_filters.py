@@ -21,8 +21,10 @@ from stats.api.plausible.filters import (
     parse_v2,
     render_v1,
     render_v2,
+    split_goals,
     to_footfall,
 )
+from stats.models import Goal
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 from tests.helpers import event_row, store
 
@@ -133,31 +135,45 @@ SESSIONS = [
         1,
         "Google",
         "DE",
-        [("pageview", "", "/"), ("pageview", "", "/blog/x"), ("custom", "Signup", "/blog/x")],
+        [
+            ("pageview", "", "/", {}),
+            ("pageview", "", "/blog/x", {}),
+            ("custom", "Signup", "/blog/x", {"plan": "pro"}),
+        ],
     ),
-    (2, "Bing", "FR", [("pageview", "", "/a")]),
-    (3, "", "US", [("pageview", "", "/"), ("custom", "Buy", "/")]),
-    (4, "Google", "FR", [("pageview", "", "/a"), ("pageview", "", "/blog/y")]),
-    (5, "DuckDuckGo", "DE", [("custom", "Signup", "/")]),
+    (2, "Bing", "FR", [("pageview", "", "/a", {})]),
+    (3, "", "US", [("pageview", "", "/", {}), ("custom", "Buy", "/", {"plan": "free"})]),
+    (4, "Google", "FR", [("pageview", "", "/a", {}), ("pageview", "", "/blog/y", {})]),
+    (5, "DuckDuckGo", "DE", [("custom", "Signup", "/", {"plan": "free"})]),
 ]
+# The oracle site's goals (Plausible's names): an event goal and a page goal.
+GOALS = {"Signup": ("custom", "Signup"), "Visit /a": ("pageview", "/a")}
 VALUES = {
     "event:page": ["/", "/a", "/blog/x", "/blog/y", "blog", "/b"],
     "visit:source": ["Google", "Bing", "DuckDuckGo", "oo", "Yahoo"],
     "visit:country": ["DE", "FR", "US", "GB"],
     "event:name": ["Signup", "Buy", "Nope"],
+    "event:props:plan": ["pro", "free", "enterprise"],
 }
 PAGE_REGEXES = [r"^/blog/", r"^/a$", r"x$", r"^/$"]
 
 
 def _value(dimension: str, session, event) -> str:
     _visitor, source, country, _events = session
-    kind, name, path = event
+    kind, name, path, props = event
     return {
         "event:page": path,
         "visit:source": source,
         "visit:country": country,
         "event:name": name if kind == "custom" else "pageview",
+        "event:props:plan": props.get("plan"),
     }[dimension]
+
+
+def _reaches(goal: str, event) -> bool:
+    kind, name, path, _props = event
+    goal_kind, target = GOALS[goal]
+    return kind == goal_kind and (name if kind == "custom" else path) == target
 
 
 def _holds(node, session, event) -> bool:
@@ -167,7 +183,11 @@ def _holds(node, session, event) -> bool:
         return any(_holds(child, session, event) for child in node.children)
     if isinstance(node, Not):
         return not _holds(node.child, session, event)
+    if node.dimension == "event:goal":
+        return any(_reaches(goal, event) for goal in node.values)
     value = _value(node.dimension, session, event)
+    if value is None:  # an event without the property matches no "is" and no "contains"
+        return node.operator.endswith("_not")
     if node.operator in ("is", "is_not"):
         hit = value in node.values
     elif node.operator in ("contains", "contains_not"):
@@ -187,6 +207,8 @@ def reference_visitors(tree) -> int:
 def _condition(dimension: str):
     if dimension == "event:name":
         operators = ["is"]
+    elif dimension == "event:props:plan":  # negations: refused (they match "(none)" too)
+        operators = ["is", "is_not", "contains", "contains_not"]
     elif dimension == "event:page":
         operators = ["is", "is_not", "contains", "contains_not", "matches"]
     else:
@@ -204,6 +226,11 @@ def _condition(dimension: str):
 
 
 CONDITION = st.sampled_from(list(VALUES)).flatmap(_condition)
+
+
+GOAL_CONDITION = st.lists(st.sampled_from(sorted(GOALS)), min_size=1, max_size=2, unique=True).map(
+    lambda goals: Condition("is", "event:goal", tuple(goals))
+)
 
 
 @st.composite
@@ -227,9 +254,16 @@ def dataset(db):
     SiteMembershipFactory(site=site, user=owner, role="owner")
     rows = []
     start = datetime(DAY.year, DAY.month, DAY.day, 10, tzinfo=UTC)
+    for goal, (kind, target) in GOALS.items():
+        Goal.objects.create(
+            site=site,
+            name=goal,
+            event_name=target if kind == "custom" else "",
+            path_pattern="" if kind == "custom" else f"^{re.escape(target)}$",
+        )
     for visitor, source, country, events in SESSIONS:
-        for n, (kind, name, path) in enumerate(events):
-            fields = {"source": source, "country_code": country, "path": path}
+        for n, (kind, name, path, props) in enumerate(events):
+            fields = {"source": source, "country_code": country, "path": path, "props": props}
             if kind == "custom":
                 fields["name"] = name
             rows.append(
@@ -252,11 +286,17 @@ def dataset(db):
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(children=st.lists(tree_node(), min_size=1, max_size=3))
-def test_oracle_api_visitors_equal_the_reference(client, dataset, children):
+@given(
+    children=st.lists(tree_node(), min_size=1, max_size=3),
+    goal=st.one_of(st.none(), GOAL_CONDITION),
+)
+def test_oracle_api_visitors_equal_the_reference(client, dataset, children, goal):
+    """Event and visit properties, custom properties and (top-level) goals together."""
+    if goal is not None:
+        children = [goal, *children]
     tree = And(tuple(children))
     try:
-        to_footfall(tree)
+        to_footfall(split_goals(tree)[0])
         refused = False
     except FilterError:
         refused = True

@@ -306,6 +306,13 @@ def _translate(condition: Condition) -> tuple[str, list[str]]:
         raise FilterError(f"Filtering by '{dimension}' is not supported by Footfall.")
     prop = _prop_name(dimension)
     name = f"meta_{prop}" if prop else PROPERTY_FILTERS[dimension]
+    if prop and (operator in ("is_not", "contains_not") or "(none)" in values):
+        # Plausible's negations also match events without the property ("(none)"), which
+        # the query layer's ``meta_`` filters cannot express.
+        raise FilterError(
+            f"Footfall filters '{dimension}' only with 'is' or 'contains' and set values "
+            "(Plausible's negations and '(none)' also match events without the property)."
+        )
     if operator in ("matches", "matches_not"):
         if name != "path" or operator == "matches_not":
             raise FilterError(

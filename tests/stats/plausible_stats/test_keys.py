@@ -1,7 +1,12 @@
 """Plausible Stats API: Keys, scopes, sites another account owns, and creating keys."""
 
-import pytest
+import hashlib
+import json
 
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import ApiClient
 from accounts.services import api_client_create, api_client_revoke
 from stats.api.plausible.authentication import (
     INVALID_KEY_OR_SITE,
@@ -70,13 +75,6 @@ def test_a_key_never_reads_another_accounts_site(client, key, traffic):
 
 
 def test_manage_py_client_create_plausible_prints_the_key_once(capsys, owner):
-    import hashlib
-    import json
-
-    from django.core.management import CommandError, call_command
-
-    from accounts.models import ApiClient
-
     call_command("client", "create", "--user", owner.email, "--type", "plausible")
     payload = json.loads(capsys.readouterr().out)
     assert set(payload) == {"id", "type", "scopes", "key"}
@@ -113,8 +111,6 @@ def test_dashboard_api_clients_section_creates_and_lists_plausible_keys(client, 
         "/account/clients/new", {"type": "plausible", "scopes": ["stats", "sites"]}
     )
     assert created.status_code == 200
-    from accounts.models import ApiClient
-
     stored = ApiClient.objects.get(user=owner, type="plausible")
     assert stored.scopes == ["stats", "sites"]
     body = created.content.decode()

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from stats.rollups import rollup_pending
 from tests.helpers import event_row, store
 from tests.stats.plausible_stats.support import DAY, custom, v1
 
@@ -129,8 +130,6 @@ def test_realtime_visitors_is_a_bare_number(client, key, site):
 
 def test_rolled_up_days_give_the_same_answers(client, key, traffic):
     """Past days move to the rollups: every answer stays what the raw events gave."""
-    from stats.rollups import rollup_pending
-
     questions = [
         ("aggregate", {"metrics": "visitors,visits,pageviews,bounce_rate,visit_duration,events"}),
         ("aggregate", {"filters": "visit:source==Google", "metrics": "visitors,visits"}),
