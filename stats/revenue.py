@@ -63,12 +63,16 @@ class Revenue:
 
 
 def _by_value(
-    query: q.StatsQuery, columns: tuple[str, ...], where: Q | None = None
+    query: q.StatsQuery,
+    columns: tuple[str, ...],
+    where: Q | None = None,
+    currency: str | None = None,
 ) -> dict[tuple, Revenue]:
     """Revenue per value of ``columns`` as the planner answers ``Measure.REVENUE``: the
     events source for every day (``stats.query.sources.revenue``); a claimant without
-    revenue (imported days) adds none."""
-    currency = site_reporting_currency(query.site_id)
+    revenue (imported days) adds none. ``currency``: the site's reporting currency when the
+    caller holds the site already (saves a query)."""
+    currency = currency or site_reporting_currency(query.site_id)
     rows: dict[tuple, Revenue] = defaultdict(lambda: Revenue(currency))
     for part in plan(query, Measure.REVENUE):
         answer = getattr(source_of(part), "revenue", None)
@@ -79,10 +83,12 @@ def _by_value(
     return dict(rows)
 
 
-def revenue_total(query: q.StatsQuery, *, where: Q | None = None) -> Revenue:
+def revenue_total(
+    query: q.StatsQuery, *, where: Q | None = None, currency: str | None = None
+) -> Revenue:
     """The range's revenue under the query's filters (and ``where``, e.g. a goal)."""
-    found = _by_value(query, (), where).get(())
-    return found or Revenue(site_reporting_currency(query.site_id))
+    currency = currency or site_reporting_currency(query.site_id)
+    return _by_value(query, (), where, currency).get(()) or Revenue(currency)
 
 
 def revenue_by(query: q.StatsQuery, dimension: str) -> dict[tuple, Revenue]:
@@ -167,10 +173,12 @@ def panel_revenue(panel_name: str, column: str, rows: list[dict], query: q.Stats
         row["average_revenue"] = money.average if money else None
 
 
-def revenue_kpi(query: q.StatsQuery) -> dict | None:
+def revenue_kpi(query: q.StatsQuery, currency: str | None = None) -> dict | None:
     """The dashboard's Revenue figure and its previous period's, or None when neither
     period has any revenue (the KPI and the Revenue columns then stay hidden)."""
-    now, before = revenue_total(query), revenue_total(query.previous())
+    currency = currency or site_reporting_currency(query.site_id)
+    now = revenue_total(query, currency=currency)
+    before = revenue_total(query.previous(), currency=currency)
     if not (now.conversions or before.conversions):
         return None
     return {

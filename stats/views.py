@@ -165,7 +165,7 @@ def dashboard(request, access: DashboardAccess):
     points = d.series_points(state, site.pk, current_days, previous_days)
     context = _base_context(request, access, state)
     kpis = kpi_cards(selectors.dashboard_kpis(stats_query, current_days, previous_days))
-    money = revenue.revenue_kpi(stats_query)
+    money = revenue.revenue_kpi(stats_query, site.reporting_currency)
     if money:
         kpis.append(revenue_card(money))
     context.update(
@@ -256,7 +256,8 @@ def panel_details(request, access: DashboardAccess, panel_name: str):
         rows = d.panel_rows(selected, stats_query)
         event_name = ""
     # A sortable Revenue column when the range has any revenue (docs/revenue.md).
-    money = revenue.revenue_total(stats_query) if not event_name else None
+    currency = site.reporting_currency
+    money = revenue.revenue_total(stats_query, currency=currency) if not event_name else None
     show_revenue = bool(money and money.conversions) and selected.name != "exit"
     sort = "revenue" if show_revenue and request.GET.get("sort") == "revenue" else None
     if show_revenue:
