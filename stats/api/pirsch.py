@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from sites.permissions import principal_may, principal_sites
 from stats import pirsch_selectors as ps
 from stats import query as q
 from stats import ranges, revenue, selectors
+from stats.api import pirsch_serializers as serializers
 from stats.dimensions import pirsch_fields
 
 SCALES = ("day", "week", "month", "year")
@@ -222,22 +223,15 @@ def growth(request, stats_query, *, scale, page):
 @statistics_endpoint
 def hours(request, stats_query, *, scale, page):
     bounces = ps.hour_bounces(stats_query)
-    return [with_rates({**row, "bounces": bounces[row["hour"]]}) for row in q.hours(stats_query)]
-
-
-def with_rates(row: dict) -> dict:
-    return {
-        **row,
-        "bounce_rate": ps.rate(row["bounces"], row["sessions"]),
-        "cr": 0,
-        "custom_metric_avg": 0,
-        "custom_metric_total": 0,
-    }
+    return [
+        serializers.with_rates({**row, "bounces": bounces[row["hour"]]})
+        for row in q.hours(stats_query)
+    ]
 
 
 @statistics_endpoint
 def minutes(request, stats_query, *, scale, page):
-    return [with_rates(row) for row in ps.minutes(stats_query)]
+    return [serializers.with_rates(row) for row in ps.minutes(stats_query)]
 
 
 @statistics_endpoint
@@ -264,17 +258,7 @@ def overview(request, stats_query, *, scale, page):
     """Visitors and views of the range (the last 30 days by default), their growth, the
     series per day and the number of members."""
     figures = ps.overview(stats_query)
-    return {
-        "visitors": figures["visitors"],
-        "views": figures["views"],
-        "visitors_growth": q._growth(figures["visitors"], figures["previous_visitors"]),
-        "views_growth": q._growth(figures["views"], figures["previous_views"]),
-        "visitors_time_series": [
-            {**point, "cr": 0, "custom_metric_avg": 0, "custom_metric_total": 0}
-            for point in figures["series"]
-        ],
-        "member": ps.site_members(stats_query.site_id),
-    }
+    return serializers.overview_json(figures, ps.site_members(stats_query.site_id))
 
 
 def dimension(name: str, rename: dict[str, str] | None = None):
@@ -286,8 +270,9 @@ def dimension(name: str, rename: dict[str, str] | None = None):
     @statistics_endpoint
     def view(request, stats_query, *, scale, page):
         rows = revenue.with_revenue(q.breakdown(stats_query, name), stats_query, name)
-        renamed = [{rename.get(k, k): v for k, v in row.items()} for row in rows]
-        return _page(renamed, page, rename.get(search_field, search_field))
+        return _page(
+            serializers.renamed(rows, rename), page, rename.get(search_field, search_field)
+        )
 
     return view
 
@@ -302,24 +287,7 @@ def page(request, stats_query, *, scale, page):
         [row["path"] for row in rows],
         time_on_page=flag(request, "include_avg_time_on_page"),
     )
-    return [
-        {
-            "hostname": details[row["path"]]["hostname"],
-            "path": row["path"],
-            "title": details[row["path"]]["title"],
-            "visitors": row["visitors"],
-            "views": row["views"],
-            "sessions": row["sessions"],
-            "bounces": details[row["path"]]["bounces"],
-            "relative_visitors": row["relative_visitors"],
-            "relative_views": row["relative_views"],
-            "bounce_rate": ps.rate(details[row["path"]]["bounces"], row["sessions"]),
-            "average_time_spent_seconds": details[row["path"]]["seconds"],
-            "revenue": row["revenue"],
-            "average_revenue": row["average_revenue"],
-        }
-        for row in rows
-    ]
+    return [serializers.page_json(row, details[row["path"]]) for row in rows]
 
 
 entry_page = dimension("entry")
@@ -445,57 +413,10 @@ def tag_details(request, stats_query, *, scale, page):
     return _page(q.tags(stats_query, _required(request, "key")), page, "value")
 
 
-def _utc(moment) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 @statistics_endpoint
 def session_list(request, stats_query, *, scale, page):
-    return [
-        {
-            "visitor_id": selectors.public_visitor_id(s["visitor_id"]),
-            "session_id": selectors.public_session_id(s["session_id"]),
-            "time": _utc(s["end"]),
-            "start": _utc(s["start"]),
-            "duration_seconds": s["duration_ms"] // 1000,
-            "entry_path": s["entry_path"],
-            "exit_path": s["exit_path"],
-            "page_views": s["page_views"],
-            "is_bounce": s["is_bounce"],
-        }
-        for s in q.session_summaries(stats_query, limit=page["limit"], offset=page["offset"])
-    ]
-
-
-def _step_common(row: dict, visitor_id: str, session_id: str) -> dict:
-    return {
-        "visitor_id": visitor_id,
-        "session_id": session_id,
-        "time": _utc(row["timestamp"]),
-    }
-
-
-def _step_context(row: dict) -> dict:
-    return {
-        "path": row["path"],
-        "title": row["title"],
-        "language": row["language"],
-        "country_code": row["country_code"],
-        "city": row["city"],
-        "referrer": row["referrer"],
-        "referrer_name": row["source"],
-        "referrer_icon": "",
-        "os": row["os"],
-        "os_version": row["os_version"],
-        "browser": row["browser"],
-        "browser_version": row["browser_version"],
-        "desktop": row["device_type"] == "desktop",
-        "mobile": row["device_type"] in ("mobile", "tablet"),
-        "screen_class": row["screen_class"],
-        **{
-            f"utm_{k}": row[f"utm_{k}"] for k in ("source", "medium", "campaign", "content", "term")
-        },
-    }
+    summaries = q.session_summaries(stats_query, limit=page["limit"], offset=page["offset"])
+    return [serializers.session_json(s) for s in summaries]
 
 
 @statistics_endpoint
@@ -512,32 +433,10 @@ def session_details(request, stats_query, *, scale, page):
         raise ParamError("visitor_id", "visitor_id must be an id from session/list (v_…)")
     if session_id is None:
         raise ParamError("session_id", "session_id must be an id from session/list (ses_…)")
-    steps = []
-    for row in ps.session_steps(stats_query, visitor_id, session_id):
-        common = _step_common(row, public_visitor, public_session)
-        props = row["props"] if isinstance(row["props"], dict) else {}
-        if row["kind"] == "pageview":
-            tags = props.get("tags") if isinstance(props.get("tags"), dict) else {}
-            step = {
-                **common,
-                "duration_seconds": row["seconds_to_next"],
-                **_step_context(row),
-                "tag_keys": [str(k) for k in tags],
-                "tag_values": [str(v) for v in tags.values()],
-            }
-            steps.append({"page_view": step, "event": None})
-        else:
-            meta = {k: v for k, v in props.items() if k != "tags"}
-            step = {
-                **common,
-                "name": row["name"],
-                "meta_keys": [str(k) for k in meta],
-                "meta_values": [str(v) for v in meta.values()],
-                "duration_seconds": (row["duration_ms"] or 0) // 1000,
-                **_step_context(row),
-            }
-            steps.append({"page_view": None, "event": step})
-    return steps
+    return [
+        serializers.step_json(row, public_visitor, public_session)
+        for row in ps.session_steps(stats_query, visitor_id, session_id)
+    ]
 
 
 @statistics_endpoint
