@@ -144,17 +144,24 @@ def frustration_events(
                 "visitor_id": int(visitor),
                 "session_id": int(session),
                 "last_at": _as_datetime(last_at),
-                "score": int(score),
-                "rage_clicks": int(rage),
-                "dead_clicks": int(dead),
-                "errors": int(errors),
-                "form_abandons": int(abandons),
-                "rapid_navigations": int(rapid),
+                **_signals(score, rage, dead, errors, abandons, rapid),
             }
             for visitor, session, last_at, score, rage, dead, errors, abandons, rapid in rows
         ],
         total,
     )
+
+
+def _signals(score, rage, dead, errors, abandons, rapid) -> dict[str, int]:
+    """A scored session's score and signal counts, as every frustration list shows them."""
+    return {
+        "score": int(score),
+        "rage_clicks": int(rage),
+        "dead_clicks": int(dead),
+        "errors": int(errors),
+        "form_abandons": int(abandons),
+        "rapid_navigations": int(rapid),
+    }
 
 
 def _as_datetime(value) -> datetime:
@@ -206,12 +213,7 @@ def frustration(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
         "scores": [
             {
                 "visitor_id": public_visitor_id(visitor_id),
-                "score": int(score),
-                "rage_clicks": int(rage),
-                "dead_clicks": int(dead),
-                "errors": int(errors),
-                "form_abandons": int(abandons),
-                "rapid_navigations": int(rapid),
+                **_signals(score, rage, dead, errors, abandons, rapid),
             }
             for visitor_id, score, rage, dead, errors, abandons, rapid in rows
         ],
