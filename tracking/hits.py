@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypedDict
 
 from sites.site_lookup import SiteConfig
 
@@ -112,3 +113,53 @@ class Hit:
     # Set by an adapter replaying history (Matomo bulk with cdt and cip, raw imports): the
     # event's id derived from what was sent, so a replay stores nothing twice. Else a UUIDv7.
     event_id: str = ""
+
+
+class EventRow(TypedDict):
+    """One event as the pipeline builds it, the buffer carries it (JSON) and the writer
+    stores it: exactly ``tracking.models.Event``'s columns (a test holds the two together).
+    Times are ISO 8601 text, amounts decimal text, so a row survives JSON unchanged."""
+
+    id: str
+    site_id: int
+    timestamp: str
+    received_at: str
+    protocol: str
+    kind: str
+    name: str
+    visitor_id: int
+    session_id: int
+    session_start: bool
+    hostname: str
+    path: str
+    title: str
+    entry_path: str
+    referrer: str
+    referrer_host: str
+    source: str
+    channel: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    utm_content: str
+    utm_term: str
+    browser: str
+    browser_version: str
+    os: str
+    os_version: str
+    device_type: str
+    screen_width: int | None
+    screen_height: int | None
+    screen_class: str
+    language: str
+    country_code: str
+    region: str
+    city: str
+    props: dict
+    revenue_amount: str | None
+    revenue_currency: str
+    revenue_reporting: str | None
+    revenue_reporting_currency: str
+    duration_ms: int | None
+    scroll_depth: int | None
+    interactive: bool

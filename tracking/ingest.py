@@ -14,7 +14,7 @@ from django.conf import settings
 
 from tracking import buffer, drops, pipeline, sessions
 from tracking.buffer import BacklogFull, BufferUnavailable
-from tracking.hits import DropReason, Hit
+from tracking.hits import DropReason, EventRow, Hit
 
 __all__ = ["BacklogFull", "BufferUnavailable", "Outcome", "accept"]
 
@@ -56,7 +56,7 @@ def accept(hits: list[Hit]) -> list[Outcome]:
         store = sessions.SessionStore(
             optimistic=optimistic, known=known, checked=attempt < MAX_ATTEMPTS
         )
-        rows: list[dict] = []
+        rows: list[EventRow] = []
         outcomes: list[Outcome] = []
         dropped: list[tuple[int, DropReason]] = []
         for hit in hits:

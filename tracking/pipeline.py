@@ -38,7 +38,7 @@ from tracking.enrichment.geo import (
 from tracking.enrichment.pageurl import EMPTY, parse_page_url
 from tracking.enrichment.referrers import classify_referrer
 from tracking.enrichment.useragent import parse_user_agent
-from tracking.hits import DropReason, Hit, Kind, Protocol
+from tracking.hits import DropReason, EventRow, Hit, Kind, Protocol
 from tracking.revenue import unconverted
 
 # Kinds that keep a session alive but never start one.
@@ -268,7 +268,7 @@ def locate(hit: Hit) -> tuple[str, str, str]:
 
 def enrich(
     hit: Hit, received_at: datetime | None = None, store: sessions.SessionStore | None = None
-) -> dict | DropReason:
+) -> EventRow | DropReason:
     """Run every step; return the event row to store, or why the hit is dropped.
 
     Session changes go to ``store``; the caller writes them with the events (one
@@ -323,7 +323,7 @@ def revenue(hit: Hit, at: datetime) -> dict:
     }
 
 
-def build_row(ctx: Context, page, acquisition: dict, visit: dict) -> dict:
+def build_row(ctx: Context, page, acquisition: dict, visit: dict) -> EventRow:
     hit = ctx.hit
     return {
         "id": hit.event_id or str(uuid7()),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from enum import IntEnum
 
 import orjson
 from django.db import IntegrityError, connection, transaction
@@ -43,9 +44,21 @@ def _clean_json(value):
     return value
 
 
-# (column, kind, max length): kind 1 = text, 2 = JSON props, 0 = passed through.
+class Cleaning(IntEnum):
+    """How ``clean_row`` treats a column's value (integers: the spec predates the names)."""
+
+    AS_IS = 0
+    TEXT = 1  # never None, no NUL, cut to the column's length
+    PROPS = 2  # a JSON object, NULs dropped at any depth
+
+
+# (column, cleaning, max length) in ``EVENT_COLUMNS`` order.
 _SPEC = [
-    (c, 1 if c in _TEXT_LIMITS else 2 if c == "props" else 0, _TEXT_LIMITS.get(c))
+    (
+        c,
+        Cleaning.TEXT if c in _TEXT_LIMITS else Cleaning.PROPS if c == "props" else Cleaning.AS_IS,
+        _TEXT_LIMITS.get(c),
+    )
     for c in EVENT_COLUMNS
 ]
 
@@ -72,14 +85,14 @@ def _compile_clean_row():
     columns and no call for a text value that is already clean (nearly all of them).
     A loop over the spec cost ~70 % of the consumer's time (docs/performance.md)."""
     items = []
-    for column, kind, limit in _SPEC:
+    for column, cleaning, limit in _SPEC:
         get = f"get({column!r})"
-        if kind == 1:
+        if cleaning is Cleaning.TEXT:
             items.append(
                 f"v if (v := {get}).__class__ is str and len(v) <= {limit} "
                 f"and '\\x00' not in v else _text(v, {limit})"
             )
-        elif kind == 2:
+        elif cleaning is Cleaning.PROPS:
             items.append(f"_props({get})")
         else:
             items.append(get)
