@@ -14,6 +14,7 @@ from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -69,7 +70,7 @@ def signup(request):
             base_url=_base_url(request),
             next_url="" if next_url == "/" else next_url,  # carried in the signed link
         )
-        return redirect("/accounts/signup/done/")
+        return redirect("signup_done")
     return render(request, "registration/signup.html", {"form": form, "next": _next_url(request)})
 
 
@@ -101,7 +102,7 @@ def signup_verify_page(request, token: str):
                 next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
             ):
                 return redirect(next_url)
-            return redirect("/")
+            return redirect("site_list")
     context = {"state": "pending", "form": form, "email": user.email}
     return render(request, "registration/verify.html", context)
 
@@ -128,7 +129,7 @@ def email_confirm(request, token: str):
             context["error"] = " ".join(error.messages)
             return render(request, "accounts/email_confirm.html", context, status=400)
         messages.success(request, "Your email address was changed.")
-        return redirect("/account/profile")
+        return redirect("account_profile")
     return render(request, "accounts/email_confirm.html", context)
 
 
@@ -143,7 +144,8 @@ class VerifyingPasswordResetConfirmView(PasswordResetConfirmView):
 
 def _account_context(section: str, **extra) -> dict:
     sections = [
-        {"key": key, "label": label, "url": f"/account/{key}"} for key, label in ACCOUNT_SECTIONS
+        {"key": key, "label": label, "url": reverse(f"account_{key}")}
+        for key, label in ACCOUNT_SECTIONS
     ]
     return {"section": section, "sections": sections, **extra}
 
@@ -151,7 +153,7 @@ def _account_context(section: str, **extra) -> dict:
 @login_required
 @require_GET
 def account_index(request):
-    return redirect("/account/profile")
+    return redirect("account_profile")
 
 
 @login_required
@@ -181,7 +183,7 @@ def profile(request):
                 )
             else:
                 messages.success(request, "Profile saved.")
-            return redirect("/account/profile")
+            return redirect("account_profile")
     return render(
         request,
         "accounts/profile.html",
@@ -198,7 +200,7 @@ def password(request):
         user = form.save()
         update_session_auth_hash(request, user)
         messages.success(request, "Password changed.")
-        return redirect("/account/password")
+        return redirect("account_password")
     return render(request, "accounts/password.html", _account_context("password", form=form))
 
 
@@ -251,4 +253,4 @@ def client_revoke(request, client_id: str):
     client = get_object_or_404(ApiClient, public_id=client_id, user=request.user, site=None)
     api_client_revoke(client=client)
     messages.success(request, f"{client.masked_secret} was revoked; it stops working at once.")
-    return redirect("/account/clients")
+    return redirect("account_clients")

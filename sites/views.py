@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import ApiClientForm
@@ -84,7 +85,11 @@ def site_view(action: Action):
 
 def settings_context(site: Site, role: Role, section: str, **extra) -> dict:
     sections = [
-        {"key": key, "label": label, "url": f"/sites/{site.public_id}/settings/{key}"}
+        {
+            "key": key,
+            "label": label,
+            "url": reverse(f"site_settings_{key}", args=[site.public_id]),
+        }
         for key, label, action in SECTIONS
         if role_allows(role, action)
     ]
@@ -119,14 +124,14 @@ def site_new(request):
             _form_errors(form, error)
         else:
             messages.success(request, f"{site.display_name} was added. Install the snippet next.")
-            return redirect(f"/sites/{site.public_id}/settings/install")
+            return redirect("site_settings_install", public_id=site.public_id)
     return render(request, "sites/site_new.html", {"form": form})
 
 
 @site_view(Action.MANAGE_SETTINGS)
 @require_GET
 def settings_index(request, site, role):
-    return redirect(f"/sites/{site.public_id}/settings/general")
+    return redirect("site_settings_general", public_id=site.public_id)
 
 
 # --- General ------------------------------------------------------------------------
@@ -154,7 +159,7 @@ def settings_general(request, site, role):
             _form_errors(form, error)
         else:
             messages.success(request, "Settings saved.")
-            return redirect(f"/sites/{site.public_id}/settings/general")
+            return redirect("site_settings_general", public_id=site.public_id)
     return render(
         request,
         "sites/settings_general.html",
@@ -191,7 +196,9 @@ def site_verify(request, site, role):
             "The token was not found: add the TXT record or the file, then try again "
             "(DNS changes can take a while to appear).",
         )
-    return redirect(f"/sites/{site.public_id}/settings/general#hostname-verification")
+    return redirect(
+        reverse("site_settings_general", args=[site.public_id]) + "#hostname-verification"
+    )
 
 
 @site_view(Action.MANAGE_SETTINGS)
@@ -213,7 +220,7 @@ def shared_link_new(request, site, role):
             "general",
             form=SiteGeneralForm(initial=_general_initial(site)),
             links=shared_links_for_site(site),
-            new_link_url=request.build_absolute_uri(f"/share/{token}/"),
+            new_link_url=request.build_absolute_uri(reverse("shared_link", args=[token])),
             new_link=link,
             **_verification_context(site),
         ),
@@ -227,7 +234,7 @@ def shared_link_new(request, site, role):
 def shared_link_delete(request, site, role, link_id: int):
     if shared_link_revoke(site=site, link_id=link_id):
         messages.success(request, "The shared link was revoked.")
-    return redirect(f"/sites/{site.public_id}/settings/general")
+    return redirect("site_settings_general", public_id=site.public_id)
 
 
 # --- Install ------------------------------------------------------------------------
@@ -313,7 +320,7 @@ def member_invite(request, site, role):
             )
             invitation_send(
                 invitation=invitation,
-                accept_url=request.build_absolute_uri(f"/accounts/invitations/{token}/"),
+                accept_url=request.build_absolute_uri(reverse("invitation", args=[token])),
             )
     except ValidationError as error:
         _form_errors(form, error)
@@ -324,7 +331,7 @@ def member_invite(request, site, role):
         )
         return _members_page(request, site, role, invite_form=form, status=503)
     messages.success(request, f"An invitation was sent to {invitation.email}.")
-    return redirect(f"/sites/{site.public_id}/settings/members")
+    return redirect("site_settings_members", public_id=site.public_id)
 
 
 def _membership(site, membership_id: int) -> SiteMembership:
@@ -347,7 +354,7 @@ def member_role(request, site, role, membership_id: int):
             messages.error(request, _error_text(error))
         else:
             messages.success(request, f"{membership.user.email}'s role was changed.")
-    return redirect(f"/sites/{site.public_id}/settings/members")
+    return redirect("site_settings_members", public_id=site.public_id)
 
 
 @site_view(Action.MANAGE_MEMBERS)
@@ -361,8 +368,8 @@ def member_remove(request, site, role, membership_id: int):
     else:
         messages.success(request, f"{membership.user.email} was removed.")
         if membership.user_id == request.user.pk:
-            return redirect("/")
-    return redirect(f"/sites/{site.public_id}/settings/members")
+            return redirect("site_list")
+    return redirect("site_settings_members", public_id=site.public_id)
 
 
 @site_view(Action.TRANSFER_OWNERSHIP)
@@ -371,17 +378,17 @@ def member_transfer(request, site, role):
     membership_id = request.POST.get("membership", "")
     if not membership_id.isdigit():
         messages.error(request, "Choose the member who becomes the Owner.")
-        return redirect(f"/sites/{site.public_id}/settings/members")
+        return redirect("site_settings_members", public_id=site.public_id)
     membership = _membership(site, int(membership_id))
     try:
         services.ownership_transfer(site=site, actor=request.user, membership=membership)
     except ValidationError as error:
         messages.error(request, _error_text(error))
-        return redirect(f"/sites/{site.public_id}/settings/members")
+        return redirect("site_settings_members", public_id=site.public_id)
     messages.success(request, f"{membership.user.email} is now the Owner; you are an Admin.")
     if role_allows(site_role(request.user, site), Action.MANAGE_MEMBERS):
-        return redirect(f"/sites/{site.public_id}/settings/members")
-    return redirect("/")
+        return redirect("site_settings_members", public_id=site.public_id)
+    return redirect("site_list")
 
 
 @site_view(Action.MANAGE_MEMBERS)
@@ -392,7 +399,7 @@ def invitation_delete(request, site, role, invitation_id: int):
         return forbidden(request, site)
     invitation_revoke(invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
-    return redirect(f"/sites/{site.public_id}/settings/members")
+    return redirect("site_settings_members", public_id=site.public_id)
 
 
 # --- API clients --------------------------------------------------------------------
@@ -450,7 +457,7 @@ def client_revoke(request, site, role, client_id: str):
     client = get_object_or_404(ApiClient, public_id=client_id, site=site)
     api_client_revoke(client=client)
     messages.success(request, f"{client.masked_secret} was revoked; it stops working at once.")
-    return redirect(f"/sites/{site.public_id}/settings/clients")
+    return redirect("site_settings_clients", public_id=site.public_id)
 
 
 # --- Tracking -----------------------------------------------------------------------
@@ -491,7 +498,7 @@ def settings_tracking(request, site, role):
             _form_errors(form, error)
         else:
             messages.success(request, "Tracking options saved.")
-            return redirect(f"/sites/{site.public_id}/settings/tracking")
+            return redirect("site_settings_tracking", public_id=site.public_id)
     return render(
         request,
         "sites/settings_tracking.html",
@@ -529,7 +536,7 @@ def site_delete(request, site, role):
     name = site.display_name
     services.site_delete(site=site)
     messages.success(request, f"{name} and all its statistics were deleted.")
-    return redirect("/")
+    return redirect("site_list")
 
 
 # --- Invitations (the emailed link) --------------------------------------------------
@@ -556,5 +563,5 @@ def invitation(request, token: str):
             context["error"] = " ".join(error.messages)
             return render(request, "accounts/invitation.html", context, status=410)
         messages.success(request, f"You joined {found.site.display_name}.")
-        return redirect(f"/sites/{found.site.public_id}/")
+        return redirect("dashboard", public_id=found.site.public_id)
     return render(request, "accounts/invitation.html", context)

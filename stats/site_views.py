@@ -48,7 +48,7 @@ def site_list(request):
 def site_reset(request, site, role):
     if request.POST.get("confirm") != "reset":
         messages.error(request, "Tick the box to confirm the reset.")
-        return redirect(f"/sites/{site.public_id}/settings/danger")
+        return redirect("site_settings_danger", public_id=site.public_id)
     deleted = site_stats_reset(site)
     messages.success(request, f"Statistics reset: {deleted} events deleted.")
-    return redirect(f"/sites/{site.public_id}/settings/danger")
+    return redirect("site_settings_danger", public_id=site.public_id)

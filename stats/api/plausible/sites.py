@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -19,9 +20,10 @@ from accounts.models import Role
 from sites import services as site_services
 from sites.models import Site, SiteMembership, validate_timezone
 from sites.permissions import Action
-from sites.selectors import site_identifiers
+from sites.selectors import pending_invitations, site_identifiers
+from sites.services import invitation_revoke, invitation_send
 from sites.sharing import shared_link_create
-from stats.api.plausible.authentication import site_for_principal
+from stats.api.plausible.authentication import principal_sites, site_for_principal
 from stats.api.plausible.filters import _wildcard_regex
 from stats.api.plausible.query import PlausibleError
 from stats.api.plausible.views import PlausibleView, SafeJSONParser
@@ -91,7 +93,6 @@ class SiteList(SitesView):
     """``GET /api/v1/sites`` (cursor ``after``/``before`` = a domain) and ``POST``."""
 
     def get(self, request):
-        from stats.api.plausible.authentication import principal_sites
 
         limit = _limit(request.query_params.get("limit"))
         sites = principal_sites(request.auth).order_by("hostname", "pk")
@@ -304,7 +305,6 @@ class Guests(SitesView):
     """``GET /api/v1/sites/guests`` (members and pending invitations) and ``PUT`` (invite)."""
 
     def get(self, request):
-        from sites.selectors import pending_invitations
 
         site = self.site(self.required("site_id", "list guests"))
         limit = _limit(request.query_params.get("limit"))
@@ -323,7 +323,6 @@ class Guests(SitesView):
         return Response({"guests": guests[:limit], "meta": meta})
 
     def put(self, request):
-        from sites.services import invitation_send
 
         site = self.site(self.required("site_id", "invite a guest"))
         email = self.required("email", "invite a guest").strip().lower()
@@ -340,7 +339,7 @@ class Guests(SitesView):
                 )
                 invitation_send(
                     invitation=invitation,
-                    accept_url=request.build_absolute_uri(f"/accounts/invitations/{token}/"),
+                    accept_url=request.build_absolute_uri(reverse("invitation", args=[token])),
                 )
         except ValidationError as error:
             raise PlausibleError(_validation_message(error)) from error
@@ -355,8 +354,6 @@ class GuestDetail(SitesView):
     """``DELETE /api/v1/sites/guests/:email``: a member (not an Owner) or an invitation."""
 
     def delete(self, request, email: str):
-        from sites.selectors import pending_invitations
-        from sites.services import invitation_revoke
 
         site = self.site(self.required("site_id", "remove a guest"))
         membership = (
