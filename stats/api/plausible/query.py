@@ -1,7 +1,7 @@
 """Plausible Stats API requests (v1 parameters, v2 JSON) → Footfall's query layer and back.
 
-The steps, top to bottom: the period (``resolve_period``: Plausible's period names in the
-site's calendar, capped by ``stats.ranges``), the filters (``filters.to_footfall``), the
+The steps, top to bottom: the period (``periods.resolve_period``: Plausible's period names
+in the site's calendar, capped by ``stats.ranges``), the filters (``filters.to_footfall``), the
 metrics (``check_metrics``: Plausible's own refusals, then what Footfall cannot answer
 exactly), then one read of ``stats.query`` per question (``aggregate``, ``series``,
 ``breakdown_rows``). Numbers follow Footfall's definitions (docs/statistics.md): visitors of
@@ -11,16 +11,11 @@ a range are the sum of each day's visitors, as everywhere in Footfall.
 from __future__ import annotations
 
 import dataclasses
-import json
-from calendar import monthrange
-from datetime import date, timedelta
-from zoneinfo import ZoneInfo
-
-from django.utils import timezone
+from datetime import date
 
 from stats import query as q
-from stats import ranges
 from stats.api.plausible import events as ev
+from stats.api.plausible.errors import PlausibleError
 from stats.api.plausible.filters import (
     PROPS_PREFIX,
     FilterError,
@@ -28,8 +23,8 @@ from stats.api.plausible.filters import (
     split_goals,
     to_footfall,
 )
+from stats.api.plausible.periods import month_end
 from stats.models import Goal
-from stats.selectors import first_event_day
 
 METRICS = (
     "visitors",
@@ -63,8 +58,6 @@ GOALS_DOCS = (
     "Find out how to configure goals here: https://plausible.io/docs/stats-api#filtering-by-goals"
 )
 EVENT_ONLY = ("event:name", "event:goal")
-V1_PERIODS = ("day", "7d", "30d", "month", "6mo", "12mo", "custom")
-V2_PERIODS = ("day", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all")
 # Breakdown property → (query-layer dimension, its value column, the v1 result key).
 BREAKDOWNS = {
     "event:page": ("page", "path", "page"),
@@ -93,131 +86,6 @@ BREAKDOWNS = {
 BREAKDOWN_METRICS = {"visitors": "visitors", "visits": "sessions", "pageviews": "views"}
 BREAKDOWN_DOCS = "https://plausible.io/docs/stats-api#properties"
 REALTIME_SECONDS = 300  # Plausible's "current visitors": the last five minutes
-
-
-class PlausibleError(ValueError):
-    """Plausible's error answer: ``{"error": message}`` with ``status``."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-# --- periods ----------------------------------------------------------------------------
-
-
-def _today(tz: str) -> date:
-    return timezone.now().astimezone(ZoneInfo(tz)).date()
-
-
-def _months_back(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _month_end(day: date) -> date:
-    return day.replace(day=monthrange(day.year, day.month)[1])
-
-
-def resolve_period(period: str, anchor: date, *, first_event: date | None = None) -> tuple:
-    """(first, last) local days of a named period ending on ``anchor`` (Plausible's names)."""
-    if period == "day":
-        return anchor, anchor
-    if period.endswith("d") and period[:-1].isdigit():
-        return anchor - timedelta(days=int(period[:-1]) - 1), anchor
-    if period == "month":
-        return anchor.replace(day=1), _month_end(anchor)
-    if period in ("6mo", "12mo"):
-        return _months_back(anchor, int(period[:-2]) - 1), _month_end(anchor)
-    if period == "year":
-        return date(anchor.year, 1, 1), date(anchor.year, 12, 31)
-    if period == "all":
-        return (first_event or anchor), anchor
-    raise PlausibleError(f"Invalid period {period}")
-
-
-def v1_days(params, tz: str) -> tuple[date, date, str]:
-    """(first, last, period) from v1's ``period`` and ``date`` (Plausible's messages)."""
-    period = params.get("period") or "30d"
-    if period not in V1_PERIODS:
-        raise PlausibleError(
-            f"Error parsing `period` parameter: invalid period `{period}`. Please find accepted "
-            "values in our docs: https://plausible.io/docs/stats-api#time-periods"
-        )
-    raw_date = params.get("date")
-    if period == "custom":
-        if not raw_date:
-            raise PlausibleError(
-                "The `date` parameter is required when using a custom period. See "
-                "https://plausible.io/docs/stats-api#time-periods"
-            )
-        parts = raw_date.split(",")
-        try:
-            if len(parts) != 2:
-                raise ValueError
-            first, last = (date.fromisoformat(p.strip()) for p in parts)
-        except ValueError as exc:
-            raise PlausibleError(
-                "Invalid format for `date` parameter. When using a custom period, please include "
-                "two ISO-8601 formatted dates joined by a comma. See "
-                "https://plausible.io/docs/stats-api#time-periods"
-            ) from exc
-    else:
-        if raw_date:
-            try:
-                anchor = date.fromisoformat(raw_date)
-            except ValueError as exc:
-                raise PlausibleError(
-                    f"Error parsing `date` parameter: invalid date `{raw_date}`. Please specify "
-                    "a valid date in ISO-8601 format."
-                ) from exc
-        else:
-            anchor = _today(tz)
-        first, last = resolve_period(period, anchor)
-    _check(first, last)
-    return first, last, period
-
-
-def v2_days(date_range, tz: str, relative: str | None, site_id: int) -> tuple[date, date, str]:
-    """(first, last, name) from v2's ``date_range`` (a name, or two ISO dates/timestamps)."""
-    if isinstance(date_range, str):
-        if date_range not in V2_PERIODS:
-            raise PlausibleError(f"#/date_range: Invalid date_range {_json(date_range)}")
-        try:
-            anchor = date.fromisoformat(relative) if relative else _today(tz)
-        except (TypeError, ValueError) as exc:
-            raise PlausibleError(f"#/date: Invalid date {_json(relative)}") from exc
-        first_event = None
-        if date_range == "all":
-            first_event = first_event_day(site_id, tz)
-        first, last = resolve_period(date_range, anchor, first_event=first_event)
-        first = min(first, last)
-    elif (
-        isinstance(date_range, list)
-        and len(date_range) == 2
-        and all(isinstance(v, str) for v in date_range)
-    ):
-        try:
-            first, last = (ranges.parse_day(v, "date_range", timestamps=True) for v in date_range)
-        except ranges.RangeError as exc:
-            raise PlausibleError(f"#/date_range: Invalid date_range {_json(date_range)}") from exc
-        date_range = "custom"
-    else:
-        raise PlausibleError(f"#/date_range: Invalid date_range {_json(date_range)}")
-    _check(first, last)
-    return first, last, date_range
-
-
-def _check(first: date, last: date) -> None:
-    try:
-        ranges.check_range(first, last, "date_range", "date_range")
-    except ranges.RangeError as exc:
-        raise PlausibleError(f"Invalid date range: {exc.message}.") from exc
-
-
-def _json(value) -> str:
-    return json.dumps(value)[:200]
 
 
 # --- the query ---------------------------------------------------------------------------
@@ -453,11 +321,6 @@ def _values(totals: dict, metric: str):
     raise PlausibleError(f"Metric `{metric}` is not supported by Footfall.")
 
 
-def _sum(days: list[dict]) -> dict:
-    keys = ("visitors", "views", "sessions", "bounces", "duration_ms")
-    return {key: sum(d.get(key, 0) for d in days) for key in keys}
-
-
 def _counts_metrics(counts: dict, metrics: list[str], total_visitors: int) -> dict:
     """Plausible metrics from ``events.event_counts`` (goal and event-property questions)."""
     out = {}
@@ -481,7 +344,7 @@ def aggregate(request: Request) -> dict:
         counts = ev.event_counts(query, target=ev.goals_target(request.goals)).get("", ev.ZERO)
         total = _denominator(query) if "conversion_rate" in metrics else 0
         return _counts_metrics(counts, metrics, total)
-    totals = _sum(list(q.daily_metrics(query).values()))
+    totals = q.DayMetrics.total(q.day_metrics(query).values()).as_dict()
     if "events" in metrics:
         totals["events"] = ev.event_counts(query).get("", ev.ZERO)["events"]
     if "time_on_page" in metrics:
@@ -565,7 +428,7 @@ def series(request: Request, interval: str) -> list[tuple]:
         grouped[_bucket_of(day, interval)].append(daily.get(day, {}))
     out = []
     for label, days in grouped.items():
-        totals = _sum(days)
+        totals = q.DayMetrics.total(q.DayMetrics.of(day) for day in days).as_dict()
         totals["events"] = events.get(label, 0)
         if "time_on_page" in metrics:
             totals["time_on_page"] = ev.mean_time_on_page(_bucket_query(query, label, interval))
@@ -574,7 +437,7 @@ def series(request: Request, interval: str) -> list[tuple]:
 
 
 def _bucket_query(query: q.StatsQuery, label: date, interval: str) -> q.StatsQuery:
-    last = _month_end(label) if interval == "month" else label
+    last = month_end(label) if interval == "month" else label
     return dataclasses.replace(
         query, first_day=max(label, query.first_day), last_day=min(last, query.last_day)
     )

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sites.permissions import Action
+from stats.api.plausible import periods
 from stats.api.plausible import query as pq
 from stats.api.plausible.authentication import (
     INVALID_KEY_OR_SITE,
@@ -137,7 +138,7 @@ class Aggregate(PlausibleView):
     def get(self, request):
         params = request.query_params
         site = self.stats_site(params.get("site_id"))
-        first, last, _period = pq.v1_days(params, site.timezone)
+        first, last, _period = periods.v1_days(params, site.timezone)
         query, properties, goals = pq.stats_query(site, first, last, _v1_filters(params))
         metrics = pq.parse_metrics(params.get("metrics", "visitors"))
         question = pq.Request(query, metrics, properties, goals=goals)
@@ -165,7 +166,7 @@ class Timeseries(PlausibleView):
     def get(self, request):
         params = request.query_params
         site = self.stats_site(params.get("site_id"))
-        first, last, period = pq.v1_days(params, site.timezone)
+        first, last, period = periods.v1_days(params, site.timezone)
         interval = params.get("interval") or None
         if interval == "date":
             interval = "day"
@@ -196,7 +197,7 @@ class Breakdown(PlausibleView):
     def get(self, request):
         params = request.query_params
         site = self.stats_site(params.get("site_id"))
-        first, last, _period = pq.v1_days(params, site.timezone)
+        first, last, _period = periods.v1_days(params, site.timezone)
         prop = params.get("property")
         if not prop:
             raise PlausibleError(
@@ -274,7 +275,7 @@ class Query(PlausibleView):
             raise PlausibleError("Metrics cannot be queried multiple times.")
         if "date_range" not in body:
             raise PlausibleError("#/date_range: Required property date_range was not present.")
-        first, last, _range = pq.v2_days(
+        first, last, _range = periods.v2_days(
             body["date_range"], site.timezone, body.get("date"), site.pk
         )
         dimensions = body.get("dimensions", [])
