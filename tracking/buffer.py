@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -79,7 +80,7 @@ def _forget_client_state() -> None:
 on_reset(_forget_client_state)
 
 
-def encode(rows: list[dict]) -> bytes:
+def encode(rows: Sequence[Mapping[str, Any]]) -> bytes:
     # orjson: an event row is written in ~1 us instead of ~25-30 us and read in ~5 us
     # instead of ~12-18 us (docs/decisions.md), on every request and in the consumer. It
     # refuses integers beyond 64 bits, which the standard library writes (and strings
@@ -117,7 +118,7 @@ def _backlog_exceeded(client: redis.Redis) -> bool:
     return (checked[1] or 0) > settings.EVENT_BACKLOG_LIMIT
 
 
-def enqueue(rows: list[dict], sessions=None) -> None:
+def enqueue(rows: Sequence[Mapping[str, Any]], sessions=None) -> None:
     """Make ``rows`` durable or raise ``BufferUnavailable``; never returns having lost them.
 
     ``sessions`` (a ``tracking.sessions.SessionStore``) are written in the same round trip.
@@ -155,7 +156,7 @@ def enqueue(rows: list[dict], sessions=None) -> None:
         raise BufferUnavailable(f"event buffer unavailable: {exc}") from exc
 
 
-def _write_checked(client: redis.Redis, rows: list[dict], sessions) -> None:
+def _write_checked(client: redis.Redis, rows: Sequence[Mapping[str, Any]], sessions) -> None:
     """One round trip: check the guessed sessions, write the changed ones and the rows."""
     script = _scripts.get(id(client))
     if script is None:

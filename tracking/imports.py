@@ -42,7 +42,7 @@ from sites import site_lookup
 from sites.models import Site
 from sites.permissions import Action, can
 from tracking import pipeline, sessions, writer
-from tracking.hits import DropReason, Hit, Kind, Protocol, SiteConfig
+from tracking.hits import DropReason, EventRow, Hit, Kind, Protocol, SiteConfig
 from tracking.models import Event
 
 COLUMNS = (
@@ -347,7 +347,7 @@ class _ImportSessions(sessions.SessionStore):
         self.pending = {k: v for k, v in self.pending.items() if now - v.last_seen <= timeout}
 
 
-def _write(chunk: list[dict]) -> int:
+def _write(chunk: list[EventRow]) -> int:
     """Store a chunk; ``received_at`` is when it is written, so the next rollup run (which
     looks for events received since its last run) takes its past days up."""
     written_at = datetime.now(UTC).isoformat()
@@ -389,7 +389,7 @@ def import_events(site_id: int, data: bytes, name: str, *, max_rows: int) -> Imp
     received_at = datetime.now(UTC)
     store = _ImportSessions()
     session_ids: dict[int, int] = {}
-    chunk: list[dict] = []
+    chunk: list[EventRow] = []
     dropped: dict[str, int] = {}
     stored = 0
     for row in rows:

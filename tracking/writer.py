@@ -15,9 +15,10 @@ a savepoint, and the batch takes the staging path, which skips the stored ids.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
 import orjson
 from django.db import IntegrityError, connection, transaction
@@ -108,7 +109,7 @@ def _compile_clean_row():
 clean_row = _compile_clean_row()
 
 
-def write_rows(rows: Iterable[dict], *, replay: bool = True) -> int:
+def write_rows(rows: Iterable[Mapping[str, Any]], *, replay: bool = True) -> int:
     """Store ``rows`` (dicts keyed by Event column), skipping ids already stored.
 
     ``replay=False``: the rows are most likely all new (a first delivery), so they are
