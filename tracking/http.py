@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import Error as DatabaseError
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +24,45 @@ from tracking.errors import BufferUnavailable
 logger = logging.getLogger(__name__)
 
 ALLOWED_HEADERS = "content-type, x-client-ip-address, x-debug-request, authorization"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What the ingestion views read from a request's headers, read once per request."""
+
+    user_agent: str
+    accept_language: str
+    referer: str
+    forwarded_for: str  # X-Forwarded-For (Plausible documents it for the visitor's address)
+    client_ip_address: str  # X-Client-IP-Address (Swetrix's server-side form)
+    do_not_track: bool  # DNT: 1 or Sec-GPC: 1
+    origin: str
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> RequestFacts:
+        facts = request.__dict__.get("_footfall_facts")
+        if facts is None:
+            headers = request.headers
+            facts = request.__dict__["_footfall_facts"] = cls(
+                user_agent=headers.get("User-Agent", ""),
+                accept_language=headers.get("Accept-Language", ""),
+                referer=headers.get("Referer", ""),
+                forwarded_for=headers.get("X-Forwarded-For", ""),
+                client_ip_address=headers.get("X-Client-IP-Address", ""),
+                do_not_track=headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1",
+                origin=headers.get("Origin", ""),
+            )
+        return facts
+
+
+def visitor_ip(request: HttpRequest, protocol_ip: str = "") -> str:
+    """``client_ip``, resolved once per request and protocol-supplied address (a batch
+    names few addresses; parsing the forwarding headers again per hit was ~14 % of a bulk)."""
+    known = request.__dict__.setdefault("_footfall_client_ips", {})
+    ip = known.get(protocol_ip)
+    if ip is None:
+        ip = known[protocol_ip] = client_ip(request, protocol_ip=protocol_ip)
+    return ip
 
 
 class BodyTooLarge(Exception):

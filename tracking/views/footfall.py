@@ -15,9 +15,10 @@ from tracking import ingest, snippet
 from tracking.http import (
     BodyTooLarge,
     InvalidBody,
-    client_ip,
+    RequestFacts,
     ingestion_endpoint,
     read_json,
+    visitor_ip,
 )
 from tracking.protocols.footfall import CollectError, parse_collection, to_hit
 
@@ -87,10 +88,6 @@ def _unavailable() -> JsonResponse:
     return _error(CollectError(503, "unavailable", "temporarily unavailable, retry later"))
 
 
-def _do_not_track(request: HttpRequest) -> bool:
-    return request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
-
-
 @ingestion_endpoint(_failure, _unavailable)
 def collect(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
@@ -118,16 +115,17 @@ def collect(request: HttpRequest) -> JsonResponse:
         return _error(CollectError(403, "site_disabled", "tracking is turned off for this site"))
     # Signals of a collector the site turned off are dropped by the pipeline (counted).
     enabled = snippet.collectors_for_site(site.id)
-    ip = client_ip(request)
+    facts = RequestFacts.of(request)
+    ip = visitor_ip(request)
     hits = [
         to_hit(
             collection,
             signal,
             site,
-            user_agent=request.headers.get("User-Agent", ""),
+            user_agent=facts.user_agent,
             ip=ip,
-            accept_language=request.headers.get("Accept-Language", ""),
-            do_not_track=_do_not_track(request),
+            accept_language=facts.accept_language,
+            do_not_track=facts.do_not_track,
         )
         for signal in collection.signals
     ]

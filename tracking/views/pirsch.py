@@ -17,9 +17,9 @@ from tracking.hits import Kind
 from tracking.http import (
     BodyTooLarge,
     InvalidBody,
-    client_ip,
     ingestion_endpoint,
     read_json,
+    visitor_ip,
 )
 from tracking.protocols.pirsch import PirschValidationError, parse_hit, to_hit
 
@@ -111,7 +111,6 @@ def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
         # A batch names few sites and addresses: each is looked up, authorised and
         # resolved once per request, not once per entry.
         sites: dict[tuple, object] = {}
-        ips: dict[str, str] = {}
         for index, item in enumerate(items):
             try:
                 parsed = parse_hit(item, kind, batch=batch, now=now)
@@ -123,11 +122,7 @@ def _receive(request: HttpRequest, kind: Kind, batch: bool) -> HttpResponse:
         # ``time``, not the order of the array.
         entries.sort(key=lambda entry: entry[0].timestamp or now)
         for parsed, site in entries:
-            protocol_ip = parsed.fields["ip"]
-            ip = ips.get(protocol_ip)
-            if ip is None:
-                ip = ips[protocol_ip] = client_ip(request, protocol_ip=protocol_ip)
-            hits.append(to_hit(parsed, site, ip))
+            hits.append(to_hit(parsed, site, visitor_ip(request, parsed.fields["ip"])))
     except PirschValidationError as exc:
         return pirsch_error(400, validation=exc.validation, context=exc.context)
     except Refused as refused:

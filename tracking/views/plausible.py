@@ -17,9 +17,10 @@ from tracking.enrichment.client_ip import first_valid_ip
 from tracking.http import (
     BodyTooLarge,
     InvalidBody,
-    client_ip,
+    RequestFacts,
     ingestion_endpoint,
     read_json,
+    visitor_ip,
 )
 from tracking.protocols.plausible import PlausibleError, parse_event, to_hit
 
@@ -51,13 +52,12 @@ def event(request: HttpRequest):
         return _errors(400, {"request": ["Unable to parse request body as json"]})
     except PlausibleError as exc:
         return _errors(400, exc.errors)
-    user_agent = request.headers.get("User-Agent", "")
+    facts = RequestFacts.of(request)
+    user_agent = facts.user_agent
     if not user_agent.strip():
         return _errors(400, {"user_agent": ["can't be blank"]})
     # Plausible documents X-Forwarded-For as how senders set the visitor's IP.
-    ip = client_ip(
-        request, protocol_ip=first_valid_ip(request.headers.get("X-Forwarded-For", "")) or ""
-    )
+    ip = visitor_ip(request, first_valid_ip(facts.forwarded_for) or "")
     if request.headers.get("X-Debug-Request", "").lower() == "true":
         return JsonResponse({"ip": ip}, status=200)
     sites = [site_lookup.site_by_domain(domain) for domain in parsed.domains]
@@ -70,7 +70,7 @@ def event(request: HttpRequest):
             site,
             user_agent=user_agent,
             ip=ip,
-            accept_language=request.headers.get("Accept-Language", ""),
+            accept_language=facts.accept_language,
         )
         for site in active
     ]

@@ -11,9 +11,10 @@ from tracking.hits import DropReason, Kind
 from tracking.http import (
     BodyTooLarge,
     InvalidBody,
-    client_ip,
+    RequestFacts,
     ingestion_endpoint,
     read_json,
+    visitor_ip,
 )
 from tracking.protocols.swetrix import (
     TRANSPARENT_GIF,
@@ -51,14 +52,15 @@ def _record(request: HttpRequest, kind: Kind) -> JsonResponse:
     try:
         payload = read_json(request, settings.MAX_REQUEST_BYTES)
         site = check_site(site_lookup.site_by_public_id(require_pid(payload)))
-        ip = client_ip(request, protocol_ip=request.headers.get("X-Client-IP-Address", ""))
+        facts = RequestFacts.of(request)
+        ip = visitor_ip(request, facts.client_ip_address)
         hit = build_hit(
             site,
             payload,
             kind,
-            user_agent=request.headers.get("User-Agent", ""),
+            user_agent=facts.user_agent,
             ip=ip,
-            accept_language=request.headers.get("Accept-Language", ""),
+            accept_language=facts.accept_language,
         )
         [outcome] = ingest.accept([hit])
     except BodyTooLarge:
@@ -99,12 +101,13 @@ def noscript(request):
         return _error(route_not_found(request.method, request.path))
     try:
         site = check_site(site_lookup.site_by_public_id(require_pid(dict(request.GET.items()))))
+        facts = RequestFacts.of(request)
         hit = build_noscript_hit(
             site,
-            page_url=request.headers.get("Referer", ""),
-            user_agent=request.headers.get("User-Agent", ""),
-            ip=client_ip(request),
-            accept_language=request.headers.get("Accept-Language", ""),
+            page_url=facts.referer,
+            user_agent=facts.user_agent,
+            ip=visitor_ip(request),
+            accept_language=facts.accept_language,
         )
         ingest.accept([hit])
     except SwetrixError as error:
