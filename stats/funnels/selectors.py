@@ -19,12 +19,13 @@ import operator
 import statistics
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
 
 from sites.selectors import site_reporting_currency
@@ -129,8 +130,6 @@ def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
     any_step, mask, first_step = _mask(query.site_id, definition)
     allowed = _allowed_sessions(query)
     micros = _micros_column()
-    time_column = "timestamp" if micros is None else "funnel_at"
-    streams = []
     parts = q.event_sets(dataclasses.replace(query, filters={}))
     entering = None
     if not definition.open:
@@ -139,6 +138,7 @@ def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
         entering = Q(pk__in=[])
         for part in parts:
             entering |= Q(**{f"{unit_column}__in": part.filter(first_step).values(unit_column)})
+    narrowed = []
     for events in parts:
         if entering is not None:
             events = events.filter(entering)
@@ -149,14 +149,11 @@ def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
         events = events.annotate(funnel_mask=mask)
         if micros is not None:
             events = events.annotate(funnel_at=micros)
-        streams.append(
-            events.order_by(unit_column, "timestamp", "id")
-            .values_list(unit_column, time_column, "id", "funnel_mask", "session_id", "visitor_id")
-            .iterator(CHUNK)
-        )
-    # The parts never share a day, so no (unit, time) is in two of them.
-    merged = (
-        heapq.merge(*streams, key=operator.itemgetter(0, 1)) if len(streams) > 1 else streams[0]
+        narrowed.append(events)
+    grouped = (
+        _unit_arrays(narrowed, unit_column)
+        if micros is not None
+        else _unit_stream(narrowed, unit_column)
     )
     units = []
     steps, order, window, is_open = (
@@ -165,25 +162,86 @@ def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
         definition.window,
         definition.open,
     )
-    for key, group in itertools.groupby(merged, key=operator.itemgetter(0)):
-        events = list(group)
-        rows = [
-            (_micros(at), mask_value, allowed is None or session in allowed)
-            for _, at, _, mask_value, session, _ in events
-        ]
-        journey = engine.evaluate(rows, steps, order, window, is_open)
+    evaluate = engine.evaluate
+    for key, times, masks, ids, sessions, visitors in grouped:
+        flags = [True] * len(times) if allowed is None else [s in allowed for s in sessions]
+        journey = evaluate(
+            list(zip(times, masks, flags, strict=True)), steps, order, window, is_open
+        )
         if journey is None:
             continue
         units.append(
             Unit(
                 key,
                 journey,
-                [events[i][2] for i in journey.reached],
-                [events[i][4] for i in journey.reached],
-                events[journey.reached[0]][5],
+                [ids[i] for i in journey.reached],
+                [sessions[i] for i in journey.reached],
+                visitors[journey.reached[0]],
             )
         )
     return units
+
+
+# One unit's candidate events in (time, id) order: (unit, times µs, masks, ids, sessions,
+# visitor ids).
+UnitArrays = tuple[int, list[int], list[int], list, list[int], list[int]]
+
+
+def _unit_arrays(parts: list, unit_column: str) -> Iterable[UnitArrays]:
+    """PostgreSQL: one row per unit, its events as arrays ordered by (time, id). The parts
+    are read as one ``UNION ALL`` sorted by (unit, time, id) and aggregated in that order,
+    so Python receives a few arrays per unit (converted in C) instead of a tuple per event;
+    ids come as text (no ``UUID`` object per event)."""
+    selects, params = [], []
+    for events in parts:
+        sql, part_params = (
+            events.order_by()
+            .values(
+                fu=F(unit_column),
+                ft=F("funnel_at"),
+                fi=F("id"),
+                fm=F("funnel_mask"),
+                fs=F("session_id"),
+                fv=F("visitor_id"),
+            )
+            .query.sql_with_params()
+        )
+        selects.append(f"({sql})")
+        params.extend(part_params)
+    union = " UNION ALL ".join(selects)
+    sql = (
+        "SELECT fu, array_agg(ft), array_agg(fm), array_agg(fi::text), array_agg(fs), "  # noqa: S608
+        "array_agg(fv) FROM (SELECT * FROM (" + union + ") AS p ORDER BY fu, ft, fi) AS o "
+        "GROUP BY fu ORDER BY fu"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK):
+            yield from rows
+
+
+def _unit_stream(parts: list, unit_column: str) -> Iterable[UnitArrays]:
+    """Elsewhere (the embedded SQLite): each part's events streamed in (unit, time, id)
+    order and merged (the parts never share a day, so no (unit, time) is in two of them)."""
+    streams = [
+        events.order_by(unit_column, "timestamp", "id")
+        .values_list(unit_column, "timestamp", "id", "funnel_mask", "session_id", "visitor_id")
+        .iterator(CHUNK)
+        for events in parts
+    ]
+    merged = (
+        heapq.merge(*streams, key=operator.itemgetter(0, 1)) if len(streams) > 1 else streams[0]
+    )
+    for key, group in itertools.groupby(merged, key=operator.itemgetter(0)):
+        events = list(group)
+        yield (
+            key,
+            [_micros(e[1]) for e in events],
+            [e[3] for e in events],
+            [e[2] for e in events],
+            [e[4] for e in events],
+            [e[5] for e in events],
+        )
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
