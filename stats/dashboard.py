@@ -45,7 +45,17 @@ MAX_DAYS = ranges.MAX_RANGE_DAYS  # one cap for every reader (stats.ranges)
 FILTER_LABELS: dict[str, str] = dimensions.FILTER_LABELS
 OPERATORS = {"is": "", "is_not": "!", "contains": "~"}
 OPERATOR_WORDS = {"": "is", "!": "is not", "~": "contains", "^": "does not contain"}
-RESERVED_PARAMS = {"period", "from", "to", "compare", "page", "tab", "event_name", "panel"}
+RESERVED_PARAMS = {
+    "period",
+    "from",
+    "to",
+    "compare",
+    "page",
+    "tab",
+    "event_name",
+    "panel",
+    "imports",
+}
 
 
 class RangeError(ValueError):
@@ -65,9 +75,17 @@ class DashboardState:
     error: str = ""
     custom_from: str = ""
     custom_to: str = ""
+    imports: bool = True  # the "include imported data" switch (``imports=0`` turns it off)
 
     def query(self, site_id: int) -> q.StatsQuery:
-        return q.StatsQuery(site_id, self.first_day, self.last_day, self.tz, dict(self.filters))
+        return q.StatsQuery(
+            site_id,
+            self.first_day,
+            self.last_day,
+            self.tz,
+            dict(self.filters),
+            imports=self.imports,
+        )
 
     @property
     def label(self) -> str:
@@ -99,6 +117,8 @@ class DashboardState:
             base["from"], base["to"] = [self.first_day.isoformat()], [self.last_day.isoformat()]
         if self.compare:
             base["compare"] = ["previous"]
+        if not self.imports:
+            base["imports"] = ["0"]
         base.update({k: list(v) for k, v in self.filters.items()})
         for key, value in overrides.items():
             if value is None:
@@ -220,6 +240,7 @@ def dashboard_state(params, site) -> DashboardState:
         error=error,
         custom_from=custom_from,
         custom_to=custom_to,
+        imports=params.get("imports") != "0",
     )
 
 

@@ -31,6 +31,7 @@ from django.utils import timezone
 from stats import plausible_csv
 from stats.models import Import, ImportedBreakdownDay, ImportedDay
 from stats.plausible_export import export_rows
+from stats.query.sources.imported import forget_complete_imports
 from tracking import imports as raw
 
 WRITE_CHUNK = 5000
@@ -194,6 +195,7 @@ def plausible_import_run(
     )
     if not finished:  # cancelled after the last chunk
         _delete_rows(import_id)
+    forget_complete_imports(imported.site_id)
     _forget_files(imported)
     imported.refresh_from_db()
     return imported
@@ -327,6 +329,7 @@ def import_delete(imported: Import) -> None:
     _delete_rows(imported.pk)
     _forget_files(imported)
     Import.objects.filter(pk=imported.pk).delete()
+    forget_complete_imports(imported.site_id)
 
 
 def imports_for_site(site_id: int) -> list[Import]:

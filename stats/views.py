@@ -31,6 +31,7 @@ from sites.sharing import (
 from stats import dashboard as d
 from stats import revenue, selectors
 from stats.query import daily_metrics
+from stats.query.sources import imported as imported_data
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,8 @@ def dashboard(request, access: DashboardAccess):
         ],
         live_count=selectors.active_visitor_count(site.pk, _live_seconds(site)),
         compare_qs=state.querystring(compare=None if state.compare else "previous"),
+        imports=imported_data.dashboard_note(stats_query),
+        imports_qs=state.querystring(imports=None if not state.imports else "0"),
     )
     return render(request, "stats/dashboard.html", context)
 

@@ -133,3 +133,23 @@ def test_an_admin_downloads_the_export(client, site):
     assert "imported_visitors_20240101_20240131.csv" in names and len(names) == 11
     bad = client.post(url(site, "/export"), {"from": "2024-02-01", "to": "2024-01-01"})
     assert bad.status_code == 400
+
+
+def test_the_dashboard_merges_imported_data_with_a_note_and_a_switch(client, site, owner):
+    from stats import imports
+
+    files = [("export.zip", make_zip(small_export()))]
+    record, _ = imports.import_create(site=site, kind="plausible", files=files)
+    imports.plausible_import_run(record.pk, files)
+    client.force_login(owner)
+    base = f"/sites/{site.public_id}/?period=custom&from=2024-01-01&to=2024-01-02"
+    page = client.get(base).content.decode()
+    assert "Includes imported data (Plausible) for 2 days" in page
+    assert "imports=0" in page  # the switch
+    off = client.get(base + "&imports=0").content.decode()
+    assert "Imported data is left out." in off and "Include imported data" in off
+    # A filter imported tables cannot answer: the note says why.
+    page = client.get(base + "&language=de").content.decode()
+    assert "Imported data is left out: imported data has no &#x27;language&#x27;" in page
+    # A range without imported days: no note.
+    assert "data-imports-note" not in client.get(f"/sites/{site.public_id}/").content.decode()

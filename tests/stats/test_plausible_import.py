@@ -331,10 +331,16 @@ def test_a_cancel_during_the_run_stops_it_and_keeps_nothing(site, monkeypatch):
 def test_pending_and_running_imports_are_not_in_statistics(site):
     files = [("export.zip", make_zip(small_export()))]
     record, _ = imports.import_create(site=site, kind="plausible", files=files)
-    imports.plausible_import_run(record.pk, files)
-    cover = imported.coverage(site.pk, "UTC", date(2024, 1, 1), date(2024, 1, 2))
-    assert cover
-    Import.objects.filter(pk=record.pk).update(status="running")
+    seen = []
+
+    def progress(done: int, total: int) -> None:  # rows are stored, the import is running
+        seen.append(imported.coverage(site.pk, "UTC", date(2024, 1, 1), date(2024, 1, 2)))
+
+    assert not imported.coverage(site.pk, "UTC", date(2024, 1, 1), date(2024, 1, 2))
+    imports.plausible_import_run(record.pk, files, progress=progress)
+    assert seen and not any(seen)
+    assert imported.coverage(site.pk, "UTC", date(2024, 1, 1), date(2024, 1, 2))
+    imports.import_delete(Import.objects.get(pk=record.pk))
     assert not imported.coverage(site.pk, "UTC", date(2024, 1, 1), date(2024, 1, 2))
 
 

@@ -22,11 +22,13 @@ day with different campaigns counts once per campaign, as in Plausible.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db.models import Min, Q, Sum
 
 from stats.models import DailySiteStats, Import, ImportedBreakdownDay, ImportedDay
@@ -127,22 +129,39 @@ def native_first_day(site_id: int, tz: str) -> date | None:
     return min(days) if days else None
 
 
+CACHE_SECONDS = 300
+
+
+def _cache_key(site_id: int) -> str:
+    return f"footfall:imports:complete:{site_id}"
+
+
+def complete_imports(site_id: int) -> list[tuple[str, date, date, str]]:
+    """The site's complete Plausible imports (id, first day, last day, the site's time zone),
+    oldest completion first. Cached: every statistic asks, and most sites have none, so a
+    dashboard costs no query for it (``forget_complete_imports`` when one completes or
+    goes)."""
+    found = cache.get(_cache_key(site_id))
+    if found is None:
+        found = list(
+            Import.objects.filter(site_id=site_id, kind="plausible", status=Import.COMPLETE)
+            .order_by("finished_at", "pk")
+            .values_list("pk", "first_day", "last_day", "site__timezone")
+        )
+        cache.set(_cache_key(site_id), found, CACHE_SECONDS)
+    return found
+
+
+def forget_complete_imports(site_id: int) -> None:
+    cache.delete(_cache_key(site_id))
+
+
 def coverage(
     site_id: int, tz: str, first: date, last: date, *, before_native: bool = True
 ) -> Coverage:
     """Which complete import answers which days of [first, last] (``before_native``: only
     days before the site's first native day)."""
-    imports = list(
-        Import.objects.filter(
-            site_id=site_id,
-            kind="plausible",
-            status=Import.COMPLETE,
-            first_day__lte=last,
-            last_day__gte=first,
-        )
-        .order_by("finished_at", "pk")
-        .values_list("pk", "first_day", "last_day", "site__timezone")
-    )
+    imports = [i for i in complete_imports(site_id) if i[1] <= last and i[2] >= first]
     if not imports or imports[0][3] != tz:
         return Coverage(())
     if before_native:
@@ -308,16 +327,14 @@ def skipped(query: StatsQuery, dimension: str | None = None) -> str | None:
     dashboard's note and Plausible's v2 warning."""
     if query.raw or not getattr(query, "imports", True):
         return None
-    overlapping = Import.objects.filter(
-        site_id=query.site_id,
-        kind="plausible",
-        status=Import.COMPLETE,
-        first_day__lte=query.last_day,
-        last_day__gte=query.first_day,
-    )
-    site_tz = overlapping.values_list("site__timezone", flat=True).first()
-    if site_tz is None:
+    overlapping = [
+        i
+        for i in complete_imports(query.site_id)
+        if i[1] <= query.last_day and i[2] >= query.first_day
+    ]
+    if not overlapping:
         return None
+    site_tz = overlapping[0][3]
     if site_tz != query.tz:
         return f"imported data is kept in days of the site's time zone ({site_tz})"
     if not coverage(query.site_id, query.tz, query.first_day, query.last_day):
@@ -328,3 +345,23 @@ def skipped(query: StatsQuery, dimension: str | None = None) -> str | None:
 def included(query: StatsQuery) -> bool:
     """Whether imported data answers some days of the query (without filters or breakdown)."""
     return bool(SOURCE.claims(query, Measure.DAYS, None))
+
+
+def dashboard_note(query: StatsQuery) -> dict | None:
+    """What the dashboard says about imported data of the range (None: the site has none
+    there): whether it is included, over which days, or why it is left out."""
+    switched_off = not query.imports
+    asked = dataclasses.replace(query, imports=True)
+    reason = skipped(asked)
+    cover = coverage(query.site_id, query.tz, query.first_day, query.last_day)
+    if not cover and reason is None:
+        return None
+    days = cover.days()
+    return {
+        "included": bool(days) and reason is None and not switched_off,
+        "switched_off": switched_off,
+        "reason": reason,
+        "days": len(days),
+        "first": min(days) if days else None,
+        "last": max(days) if days else None,
+    }
