@@ -24,7 +24,8 @@ from stats.api.plausible.filters import (
     to_footfall,
 )
 from stats.api.plausible.periods import month_end
-from stats.models import Goal
+from stats.models import Goal, Import
+from stats.query.sources import imported
 
 METRICS = (
     "visitors",
@@ -111,7 +112,7 @@ class Request:
 
 
 def stats_query(
-    site, first: date, last: date, tree, *, v2: bool = False
+    site, first: date, last: date, tree, *, v2: bool = False, imports: bool = False
 ) -> tuple[q.StatsQuery, list[str], list[Goal] | None]:
     """The ``StatsQuery``, the filtered properties (for the metric checks) and the goals of
     a goal filter (Plausible's 400 when one is not configured)."""
@@ -126,7 +127,12 @@ def stats_query(
     properties = sorted(filtered_dimensions(tree))
     return (
         q.StatsQuery(
-            site_id=site.pk, first_day=first, last_day=last, tz=site.timezone, filters=filters
+            site_id=site.pk,
+            first_day=first,
+            last_day=last,
+            tz=site.timezone,
+            filters=filters,
+            imports=imports,
         ),
         properties,
         goals,
@@ -500,6 +506,52 @@ def _visit_rows(query: q.StatsQuery, prop: str, metrics: list[str]) -> list[tupl
             target[name] += row.get(name, 0)
     ordered = sorted(merged.items(), key=lambda kv: (-kv[1]["visitors"], -kv[1]["views"], kv[0]))
     return [(value, {m: m_row[BREAKDOWN_METRICS[m]] for m in metrics}) for value, m_row in ordered]
+
+
+# --- imported data -----------------------------------------------------------------------
+
+IMPORTS_WARNING = (
+    "Imported stats are not included in the results because query parameters are not "
+    "supported. For more information, see: https://plausible.io/docs/stats-api#filtering-"
+    "imported-stats"
+)
+
+
+def _event_level(request: Request) -> bool:
+    """Questions answered from events alone (``events``): imported data has none of them."""
+    dimension = request.breakdown or ""
+    return (
+        request.goals is not None
+        or any(m in ("events", "conversion_rate", "time_on_page") for m in request.metrics)
+        or dimension in ("event:name", "event:goal")
+        or dimension.startswith(PROPS_PREFIX)
+    )
+
+
+def with_imports(request: Request, asked: bool) -> tuple[Request, bool, str | None]:
+    """The question with or without imported data, whether it is included and, when asked
+    for but left out, Plausible's reason: ``no_imported_data`` (no complete import),
+    ``out_of_range`` (none for these days, or the site's own data covers them) or
+    ``unsupported_query`` (filters, breakdown or metrics imported data cannot answer).
+    Plausible adds imported data only when asked (v2 ``include.imports``, v1
+    ``with_imported=true``), and only where it answers exactly."""
+    off = dataclasses.replace(request, stats=dataclasses.replace(request.stats, imports=False))
+    if not asked:
+        return off, False, None
+    query = dataclasses.replace(request.stats, imports=True)
+    complete = Import.objects.filter(
+        site_id=query.site_id, kind="plausible", status=Import.COMPLETE
+    )
+    if not complete.exists():
+        return off, False, "no_imported_data"
+    first, last = query.first_day, query.last_day
+    if not imported.coverage(query.site_id, query.tz, first, last):
+        return off, False, "out_of_range"
+    dimension = request.breakdown
+    layer_dimension = BREAKDOWNS[dimension][0] if dimension in BREAKDOWNS else dimension
+    if _event_level(request) or imported.skipped(query, layer_dimension):
+        return off, False, "unsupported_query"
+    return dataclasses.replace(request, stats=query), True, None
 
 
 def realtime_visitors(site_id: int) -> int:

@@ -143,6 +143,7 @@ class Aggregate(PlausibleView):
         metrics = pq.parse_metrics(params.get("metrics", "visitors"))
         question = pq.Request(query, metrics, properties, goals=goals)
         pq.check_metrics(question)
+        question, _included, skip = pq.with_imports(question, _with_imported(params))
         compare = params.get("compare")
         if compare not in (None, "", "previous_period"):
             raise PlausibleError(
@@ -157,7 +158,7 @@ class Aggregate(PlausibleView):
                 results[metric]["change"] = pq.percent_change(
                     metric, values[metric], before[metric]
                 )
-        return Response({"results": results})
+        return Response(_warned({"results": results}, skip))
 
 
 class Timeseries(PlausibleView):
@@ -181,6 +182,7 @@ class Timeseries(PlausibleView):
         metrics = pq.parse_metrics(params.get("metrics", "visitors"))
         question = pq.Request(query, metrics, properties, f"time:{interval}", goals)
         pq.check_metrics(question)
+        question, _included, skip = pq.with_imports(question, _with_imported(params))
         results = []
         for label, values in pq.series(question, interval):
             if interval == "hour":
@@ -188,7 +190,7 @@ class Timeseries(PlausibleView):
             else:
                 stamp = label.isoformat()
             results.append({"date": stamp, **values})
-        return Response({"results": results})
+        return Response(_warned({"results": results}, skip))
 
 
 class Breakdown(PlausibleView):
@@ -219,12 +221,26 @@ class Breakdown(PlausibleView):
         metrics = pq.parse_metrics(params.get("metrics", "visitors"))
         question = pq.Request(query, metrics, properties, prop, goals)
         pq.check_metrics(question)
+        question, _included, skip = pq.with_imports(question, _with_imported(params))
         limit = _positive(params.get("limit"), DEFAULT_BREAKDOWN_LIMIT, MAX_BREAKDOWN_LIMIT)
         page = _positive(params.get("page"), 1, None)
         key = _result_key(prop)
         rows = pq.breakdown_rows(question)
         window = rows[(page - 1) * limit : page * limit]
-        return Response({"results": [{key: value, **values} for value, values in window]})
+        results = [{key: value, **values} for value, values in window]
+        return Response(_warned({"results": results}, skip))
+
+
+def _with_imported(params) -> bool:
+    """v1's ``with_imported`` (Plausible: imported data only when ``true``)."""
+    return params.get("with_imported") == "true"
+
+
+def _warned(payload: dict, skip: str | None) -> dict:
+    """v1's ``warning`` when imported data was asked for and cannot answer the question."""
+    if skip == "unsupported_query":
+        payload["warning"] = pq.IMPORTS_WARNING
+    return payload
 
 
 def _result_key(prop: str) -> str:
@@ -313,6 +329,7 @@ class Query(PlausibleView):
         include = _include(body.get("include", {}))
         if include["time_labels"] and not interval:
             raise PlausibleError("Invalid include.time_labels: requires a time dimension.")
+        question, included, skip = pq.with_imports(question, include["imports"])
         order_by = _order_by(body.get("order_by"), metrics, dimensions)
         limit, offset = _pagination(body.get("pagination"))
 
@@ -344,9 +361,13 @@ class Query(PlausibleView):
         total = len(rows)
         rows = rows[offset : offset + limit]
         if include["imports"]:
-            # Footfall keeps no Plausible-style imported aggregates: events imported with
-            # ``manage.py import events`` are ordinary events, always counted above.
-            meta.update(imports_included=False, imports_skip_reason="no_imported_data")
+            # Complete Plausible CSV imports (issue #16), where they answer exactly; events
+            # imported with ``manage.py import events`` are ordinary events, always counted.
+            meta["imports_included"] = included
+            if skip is not None:
+                meta["imports_skip_reason"] = skip
+            if skip == "unsupported_query":
+                meta["imports_warning"] = pq.IMPORTS_WARNING
         if include["total_rows"]:
             meta["total_rows"] = total
         echo = {

@@ -1,0 +1,102 @@
+"""Plausible Stats API: imported data (complete Plausible CSV imports, issue #16) only when
+asked (v2 ``include.imports``, v1 ``with_imported=true``), and Plausible's meta and warning
+when it cannot answer the question."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+
+from stats.api.plausible.query import IMPORTS_WARNING
+from stats.models import Import, ImportedDay
+from tests.stats.plausible_stats.support import DAY, v1, v2
+
+IMPORTED_DAY = DAY - timedelta(days=10)  # before the site's first own day (DAY - 1)
+
+
+@pytest.fixture
+def imported(site, traffic):
+    record = Import.objects.create(
+        id="imp-test",
+        site=site,
+        kind="plausible",
+        status=Import.COMPLETE,
+        file_hash="f" * 64,
+        first_day=IMPORTED_DAY,
+        last_day=IMPORTED_DAY,
+    )
+    ImportedDay.objects.create(
+        imported=record,
+        site=site,
+        day=IMPORTED_DAY,
+        visitors=10,
+        pageviews=30,
+        visits=12,
+        bounces=4,
+        visit_duration=600,
+    )
+    cache.clear()  # this run's Redis database: complete imports may be cached per site
+    yield record
+    cache.clear()
+
+
+def body(**extra) -> dict:
+    return {
+        "metrics": ["visitors", "pageviews"],
+        "date_range": [str(IMPORTED_DAY), str(DAY)],
+        **extra,
+    }
+
+
+def test_v2_adds_imported_days_only_when_asked(client, key, imported):
+    own = v2(client, key, body())
+    assert own.json()["results"] == [{"metrics": [3, 4], "dimensions": []}]
+    assert own.json()["meta"] == {}
+    both = v2(client, key, body(include={"imports": True}))
+    assert both.status_code == 200, both.json()
+    # 10 imported visitors and 30 page views on IMPORTED_DAY, then the site's own 1 + 2.
+    assert both.json()["results"] == [{"metrics": [13, 34], "dimensions": []}]
+    assert both.json()["meta"] == {"imports_included": True}
+
+
+def test_v2_says_why_imported_data_is_left_out(client, key, imported):
+    unsupported = v2(client, key, body(include={"imports": True}, dimensions=["event:props:plan"]))
+    assert unsupported.json()["meta"] == {
+        "imports_included": False,
+        "imports_skip_reason": "unsupported_query",
+        "imports_warning": IMPORTS_WARNING,
+    }
+    out_of_range = v2(
+        client,
+        key,
+        {"metrics": ["visitors"], "date_range": [str(DAY), str(DAY)], "include": {"imports": True}},
+    )
+    assert out_of_range.json()["meta"] == {
+        "imports_included": False,
+        "imports_skip_reason": "out_of_range",
+    }
+
+
+def test_v2_without_any_import_says_no_imported_data(client, key, traffic):
+    response = v2(client, key, body(include={"imports": True}))
+    assert response.json()["meta"] == {
+        "imports_included": False,
+        "imports_skip_reason": "no_imported_data",
+    }
+
+
+def test_v1_with_imported(client, key, imported):
+    period = {"period": "custom", "date": f"{IMPORTED_DAY},{DAY}"}
+    assert v1(client, "aggregate", key, **period).json() == {"results": {"visitors": {"value": 3}}}
+    assert v1(client, "aggregate", key, with_imported="true", **period).json() == {
+        "results": {"visitors": {"value": 13}}
+    }
+    warned = v1(
+        client,
+        "aggregate",
+        key,
+        with_imported="true",
+        filters="event:props:plan==pro",
+        **period,
+    )
+    assert warned.json() == {"results": {"visitors": {"value": 1}}, "warning": IMPORTS_WARNING}
