@@ -31,6 +31,14 @@ def _fresh_state():
 
 
 @pytest.fixture
+def owner(db):
+    """A user; each test module's ``site`` fixture makes them its owner."""
+    from tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
 def drain(db):
     """Write everything waiting in the event stream to the database and return all stored events.
 

@@ -14,11 +14,6 @@ from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def site(owner):
     site = SiteFactory()
     SiteMembershipFactory(site=site, user=owner, role="owner")

@@ -46,11 +46,6 @@ DOMAIN_FIELDS = {
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def site(owner):
     site = SiteFactory(hostname="example.com", display_name="My Website", timezone="Europe/Berlin")
     SiteMembershipFactory(site=site, user=owner, role="owner")

@@ -37,11 +37,6 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def site(owner):
     site = SiteFactory(hostname="shop.example", timezone="UTC")
     SiteMembershipFactory(site=site, user=owner, role="owner")

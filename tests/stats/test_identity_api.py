@@ -15,20 +15,10 @@ FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def site(owner):
     site = SiteFactory(hostname="dummy.site", timezone="Europe/Belgrade")
     SiteMembershipFactory(site=site, user=owner, role="owner")
     return site
-
-
-@pytest.fixture
-def read_key(owner, site):
-    return api_client_create(user=owner, type="read", site=site)[1]["key"]
 
 
 def api(client, path, key, **params):

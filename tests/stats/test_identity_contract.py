@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from accounts.services import api_client_create
 from stats import selectors
-from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tests.factories import SiteFactory, SiteMembershipFactory
 from tests.helpers import event_row, store
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -20,20 +20,10 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def site(owner):
     site = SiteFactory(hostname="dummy.site", timezone="UTC")
     SiteMembershipFactory(site=site, user=owner, role="owner")
     return site
-
-
-@pytest.fixture
-def read_key(owner, site):
-    return api_client_create(user=owner, type="read", site=site)[1]["key"]
 
 
 def api(client, path, key, **params):

@@ -21,11 +21,6 @@ ERROR_KEYS = {"code", "message", "fields"}
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def site(owner):
     site = SiteFactory(hostname="shop.example")
     SiteMembershipFactory(site=site, user=owner, role="owner")

@@ -20,21 +20,10 @@ JAN = {"from": "2023-01-01", "to": "2023-01-31"}
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def site(owner):
     site = SiteFactory(hostname="example.com", timezone="Europe/Berlin")
     SiteMembershipFactory(site=site, user=owner, role="owner")
     return site
-
-
-@pytest.fixture
-def token(owner, site):
-    client, _ = api_client_create(user=owner, type="oauth", site=site)
-    return oauth_token_issue(client=client)[0]
 
 
 def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:

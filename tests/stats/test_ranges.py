@@ -7,14 +7,8 @@ from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from accounts.services import api_client_create, oauth_token_issue
 from stats import ranges
-from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory()
+from tests.factories import SiteFactory, SiteMembershipFactory
 
 
 @pytest.fixture
@@ -22,11 +16,6 @@ def site(owner):
     site = SiteFactory(hostname="example.com", timezone="Europe/Berlin")
     SiteMembershipFactory(site=site, user=owner, role="owner")
     return site
-
-
-@pytest.fixture
-def token(owner, site):
-    return oauth_token_issue(client=api_client_create(user=owner, type="oauth", site=site)[0])[0]
 
 
 @pytest.mark.parametrize(

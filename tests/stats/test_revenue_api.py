@@ -7,19 +7,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from accounts.services import api_client_create, oauth_token_issue
+from accounts.services import api_client_create
 from sites.exchange_rates import convert
 from stats.models import Goal
-from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tests.factories import SiteFactory, SiteMembershipFactory
 from tests.helpers import event_row, store
 
 DAY = datetime(2024, 1, 5, 10, tzinfo=UTC)
 RANGE = {"from": "2024-01-01", "to": "2024-01-31"}
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory()
 
 
 @pytest.fixture
@@ -86,12 +81,6 @@ def traffic(site):
         ]
     )
     return [gbp("100", "USD"), gbp("30", "GBP"), gbp("10", "EUR")]
-
-
-@pytest.fixture
-def token(owner, site):
-    client, _ = api_client_create(user=owner, type="oauth", site=site)
-    return oauth_token_issue(client=client)[0]
 
 
 def get(client, path, token, site, **params):

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from accounts.services import api_client_create, oauth_token_issue
+from accounts.services import api_client_create
 from stats import query as q
 from stats.rollups import rollup_pending
-from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tests.factories import SiteFactory, SiteMembershipFactory
 from tests.helpers import event_row, store
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; rv:109.0) Gecko/20100101 Firefox/116.0"
@@ -30,21 +30,10 @@ CHROME = (
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def site(owner):
     site = SiteFactory(hostname="dummy.site", timezone="UTC")
     SiteMembershipFactory(site=site, user=owner, role="owner")
     return site
-
-
-@pytest.fixture
-def token(owner, site):
-    client, _ = api_client_create(user=owner, type="oauth", site=site)
-    return oauth_token_issue(client=client)[0]
 
 
 @pytest.fixture

@@ -12,21 +12,10 @@ PIRSCH_KEYS = {"validation", "error", "context"}
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def site(owner):
     site = SiteFactory(hostname="example.com", timezone="Europe/Berlin")
     SiteMembershipFactory(site=site, user=owner, role="owner")
     return site
-
-
-@pytest.fixture
-def token(owner, site):
-    client, _ = api_client_create(user=owner, type="oauth", site=site)
-    return oauth_token_issue(client=client)[0]
 
 
 # Three visits, each described once: who, from where, with what.

@@ -2,14 +2,9 @@
 
 import pytest
 
-from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tests.factories import SiteFactory, SiteMembershipFactory
 from tests.helpers import event_row, store
 from tests.stats.dashboard.support import BERLIN_FIREFOX, LONDON_CHROME, MUNICH_PHONE, at
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory()
 
 
 @pytest.fixture

@@ -3,13 +3,8 @@
 import pytest
 
 from stats.models import Funnel
-from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tests.factories import SiteFactory, SiteMembershipFactory
 from tests.stats.funnels.support import STEPS, bearer, store_traffic
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory()
 
 
 @pytest.fixture

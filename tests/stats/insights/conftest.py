@@ -3,8 +3,7 @@ frustrated day of traffic."""
 
 import pytest
 
-from accounts.services import api_client_create
-from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tests.factories import SiteFactory, SiteMembershipFactory
 from tests.helpers import event_row, store
 from tests.stats.insights.support import at, row, signal
 
@@ -16,20 +15,10 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def site(owner):
     site = SiteFactory(hostname="insights.site")
     SiteMembershipFactory(site=site, user=owner, role="owner")
     return site
-
-
-@pytest.fixture
-def read_key(owner, site):
-    return api_client_create(user=owner, type="read", site=site)[1]["key"]
 
 
 # --- frustration -------------------------------------------------------------------------

@@ -5,14 +5,9 @@ from datetime import timedelta
 import pytest
 
 from accounts.services import api_client_create
-from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
+from tests.factories import SiteFactory, SiteMembershipFactory
 from tests.helpers import event_row, store
 from tests.stats.plausible_stats.support import DAY, at
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory()
 
 
 @pytest.fixture
