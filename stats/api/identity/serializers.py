@@ -23,6 +23,9 @@ from stats.selectors import (
 from stats.visitor_traits import bot_score, visitor_timezone
 from tracking.models import Event
 
+# The seed's computed event type: a session's frustration score (``stats.insights``).
+FRUSTRATION_SCORE = "frustration_score"
+
 
 def visitor_json(site_id: int, row: dict) -> dict:
     return {
@@ -146,4 +149,27 @@ def live_visitor_json(event: Event) -> dict:
         "browser_name": event.browser or None,
         "geo_country": country_name(event.country_code),
         "geo_city": event.city or None,
+    }
+
+
+def frustration_event_json(row: dict) -> dict:
+    """A session's frustration score as an identity-js event (``/events?type=...``)."""
+    session = public_session_id(row["session_id"])
+    return {
+        "id": f"fs_{session[4:]}",
+        "name": FRUSTRATION_SCORE,
+        "visitor_id": public_visitor_id(row["visitor_id"]),
+        "session_id": session,
+        "data": {
+            key: row[key]
+            for key in (
+                "score",
+                "rage_clicks",
+                "dead_clicks",
+                "errors",
+                "form_abandons",
+                "rapid_navigations",
+            )
+        },
+        "created_at": epoch_ms(row["last_at"]),
     }

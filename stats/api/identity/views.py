@@ -9,8 +9,7 @@ from stats.api.identity.framework import ApiError, identity_endpoint
 from stats.query import StatsQuery
 from stats.revenue import revenue_total
 
-# The seed's computed event type: a session's frustration score (``stats.insights``).
-FRUSTRATION_SCORE = "frustration_score"
+FRUSTRATION_SCORE = serializers.FRUSTRATION_SCORE
 
 
 def _ids(request, key: str, parse) -> int | None:
@@ -65,28 +64,6 @@ def session_detail(request, ctx, session_id: str):
     return {"data": serializers.session_detail_json(detail)}
 
 
-def _frustration_event_json(row: dict) -> dict:
-    session = selectors.public_session_id(row["session_id"])
-    return {
-        "id": f"fs_{session[4:]}",
-        "name": FRUSTRATION_SCORE,
-        "visitor_id": selectors.public_visitor_id(row["visitor_id"]),
-        "session_id": session,
-        "data": {
-            key: row[key]
-            for key in (
-                "score",
-                "rage_clicks",
-                "dead_clicks",
-                "errors",
-                "form_abandons",
-                "rapid_navigations",
-            )
-        },
-        "created_at": selectors.epoch_ms(row["last_at"]),
-    }
-
-
 @identity_endpoint
 def events(request, ctx):
     visitor_id = _ids(request, "visitor_id", selectors.visitor_id_from_public)
@@ -102,7 +79,7 @@ def events(request, ctx):
             session_id=session_id,
         )
         return {
-            "data": [_frustration_event_json(row) for row in scores.rows],
+            "data": [serializers.frustration_event_json(row) for row in scores.rows],
             "pagination": ctx.pagination(scores.total),
         }
     rows = selectors.event_rows(
