@@ -29,6 +29,7 @@ from sites.sharing import (
     shared_link_resolve,
 )
 from stats import dashboard as d
+from stats import dashboard_chart as charts
 from stats import revenue, selectors
 from stats.query import daily_metrics
 from stats.query.sources import imported as imported_data
@@ -163,7 +164,7 @@ def dashboard(request, access: DashboardAccess):
     # Each period's per-day metrics are read once and shared by the KPIs and the chart.
     current_days = daily_metrics(stats_query)
     previous_days = daily_metrics(stats_query.previous())
-    points = d.series_points(state, site.pk, current_days, previous_days)
+    points = charts.series_points(state, site.pk, current_days, previous_days)
     context = _base_context(request, access, state)
     kpis = kpi_cards(selectors.dashboard_kpis(stats_query, current_days, previous_days))
     money = revenue.revenue_kpi(stats_query, site.reporting_currency)
@@ -173,7 +174,7 @@ def dashboard(request, access: DashboardAccess):
         kpis=kpis,
         revenue_unconverted=money["unconverted"] if money else 0,
         points=points,
-        chart=d.chart(points),
+        chart=charts.chart(points),
         chips=state.chips(),
         periods=d.PERIODS,
         filter_labels=d.FILTER_LABELS,
