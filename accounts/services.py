@@ -20,9 +20,6 @@ from accounts.authentication import forget_client_credentials
 from accounts.models import (
     WRITE_SCOPES,
     ApiClient,
-    Organization,
-    OrganizationMember,
-    Role,
     Scope,
     User,
 )
@@ -49,12 +46,6 @@ def user_create(
     else:
         user = User.objects.create_user(email=email, password=password, email_verified=True)
     return user, password
-
-
-def organization_create(*, name: str, owner: User) -> Organization:
-    organization = Organization.objects.create(name=name)
-    OrganizationMember.objects.create(organization=organization, user=owner, role=Role.OWNER)
-    return organization
 
 
 # --- API clients --------------------------------------------------------------

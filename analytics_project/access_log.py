@@ -30,17 +30,8 @@ from urllib.parse import quote, unquote, unquote_plus
 
 from gunicorn.glogging import Logger
 
-INGESTION_PREFIXES = (
-    "/api/event",
-    "/api/collect",
-    "/api/v1/hit",
-    "/api/v1/event",
-    "/api/v1/session",
-    "/matomo.php",
-    "/piwik.php",
-    "/log",
-    "/js/",
-)
+from analytics_project.ingest_paths import INGESTION_PREFIXES
+
 # Query parameters whose values are never written (lower case, exact names).
 SECRET_PARAMETERS = frozenset(
     {

@@ -12,6 +12,8 @@ from celery.schedules import crontab
 from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
+from analytics_project.ingest_paths import INGESTION_PREFIXES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(environ.Env().str("FOOTFALL_DATA_DIR", default=str(BASE_DIR / "data")))
 
@@ -267,15 +269,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
-    "SCOPES": {
-        "hits:write": "Send page views",
-        "events:write": "Send events",
-        "sessions:write": "Keep sessions alive",
-        "statistics:read": "Read statistics",
-        "domains:read": "Read domains",
-        "visitors:read": "Read visitors, sessions and events",
-        "site:manage": "Manage the site",
-    },
+    # The scopes are accounts.models.Scope (one list): accounts/scopes.py.
+    "SCOPES_BACKEND_CLASS": "accounts.scopes.ScopeBackend",
 }
 
 # DOT's swappable models, named explicitly so our ApiClient can point at Application.
@@ -339,16 +334,7 @@ if not DEBUG:
 # never framed (docs/security.md). The protocol and API paths answer JSON, GIFs or
 # scripts for other sites: no policy there.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": (
-        "/api/v1/",
-        "/api/event",
-        "/api/collect",
-        "/api/health",
-        "/matomo.php",
-        "/piwik.php",
-        "/log",
-        "/js/",
-    ),
+    "EXCLUDE_URL_PREFIXES": ("/api/v1/", "/api/health", *INGESTION_PREFIXES),
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'", csp_constants.NONCE],

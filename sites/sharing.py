@@ -23,12 +23,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db.models import QuerySet
-from django.http import Http404
 
 from accounts.models import Role
 from analytics_project.ratelimit import backoff_clear, backoff_failure, backoff_retry_after
 from sites.models import SharedLink, Site
-from sites.permissions import Action, can, role_allows, site_role
+from sites.permissions import Action, role_allows, site_role
 
 SESSION_KEY = "footfall_shared_links"
 TOKEN_BYTES = 32
@@ -168,17 +167,3 @@ def dashboard_access(request, site: Site) -> DashboardAccess | None:
     if hasattr(request, "session") and _granted_link(request.session, site) is not None:
         return DashboardAccess(site, None, "shared")
     return None
-
-
-def dashboard_access_or_404(request, public_id: str) -> DashboardAccess:
-    """The site and the request's access to it; 404 for anyone without access (no leak)."""
-    site = Site.objects.filter(public_id=public_id).first()
-    access = dashboard_access(request, site) if site is not None else None
-    if access is None:
-        raise Http404("No such site.")
-    return access
-
-
-def can_manage_settings(user, site: Site) -> bool:
-    """For templates (the site navigation)."""
-    return can(user, Action.MANAGE_SETTINGS, site)
