@@ -4,10 +4,13 @@ import http.cookiejar
 import re
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.embedded import run_embedded
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 # Per Behaviour section, something the demo's signals put there (stats/demo.py).
 BEHAVIOUR_DEMO = {
@@ -23,7 +26,8 @@ BEHAVIOUR_DEMO = {
 
 
 @pytest.mark.slow
-def test_run_command_serves_the_product_with_the_embedded_default(tmp_path):
+@pytest.mark.browser
+def test_run_command_serves_the_product_with_the_embedded_default(tmp_path, browser_context):
     with run_embedded(tmp_path) as product:
         base = product.base
         email, password = product.demo_login()
@@ -81,3 +85,38 @@ def test_run_command_serves_the_product_with_the_embedded_default(tmp_path):
         assert email in reports and "Weekly" in reports
         alerts = opener.open(f"{base}{dashboard_path}settings/alerts").read().decode()
         assert "Traffic spike" in alerts and "New JavaScript error" in alerts
+        # The months before the demo's own days come from a Plausible export imported with
+        # the real import: complete in settings, merged (and said so) on a year's dashboard.
+        imports = opener.open(f"{base}{dashboard_path}settings/imports").read().decode()
+        assert 'badge-good">complete' in imports
+        year = opener.open(f"{base}{dashboard_path}?period=12mo").read().decode()
+        assert "Includes imported data (Plausible)" in year
+        # The README's tour: the same demo pages in a real browser.
+        tour(
+            browser_context,
+            base,
+            (email, password),
+            [
+                (f"{dashboard_path}?period=12mo", "demo-dashboard.png"),
+                (f"{dashboard_path}behaviour/", "demo-behaviour.png"),
+                (funnel_path, "demo-funnel.png"),
+                (f"{dashboard_path}ecommerce", "demo-ecommerce.png"),
+            ],
+        )
+
+
+def tour(context, base: str, login: tuple[str, str], shots: list[tuple[str, str]]) -> None:
+    """Log in with Chromium and photograph the demo's sections for the README's tour."""
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", login[0])
+    page.fill("input[name=password]", login[1])
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Demo site")
+    for path, name in shots:
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("[data-empty-reason]").count() == 0, path
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    page.close()
