@@ -405,7 +405,7 @@ def _entry_values(query: q.StatsQuery, units: list[Unit], dimension: str) -> dic
     base = dataclasses.replace(query, filters={})
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        sql, params = q._events_sql(
+        sql, params = q.events_sql(
             base, "id", column, refine=lambda qs, c=chunk: qs.filter(id__in=c)
         )
         with connection.cursor() as cursor:
