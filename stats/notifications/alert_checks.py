@@ -191,33 +191,18 @@ def _fire(alert: Alert, payload: dict, now: datetime) -> list[int]:
 
 
 def _alert_deliveries(alert: Alert, payload: dict, now: datetime, prefix: str) -> list[int]:
-    ids = []
-    for email in alert.emails:
-        ids.append(
-            delivery_ensure(
-                f"{prefix}:email:{email}",
-                site=alert.site,
-                channel=Channel.EMAIL,
-                now=now,
-                alert=alert,
-                recipient=email,
-                payload=payload,
-            ).pk
-        )
-    for webhook in alert.webhooks.all():
-        ids.append(
-            delivery_ensure(
-                f"{prefix}:webhook:{webhook.pk}",
-                site=alert.site,
-                channel=Channel.WEBHOOK,
-                now=now,
-                alert=alert,
-                webhook=webhook,
-                recipient=webhook.url,
-                payload=payload,
-            ).pk
-        )
-    return ids
+    """One delivery per channel of the alert: each email address, then each webhook."""
+    targets = [(f"{prefix}:email:{e}", Channel.EMAIL, {"recipient": e}) for e in alert.emails]
+    targets += [
+        (f"{prefix}:webhook:{w.pk}", Channel.WEBHOOK, {"webhook": w, "recipient": w.url})
+        for w in alert.webhooks.all()
+    ]
+    return [
+        delivery_ensure(
+            key, site=alert.site, channel=channel, now=now, alert=alert, payload=payload, **extra
+        ).pk
+        for key, channel, extra in targets
+    ]
 
 
 def _in_cooldown(alert: Alert, now: datetime) -> bool:
