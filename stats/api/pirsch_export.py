@@ -31,6 +31,8 @@ from stats.api.pirsch import (
     platform_shares,
     stats_query_for,
 )
+from stats.dashboard import CsvWriter
+from stats.services import site_stats_delete_range, site_stats_reset
 
 
 # export flag → [(file name, rows of the selection)]
@@ -90,8 +92,6 @@ def _goal_rows(stats_query) -> list[dict]:
 def _csv(rows: list[dict]) -> str:
     """Rows as CSV through the dashboard's writer: a cell a spreadsheet would run as a
     formula (``= + - @``) is neutralised, lists and objects are written as JSON."""
-    from stats.dashboard import CsvWriter
-
     out = CsvWriter()
     columns = list(dict.fromkeys(key for row in rows for key in row))
     out.row(*columns)
@@ -127,8 +127,6 @@ def _delete(request: HttpRequest, principal) -> HttpResponse:
     """Pirsch's body: ``{"id", "kind", "from", "to"}``; ``kind`` is ``""``/``all``
     (everything), ``events`` (custom events only) or ``imported`` (nothing here: no
     statistics are imported). Without ``from`` and ``to`` every day goes."""
-    from stats.services import site_stats_delete_range, site_stats_reset
-
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
