@@ -28,6 +28,7 @@ from stats import query as q
 from stats import ranges, revenue, selectors
 from stats.api import pirsch_serializers as serializers
 from stats.dimensions import pirsch_fields
+from stats.query.sources import imported
 
 SCALES = ("day", "week", "month", "year")
 MAX_LIMIT = 100
@@ -179,7 +180,14 @@ def statistics_endpoint(view=None, *, days: int | None = None):
             return pirsch_error(400, validation={error.field: error.message})
         except q.QueryError as error:
             return pirsch_error(400, validation={error.field: error.message})
-        return JsonResponse(body, safe=False)
+        skipped = imported.skipped(stats_query, getattr(view, "breakdown", None))
+        if skipped and isinstance(body, dict):
+            # Pirsch's objects gain Footfall's note; its lists keep their shape (header only).
+            body = {**body, "meta": {"imports_skipped": skipped}}
+        response = JsonResponse(body, safe=False)
+        if skipped:
+            response["X-Footfall-Imports-Skipped"] = skipped
+        return response
 
     return wrapper
 
@@ -267,14 +275,14 @@ def dimension(name: str, rename: dict[str, str] | None = None):
     rename = rename or pirsch_fields(name)
     search_field = q.DIMENSIONS[name][0][-1]
 
-    @statistics_endpoint
     def view(request, stats_query, *, scale, page):
         rows = revenue.with_revenue(q.breakdown(stats_query, name), stats_query, name)
         return _page(
             serializers.renamed(rows, rename), page, rename.get(search_field, search_field)
         )
 
-    return view
+    view.breakdown = name  # type: ignore[attr-defined]  # whether imported data answers it
+    return statistics_endpoint(view)
 
 
 @statistics_endpoint
@@ -348,7 +356,7 @@ def platform_shares(stats_query) -> dict:
     rows = {r["device_type"]: r["visitors"] for r in q.breakdown(stats_query, "platform")}
     desktop, mobile = rows.get("desktop", 0), rows.get("mobile", 0) + rows.get("tablet", 0)
     unknown = sum(v for k, v in rows.items() if k not in ("desktop", "mobile", "tablet"))
-    total_visitors = q.period_visitors(stats_query) or 1
+    total_visitors = q.period_visitors(stats_query, "platform") or 1
     return {
         "platform_desktop": desktop,
         "platform_mobile": mobile,
