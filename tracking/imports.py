@@ -157,13 +157,36 @@ def _check(raw: dict, name: str, line: int, now: datetime) -> RawRow:
     unknown = [k for k in raw if k not in COLUMNS]
     if unknown:
         raise column(str(unknown[0])[:64], f"unknown column (known: {', '.join(COLUMNS)})")
+    row = RawRow(line=line, timestamp=_timestamp(raw.get("timestamp"), now, column))
+    _read_texts(raw, row, column)
+    _check_addresses(row, column)
+    if row.country and not (len(row.country) == 2 and row.country.isalpha()):
+        raise column("country", "must be a two-letter ISO 3166 code")
+    row.country = row.country.upper()
+    row.props = _props(raw.get("props"), column)
+    revenue = raw.get("revenue")
+    if revenue not in (None, ""):
+        row.revenue = _revenue(revenue, column)
+    if row.currency and not (len(row.currency) == 3 and row.currency.isalpha()):
+        raise column("currency", "must be a three-letter ISO 4217 code")
+    row.currency = row.currency.upper()
+    return row
+
+
+def _timestamp(value: object, now: datetime, column) -> datetime:
+    """The row's time: a date and time from 1995 up to now (and the allowed skew)."""
     try:
-        at = parse_timestamp(raw.get("timestamp"))
+        at = parse_timestamp(value)
     except (ValueError, OverflowError, OSError) as exc:
         raise column("timestamp", f"not a date and time ({exc})") from exc
     if at > now + FUTURE_SKEW or at < EARLIEST:
         raise column("timestamp", f"{at.isoformat()} is in the future or before 1995")
-    row = RawRow(line=line, timestamp=at)
+    return at
+
+
+def _read_texts(raw: dict, row: RawRow, column) -> None:
+    """The text columns into ``row``, cut to their limits; the event name defaults to a
+    page view."""
     for key, limit in (
         ("url", 2048),
         ("referrer", 2048),
@@ -184,6 +207,11 @@ def _check(raw: dict, name: str, line: int, now: datetime) -> RawRow:
         row.event_name = _text(raw.get("event_name"), 200) or "pageview"
     except ValueError as exc:
         raise column("event_name", str(exc)) from exc
+
+
+def _check_addresses(row: RawRow, column) -> None:
+    """The page and referrer URLs are absolute, and the visitor is named (a valid IP or a
+    visitor key)."""
     if row.url and not row.url.lower().startswith(("http://", "https://")):
         raise column("url", "must be an absolute http(s) URL")
     if row.event_name == "pageview" and not row.url:
@@ -199,22 +227,17 @@ def _check(raw: dict, name: str, line: int, now: datetime) -> RawRow:
             raise column("ip", "not an IP address") from exc
     if not row.ip and not row.visitor_key:
         raise column("ip", "each row needs an ip or a visitor_key (who the visitor is)")
-    if row.country and not (len(row.country) == 2 and row.country.isalpha()):
-        raise column("country", "must be a two-letter ISO 3166 code")
-    row.country = row.country.upper()
-    row.props = _props(raw.get("props"), column)
-    revenue = raw.get("revenue")
-    if revenue not in (None, ""):
-        try:
-            row.revenue = Decimal(str(revenue))
-        except InvalidOperation as exc:
-            raise column("revenue", "not a number") from exc
-        if not row.revenue.is_finite() or abs(row.revenue) >= Decimal(10) ** 14:
-            raise column("revenue", "not a finite amount")
-    if row.currency and not (len(row.currency) == 3 and row.currency.isalpha()):
-        raise column("currency", "must be a three-letter ISO 4217 code")
-    row.currency = row.currency.upper()
-    return row
+
+
+def _revenue(value: object, column) -> Decimal:
+    """A finite amount below 10¹⁴."""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise column("revenue", "not a number") from exc
+    if not amount.is_finite() or abs(amount) >= Decimal(10) ** 14:
+        raise column("revenue", "not a finite amount")
+    return amount
 
 
 def _props(value: object, column) -> dict:

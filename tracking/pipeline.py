@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict, cast
 
 from django.conf import settings
 
@@ -46,6 +47,46 @@ KEEP_ALIVE_KINDS = frozenset({Kind.HEARTBEAT, Kind.ENGAGEMENT})
 UNKNOWN_PAGE = replace(EMPTY, path="")
 
 
+class Acquisition(TypedDict):
+    """The acquisition columns of ``EventRow`` (``acquire``)."""
+
+    referrer: str
+    referrer_host: str
+    source: str
+    channel: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    utm_content: str
+    utm_term: str
+
+
+class Visit(TypedDict):
+    """The visit columns of ``EventRow``: ``sessions.VISIT_FIELDS`` (``describe``)."""
+
+    browser: str
+    browser_version: str
+    os: str
+    os_version: str
+    device_type: str
+    screen_class: str
+    screen_width: int | None
+    screen_height: int | None
+    language: str
+    country_code: str
+    region: str
+    city: str
+
+
+class Revenue(TypedDict):
+    """The revenue columns of ``EventRow`` (``revenue``)."""
+
+    revenue_amount: str | None
+    revenue_currency: str
+    revenue_reporting: str | None
+    revenue_reporting_currency: str
+
+
 def keeps_alive_only(hit: Hit) -> bool:
     """Whether ``hit`` may only extend a live session (a keep-alive kind, or flagged so)."""
     return hit.kind in KEEP_ALIVE_KINDS or not hit.starts_session
@@ -61,6 +102,13 @@ class Context:
     visitor_id: int = 0
     session: sessions.SessionState | None = None
     session_start: bool = False
+
+    @property
+    def state(self) -> sessions.SessionState:
+        """The session, for the steps after ``sessionize`` (which always sets it)."""
+        state = self.session
+        assert state is not None, "step run before sessionize"
+        return state
 
 
 def screen_class(width: int | None) -> str:
@@ -182,12 +230,14 @@ def acquired(acquisition: dict) -> bool:
     return acquisition.get("channel") not in (None, "", "Direct")
 
 
-def acquire(ctx: Context, page) -> dict:
+def acquire(ctx: Context, page) -> Acquisition:
     """Acquisition fields: the session's first hit fixes them, unless it came direct (no
     referrer, no campaign) and a later hit brings where the visit came from."""
-    state = ctx.session
+    state = ctx.state
+    # ``state.acquisition`` is a plain dict (cached as JSON); only this function fills it,
+    # always with ``Acquisition``'s keys, hence the casts.
     if state.acquisition and acquired(state.acquisition):
-        return state.acquisition
+        return cast(Acquisition, state.acquisition)
     hit = ctx.hit
     info = classify_referrer(
         hit.referrer,
@@ -198,7 +248,7 @@ def acquire(ctx: Context, page) -> dict:
         ref_param=page.ref,
     )
     if state.acquisition and info.channel in ("", "Direct"):
-        return state.acquisition  # still direct: the first hit's fields stay
+        return cast(Acquisition, state.acquisition)  # still direct: the first hit's fields stay
     state.acquisition = {
         "referrer": info.referrer,
         "referrer_host": info.referrer_host,
@@ -210,7 +260,7 @@ def acquire(ctx: Context, page) -> dict:
         "utm_content": hit.utm_content or page.utm_content,
         "utm_term": hit.utm_term or page.utm_term,
     }
-    return state.acquisition
+    return cast(Acquisition, state.acquisition)
 
 
 AGENT_GROUPS = tuple(g for g in sessions.VISIT_GROUPS if g[0] in ("browser", "os", "device_type"))
@@ -218,10 +268,10 @@ GEO_GROUP = next(g for g in sessions.VISIT_GROUPS if g[0] == "country_code")
 NO_VALUE = {"screen_width": None, "screen_height": None}
 
 
-def describe(ctx: Context) -> dict:
+def describe(ctx: Context) -> Visit:
     """The visit attributes for the row: the session's, filled in from this hit where the
     session lacks them."""
-    hit, state = ctx.hit, ctx.session
+    hit, state = ctx.hit, ctx.state
     values: dict = {
         "language": language_code(hit.language, hit.accept_language),
         "screen_class": screen_class(hit.screen_width),
@@ -246,7 +296,11 @@ def describe(ctx: Context) -> dict:
     if state.lacks(GEO_GROUP):
         values.update(zip(GEO_GROUP, locate(hit), strict=True))
     state.fill_in(values)
-    return {name: state.visit.get(name, NO_VALUE.get(name, "")) for name in sessions.VISIT_FIELDS}
+    # Built from ``sessions.VISIT_FIELDS``, which are ``Visit``'s keys.
+    return cast(
+        Visit,
+        {name: state.visit.get(name, NO_VALUE.get(name, "")) for name in sessions.VISIT_FIELDS},
+    )
 
 
 def locate(hit: Hit) -> tuple[str, str, str]:
@@ -289,13 +343,13 @@ def enrich(
         return reason
     acquisition = acquire(ctx, page)
     visit = describe(ctx)
-    store.save(hit.site.id, ctx.session)
+    store.save(hit.site.id, ctx.state)
     if flush:
         sessions.save_now(store)
     return build_row(ctx, page, acquisition, visit)
 
 
-NO_REVENUE = {
+NO_REVENUE: Revenue = {
     "revenue_amount": None,
     "revenue_currency": "",
     "revenue_reporting": None,
@@ -303,7 +357,7 @@ NO_REVENUE = {
 }
 
 
-def revenue(hit: Hit, at: datetime) -> dict:
+def revenue(hit: Hit, at: datetime) -> Revenue:
     """The revenue columns: the amount and currency as sent, and the amount in the site's
     reporting currency at the event day's ECB rate (``sites.exchange_rates``). Without a
     rate the event keeps its original amount and is flagged by an empty reporting
@@ -323,8 +377,8 @@ def revenue(hit: Hit, at: datetime) -> dict:
     }
 
 
-def build_row(ctx: Context, page, acquisition: dict, visit: dict) -> EventRow:
-    hit = ctx.hit
+def build_row(ctx: Context, page, acquisition: Acquisition, visit: Visit) -> EventRow:
+    hit, state = ctx.hit, ctx.state
     return {
         "id": hit.event_id or str(uuid7()),
         "site_id": hit.site.id,
@@ -334,12 +388,12 @@ def build_row(ctx: Context, page, acquisition: dict, visit: dict) -> EventRow:
         "kind": str(hit.kind),
         "name": hit.name[:200],
         "visitor_id": ctx.visitor_id,
-        "session_id": ctx.session.id,
+        "session_id": state.id,
         "session_start": ctx.session_start,
         "hostname": page.hostname[:253],
         "path": page.path[:2048],
         "title": hit.title[:512],
-        "entry_path": ctx.session.entry_path[:2048],
+        "entry_path": state.entry_path[:2048],
         **acquisition,
         **visit,
         "props": hit.props,

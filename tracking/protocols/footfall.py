@@ -74,6 +74,7 @@ def _invalid(where: str, message: str) -> CollectError:
 
 # Validators for typed props: (value, where) → cleaned value, or raise.
 Check = Callable[[object, str], object]
+TextCheck = Callable[[object, str], str]
 
 
 def integer(lo: int, hi: int) -> Check:
@@ -99,8 +100,8 @@ def number(lo: float, hi: float) -> Check:
     return check
 
 
-def text(limit: int, *, empty: bool = True) -> Check:
-    def check(value, where):
+def text(limit: int, *, empty: bool = True) -> TextCheck:
+    def check(value: object, where: str) -> str:
         if not isinstance(value, str) or len(value) > limit or (not empty and not value.strip()):
             blank = "" if empty else "non-empty "
             raise _invalid(where, f"must be a {blank}string of at most {limit} characters")

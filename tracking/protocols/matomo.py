@@ -341,73 +341,97 @@ def _plugin_signal(request: Request) -> tuple[Kind, str, dict, bool] | None:
     return None
 
 
-def _kind_and_name(request: Request) -> tuple[Kind, str, dict, bool] | None:
+Tracked = tuple[Kind, str, dict, bool]
+
+
+def _kind_and_name(request: Request) -> Tracked | None:
     """What the request tracks: (kind, name, props, interactive); None for a plugin
     request (``ca=1``) Footfall has no place for."""
     if request.flag("ping"):
         return Kind.HEARTBEAT, "heartbeat", {}, False
     if request.get("e_c") or request.get("e_a"):
-        if not request.get("e_c") or not request.get("e_a"):
-            raise MatomoError("Events require both a category (e_c) and an action (e_a).")
-        props = {"category": request.get("e_c", 200), "action": request.get("e_a", 200)}
-        if request.get("e_n"):
-            props["name"] = request.get("e_n", 500)
-        if (value := request.number("e_v")) is not None:
-            props["value"] = str(value)
-        return Kind.CUSTOM, request.get("e_c", 200), props, True
+        return _event(request)
     if request.get("c_n"):
-        props = {
-            k: request.get(p, 500)
-            for k, p in (("name", "c_n"), ("piece", "c_p"), ("target", "c_t"))
-            if request.get(p)
-        }
-        if request.get("c_i"):
-            props["interaction"] = request.get("c_i", 200)
-            return Kind.CUSTOM, "Content Interaction", props, True
-        return Kind.CUSTOM, "Content Impression", props, False
+        return _content(request)
     if request.get("link"):
         return Kind.CUSTOM, "Outbound Link: Click", {"url": request.get("link")}, True
     if request.get("download"):
         return Kind.CUSTOM, "File Download", {"url": request.get("download")}, True
     if request.get("search"):
-        props = {"keyword": request.get("search", 500)}
-        if request.get("search_cat"):
-            props["category"] = request.get("search_cat", 200)
-        if request.get("search_count").isdigit():
-            props["count"] = request.get("search_count", 12)
-        return Kind.CUSTOM, "Site Search", props, True
+        return _site_search(request)
     idgoal = request.get("idgoal", 12)
     if idgoal == "0":
-        if request.get("ec_id"):
-            props = {"order_id": request.get("ec_id", 200)}
-            for key, name in (
-                ("ec_st", "subtotal"),
-                ("ec_tx", "tax"),
-                ("ec_sh", "shipping"),
-                ("ec_dt", "discount"),
-            ):
-                if (value := request.number(key)) is not None:
-                    props[name] = str(value)
-            if items := ecommerce_items(request.get("ec_items", MAX_ITEMS_TEXT)):
-                props["items"] = items
-            if request.number("revenue") is None:
-                raise MatomoError(
-                    "An ecommerce order (idgoal=0 with ec_id) requires revenue, its grand total."
-                )
-            return Kind.CUSTOM, ORDER_EVENT, props, True
-        # A cart update: its revenue is the cart's value, not revenue (docs/ecommerce.md).
-        props = {}
-        if (total := request.number("revenue")) is not None:
-            props["cart_total"] = str(total)
-        if items := ecommerce_items(request.get("ec_items", MAX_ITEMS_TEXT)):
-            props["items"] = items
-        return Kind.CUSTOM, CART_EVENT, props, True
+        return _order(request) if request.get("ec_id") else _cart(request)
     if idgoal.isdigit():
         return Kind.CUSTOM, f"Goal {idgoal}", {"goal_id": idgoal}, True
     if request.flag("ca"):
         # Matomo's "custom action": a plugin's request, never a page view.
         return _plugin_signal(request)
     return Kind.PAGEVIEW, "pageview", {}, True
+
+
+def _event(request: Request) -> Tracked:
+    """A Matomo event (``e_c`` category and ``e_a`` action, both required)."""
+    if not request.get("e_c") or not request.get("e_a"):
+        raise MatomoError("Events require both a category (e_c) and an action (e_a).")
+    props = {"category": request.get("e_c", 200), "action": request.get("e_a", 200)}
+    if request.get("e_n"):
+        props["name"] = request.get("e_n", 500)
+    if (value := request.number("e_v")) is not None:
+        props["value"] = str(value)
+    return Kind.CUSTOM, request.get("e_c", 200), props, True
+
+
+def _content(request: Request) -> Tracked:
+    """A content impression, or an interaction with it (``c_i``)."""
+    props = {
+        k: request.get(p, 500)
+        for k, p in (("name", "c_n"), ("piece", "c_p"), ("target", "c_t"))
+        if request.get(p)
+    }
+    if request.get("c_i"):
+        props["interaction"] = request.get("c_i", 200)
+        return Kind.CUSTOM, "Content Interaction", props, True
+    return Kind.CUSTOM, "Content Impression", props, False
+
+
+def _site_search(request: Request) -> Tracked:
+    props = {"keyword": request.get("search", 500)}
+    if request.get("search_cat"):
+        props["category"] = request.get("search_cat", 200)
+    if request.get("search_count").isdigit():
+        props["count"] = request.get("search_count", 12)
+    return Kind.CUSTOM, "Site Search", props, True
+
+
+def _order(request: Request) -> Tracked:
+    """An ecommerce order (``idgoal=0`` with ``ec_id``)."""
+    props: dict = {"order_id": request.get("ec_id", 200)}
+    for key, name in (
+        ("ec_st", "subtotal"),
+        ("ec_tx", "tax"),
+        ("ec_sh", "shipping"),
+        ("ec_dt", "discount"),
+    ):
+        if (value := request.number(key)) is not None:
+            props[name] = str(value)
+    if items := ecommerce_items(request.get("ec_items", MAX_ITEMS_TEXT)):
+        props["items"] = items
+    if request.number("revenue") is None:
+        raise MatomoError(
+            "An ecommerce order (idgoal=0 with ec_id) requires revenue, its grand total."
+        )
+    return Kind.CUSTOM, ORDER_EVENT, props, True
+
+
+def _cart(request: Request) -> Tracked:
+    """A cart update: its revenue is the cart's value, not revenue (docs/ecommerce.md)."""
+    props: dict = {}
+    if (total := request.number("revenue")) is not None:
+        props["cart_total"] = str(total)
+    if items := ecommerce_items(request.get("ec_items", MAX_ITEMS_TEXT)):
+        props["items"] = items
+    return Kind.CUSTOM, CART_EVENT, props, True
 
 
 def page_url(value: str) -> str:

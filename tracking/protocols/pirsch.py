@@ -96,26 +96,26 @@ def parse_time(value) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def parse_hit(payload, kind: Kind, *, batch: bool, now: datetime) -> PirschHit:
-    """Validate one hit/event/session object; raises ``PirschValidationError``."""
-    if not isinstance(payload, dict):
-        raise PirschValidationError({"body": "must be a JSON object"})
-    errors: dict[str, str] = {}
-    fields: dict = {}
-    url = payload.get("url")
-    fields["url"] = ""
+def _url(url, kind: Kind, errors: dict[str, str]) -> str:
+    """The page URL, stripped; "" for a keep-alive without one or when invalid."""
     if kind == Kind.HEARTBEAT and url in (None, ""):
-        pass  # a keep-alive names no page
-    elif not isinstance(url, str) or not url.strip():
+        return ""  # a keep-alive names no page
+    if not isinstance(url, str) or not url.strip():
         errors["url"] = "url is required"
-    else:
-        try:
-            validate_page_url(url)
-            if not url.strip().lower().startswith(("http://", "https://")):
-                raise InvalidUrl("url must be an http(s) URL")
-            fields["url"] = url.strip()
-        except InvalidUrl as exc:
-            errors["url"] = str(exc)
+        return ""
+    try:
+        validate_page_url(url)
+        if not url.strip().lower().startswith(("http://", "https://")):
+            raise InvalidUrl("url must be an http(s) URL")
+    except InvalidUrl as exc:
+        errors["url"] = str(exc)
+        return ""
+    return url.strip()
+
+
+def _text_fields(payload: dict, fields: dict, errors: dict[str, str]) -> None:
+    """``TEXT_FIELDS`` into ``fields`` (cut to their limits); ``ip`` and ``user_agent`` are
+    required, and ``ip`` must hold a valid address."""
     for name, limit in TEXT_FIELDS.items():
         value = payload.get(name)
         if value is None:
@@ -133,20 +133,52 @@ def parse_hit(payload, kind: Kind, *, batch: bool, now: datetime) -> PirschHit:
         fields["ip"] = address or ""
     if not fields.get("user_agent") and "user_agent" not in errors:
         errors["user_agent"] = "user_agent is required"
+
+
+def _screen(payload: dict, fields: dict, errors: dict[str, str]) -> None:
+    """Screen width and height; the width falls back to the viewport client hint."""
     fields["screen_width"] = _int(payload.get("screen_width"), "screen_width", errors)
     fields["screen_height"] = _int(payload.get("screen_height"), "screen_height", errors)
     if not fields["screen_width"] and str(fields.get("sec_ch_viewport_width", "")).isdigit():
         fields["screen_width"] = int(fields["sec_ch_viewport_width"]) or None
+
+
+def _event_name(name, errors: dict[str, str]) -> str:
+    """A custom event's name, stripped ("" when invalid: ``errors`` says why)."""
+    if not isinstance(name, str) or not name.strip():
+        errors["event_name"] = "event_name is required"
+        return ""
+    if len(name) > MAX_EVENT_NAME:
+        errors["event_name"] = f"event_name must be at most {MAX_EVENT_NAME} characters"
+    return name.strip()
+
+
+def _batch_time(value, now: datetime, errors: dict[str, str]) -> datetime | None:
+    """A batched hit's required ``time``, not in the future."""
+    try:
+        timestamp = parse_time(value)
+        if timestamp > now + FUTURE_SKEW:
+            errors["time"] = "time must not be in the future"
+    except (ValueError, TypeError):
+        errors["time"] = "time is required and must be an RFC 3339 date and time"
+        return None
+    return timestamp
+
+
+def parse_hit(payload, kind: Kind, *, batch: bool, now: datetime) -> PirschHit:
+    """Validate one hit/event/session object; raises ``PirschValidationError``."""
+    if not isinstance(payload, dict):
+        raise PirschValidationError({"body": "must be a JSON object"})
+    errors: dict[str, str] = {}
+    fields: dict = {"url": _url(payload.get("url"), kind, errors)}
+    _text_fields(payload, fields, errors)
+    _screen(payload, fields, errors)
     fields["disable_bot_filter"] = payload.get("disable_bot_filter") is True
     tags = _string_map(payload.get("tags"), "tags", errors)
     props: dict = {}
     name, duration, interactive = "pageview", None, True
     if kind == Kind.CUSTOM:
-        name = payload.get("event_name")
-        if not isinstance(name, str) or not name.strip():
-            errors["event_name"] = "event_name is required"
-        elif len(name) > MAX_EVENT_NAME:
-            errors["event_name"] = f"event_name must be at most {MAX_EVENT_NAME} characters"
+        name = _event_name(payload.get("event_name"), errors)
         seconds = _int(payload.get("event_duration"), "event_duration", errors, 0, 86_400 * 30)
         duration = seconds * 1000 if seconds is not None else None
         props = _string_map(payload.get("event_meta"), "event_meta", errors)
@@ -155,25 +187,10 @@ def parse_hit(payload, kind: Kind, *, batch: bool, now: datetime) -> PirschHit:
         name = "session"
     if tags:
         props["tags"] = tags
-    timestamp = None
-    if batch:
-        try:
-            timestamp = parse_time(payload.get("time"))
-            if timestamp > now + FUTURE_SKEW:
-                errors["time"] = "time must not be in the future"
-        except (ValueError, TypeError):
-            errors["time"] = "time is required and must be an RFC 3339 date and time"
+    timestamp = _batch_time(payload.get("time"), now, errors) if batch else None
     if errors:
         raise PirschValidationError(errors)
-    return PirschHit(
-        fields,
-        kind,
-        name.strip() if isinstance(name, str) else "",
-        props,
-        duration,
-        interactive,
-        timestamp,
-    )
+    return PirschHit(fields, kind, name, props, duration, interactive, timestamp)
 
 
 def to_hit(parsed: PirschHit, site: SiteConfig, ip: str) -> Hit:

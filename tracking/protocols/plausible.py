@@ -185,6 +185,8 @@ def parse_event(payload) -> PlausibleEvent:
     _decodable(data, "revenue", errors)
     if errors:
         raise PlausibleError(errors)
+    # Without errors the checks above found all three to be non-blank strings.
+    assert isinstance(name, str) and isinstance(url, str) and isinstance(domain, str)
     props, discarded = clean_props(data.get("props"))
     amount, currency = clean_revenue(data.get("revenue"))
     domains = [d.strip().lower() for d in domain.split(",") if d.strip()][:10]

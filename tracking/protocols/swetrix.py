@@ -159,12 +159,13 @@ def build_hit(
     props: dict = {}
     name = "pageview"
     if kind == Kind.CUSTOM:
-        name = payload.get("ev")
-        if not isinstance(name, str) or not EVENT_NAME.match(name):
+        event = payload.get("ev")
+        if not isinstance(event, str) or not EVENT_NAME.match(event):
             raise SwetrixError(
                 400,
                 "An event name (ev) must start with an English letter, contain only letters (a-z A-Z), numbers (0-9), underscores (_) and dots (.), and be fewer than 64 characters",
             )
+        name = event
         props = _meta(payload)
     elif kind == Kind.PAGEVIEW:
         props = _meta(payload)
