@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from stats.query import StatsQuery, visitor_series
+from stats.query.sources.imported import prime_complete_imports
 from tracking.models import Event
 
 
@@ -43,6 +44,7 @@ def site_trends(sites, days: int = 30) -> dict[int, dict]:
     """
     sites = list(sites)
     today_counts = visitors_today_by_site(sites)
+    prime_complete_imports(site.pk for site in sites)
     now = timezone.now()
     trends = {}
     for site in sites:

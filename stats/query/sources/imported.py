@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from django.db.models import Min, Q, Sum
 
 from stats.models import DailySiteStats, Import, ImportedBreakdownDay, ImportedDay
 from stats.query.request import Measure, StatsQuery
+from tracking.models import Event
 
 # Footfall breakdown → (imported table, Footfall column → table field).
 DIMENSIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
@@ -119,8 +121,6 @@ class Coverage:
 
 def native_first_day(site_id: int, tz: str) -> date | None:
     """The site's first day with native data (stored events or rolled-up days)."""
-    from tracking.models import Event
-
     first_at = Event.objects.filter(site_id=site_id).aggregate(at=Min("timestamp"))["at"]
     first_rolled = DailySiteStats.objects.filter(site_id=site_id, tz=tz).aggregate(day=Min("day"))[
         "day"
@@ -150,6 +150,26 @@ def complete_imports(site_id: int) -> list[tuple[str, date, date, str]]:
         )
         cache.set(_cache_key(site_id), found, CACHE_SECONDS)
     return found
+
+
+def prime_complete_imports(site_ids: Iterable[int]) -> None:
+    """Cache the complete imports of many sites with one query (the sites list reads every
+    site's trend, and each read asks ``complete_imports``)."""
+    keys = {site_id: _cache_key(site_id) for site_id in site_ids}
+    cached = cache.get_many(list(keys.values()))
+    found: dict[int, list[tuple[str, date, date, str]]] = {
+        site_id: [] for site_id, key in keys.items() if key not in cached
+    }
+    if not found:
+        return
+    rows = (
+        Import.objects.filter(site_id__in=found, kind="plausible", status=Import.COMPLETE)
+        .order_by("finished_at", "pk")
+        .values_list("site_id", "pk", "first_day", "last_day", "site__timezone")
+    )
+    for site_id, *row in rows:
+        found[site_id].append(tuple(row))  # type: ignore[arg-type]
+    cache.set_many({keys[site_id]: value for site_id, value in found.items()}, CACHE_SECONDS)
 
 
 def forget_complete_imports(site_id: int) -> None:
