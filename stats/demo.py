@@ -330,6 +330,20 @@ def _behaviour(
     return events
 
 
+def _visitor(rng: random.Random, returning: list[tuple]) -> tuple:
+    """(user agent, width, language, ip, shop id) of a visit: a returning visitor's, or a
+    new one's (who comes back later three times in ten)."""
+    if returning and rng.random() < 0.3:
+        return rng.choice(returning)
+    ua, width, _ = _pick(rng, USER_AGENTS)
+    language, _ = _pick(rng, LANGUAGES)
+    ip = f"198.51.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+    if rng.random() < 0.3:
+        # The shop's Matomo tracker keeps a first-party id (``_id``) across days.
+        returning.append((ua, width, language, ip, f"{rng.getrandbits(64):016x}"))
+    return ua, width, language, ip, ""
+
+
 def demo_traffic_send(
     site_id: int,
     *,
@@ -360,16 +374,7 @@ def demo_traffic_send(
             if not day and visit >= visits - LIVE_VISITS:
                 # Visitors still on the site: the Live page has someone to show at start.
                 start = now - timedelta(seconds=rng.randint(20, 90))
-            shop_id = ""
-            if returning and rng.random() < 0.3:
-                ua, width, language, ip, shop_id = rng.choice(returning)
-            else:
-                ua, width, _ = _pick(rng, USER_AGENTS)
-                language, _ = _pick(rng, LANGUAGES)
-                ip = f"198.51.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-                if rng.random() < 0.3:
-                    # The shop's Matomo tracker keeps a first-party id (``_id``) across days.
-                    returning.append((ua, width, language, ip, f"{rng.getrandbits(64):016x}"))
+            ua, width, language, ip, shop_id = _visitor(rng, returning)
             referrer, _ = _pick(rng, REFERRERS)
             if day == SPIKE_DAY and rng.random() < 0.6:
                 referrer = "https://news.ycombinator.com/item?id=1"

@@ -37,6 +37,47 @@ def _split(rng: random.Random, total: int, options: list) -> list[tuple]:
     return [(*o[:-1], int(total * w / scale)) for o, w in zip(options, weights, strict=True)]
 
 
+def _session_tables(
+    rng: random.Random, tables: dict[str, list[dict]], day: date, visitors: int
+) -> None:
+    """A day's rows of the session-scoped tables (sources, locations, devices, browsers,
+    operating systems): ``visitors`` split by the shares of each."""
+
+    def session_row(**key) -> dict:
+        share = key.pop("share")
+        return {
+            "day": day,
+            **key,
+            "visitors": share,
+            "visits": share + share // 6,
+            "pageviews": int(share * 2.4),
+            "bounces": share // 2,
+            "visit_duration": share * 80,
+        }
+
+    for source, referrer, share in _split(rng, visitors, SOURCES):
+        if share:
+            tables["sources"].append(session_row(source=source, referrer=referrer, share=share))
+    for country, region, share in _split(rng, visitors, COUNTRIES):
+        if share:
+            tables["locations"].append(
+                session_row(country=country, region=region, city=0, share=share)
+            )
+    for device, share in _split(rng, visitors, DEVICES):
+        if share:
+            tables["devices"].append(session_row(device=device, share=share))
+    for browser, version, share in _split(rng, visitors, BROWSERS):
+        if share:
+            tables["browsers"].append(
+                session_row(browser=browser, browser_version=version, share=share)
+            )
+    for system, version, share in _split(rng, visitors, SYSTEMS):
+        if share:
+            tables["operating_systems"].append(
+                session_row(os=system, os_version=version, share=share)
+            )
+
+
 def history_rows(
     first: date, last: date, hostname: str, pages: list[tuple], seed: int = 7
 ) -> dict[str, list[dict]]:
@@ -64,39 +105,7 @@ def history_rows(
             }
         )
 
-        def session_row(day: date = day, **key):
-            share = key.pop("share")
-            return {
-                "day": day,
-                **key,
-                "visitors": share,
-                "visits": share + share // 6,
-                "pageviews": int(share * 2.4),
-                "bounces": share // 2,
-                "visit_duration": share * 80,
-            }
-
-        for source, referrer, share in _split(rng, visitors, SOURCES):
-            if share:
-                tables["sources"].append(session_row(source=source, referrer=referrer, share=share))
-        for country, region, share in _split(rng, visitors, COUNTRIES):
-            if share:
-                tables["locations"].append(
-                    session_row(country=country, region=region, city=0, share=share)
-                )
-        for device, share in _split(rng, visitors, DEVICES):
-            if share:
-                tables["devices"].append(session_row(device=device, share=share))
-        for browser, version, share in _split(rng, visitors, BROWSERS):
-            if share:
-                tables["browsers"].append(
-                    session_row(browser=browser, browser_version=version, share=share)
-                )
-        for system, version, share in _split(rng, visitors, SYSTEMS):
-            if share:
-                tables["operating_systems"].append(
-                    session_row(os=system, os_version=version, share=share)
-                )
+        _session_tables(rng, tables, day, visitors)
         for path, _title, share in _split(rng, views, pages):
             if share:
                 tables["pages"].append(

@@ -253,12 +253,7 @@ def read_rows(file: ExportFile) -> Iterator[tuple[int, dict]]:
     """The file's rows as ``{"day": date, <field>: value, <metric>: int}``, checked; raises
     ``BadExport`` at the first bad value (file, line, column)."""
     table, name = file.table, file.name
-    try:
-        text = file.data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = file.data[: exc.start].count(b"\n") + 1
-        raise _fail(name, line, "?", "not UTF-8 text") from exc
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(_decode(file), newline=""), strict=True)
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -266,13 +261,7 @@ def read_rows(file: ExportFile) -> Iterator[tuple[int, dict]]:
     if not header:
         raise _fail(name, 1, "1", "no header line")
     aliases = dict(table.aliases)
-    known = {column for column, _, _ in table.dimensions} | set(table.metrics) | {"date"}
-    positions: dict[str, int] = {}
-    for position, title in enumerate(header):
-        title = title.strip()
-        title = title if title in known else aliases.get(title, "")
-        if title and title not in positions:
-            positions[title] = position
+    positions = _positions(table, aliases, header)
     if "date" not in positions:
         raise _fail(name, 1, "date", "the header has no date column")
     dims = [(c, f, n, positions[c]) for c, f, n in table.dimensions if c in positions]
@@ -313,6 +302,26 @@ def read_rows(file: ExportFile) -> Iterator[tuple[int, dict]]:
             yield line, row
     except csv.Error as exc:
         raise _fail(name, reader.line_num, "?", f"not valid CSV: {exc}") from exc
+
+
+def _decode(file: ExportFile) -> str:
+    try:
+        return file.data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = file.data[: exc.start].count(b"\n") + 1
+        raise _fail(file.name, line, "?", "not UTF-8 text") from exc
+
+
+def _positions(table: Table, aliases: dict[str, str], header: list[str]) -> dict[str, int]:
+    """Each known column's (or alias's) first position in the header."""
+    known = {column for column, _, _ in table.dimensions} | set(table.metrics) | {"date"}
+    positions: dict[str, int] = {}
+    for position, title in enumerate(header):
+        title = title.strip()
+        title = title if title in known else aliases.get(title, "")
+        if title and title not in positions:
+            positions[title] = position
+    return positions
 
 
 def _file_day(file: ExportFile, text: str, line: int) -> date:

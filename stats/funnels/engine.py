@@ -42,47 +42,19 @@ def evaluate(rows: list[Row], steps: int, order: str, window: int, open_: bool) 
 def _in_order(
     rows: list[Row], steps: int, strict: bool, window: int, open_: bool
 ) -> Journey | None:
-    n = len(rows)
-    following: list[list[int]] = []  # following[k][i]: first row ≥ i reaching step k
-    if not strict and n > SCAN_LIMIT:
-        for k in range(steps):
-            column = [n] * (n + 1)
-            for i in range(n - 1, -1, -1):
-                column[i] = i if rows[i][1] >> k & 1 else column[i + 1]
-            following.append(column)
+    # following[k][i]: first row ≥ i reaching step k
+    following = _following(rows, steps) if not strict and len(rows) > SCAN_LIMIT else []
     best: tuple | None = None
     best_path: list[int] = []
     best_first = 0
     for start, (at, mask, allowed) in enumerate(rows):
         if not allowed or not mask:
             continue
-        limit = at + window
         for first in range(steps) if open_ else (0,):
             if not mask >> first & 1:
                 continue
-            path = [start]
-            step = first
-            while step + 1 < steps:
-                if strict:
-                    nxt = path[-1] + 1
-                    if nxt >= n or not rows[nxt][1] >> (step + 1) & 1:
-                        break
-                elif following:
-                    nxt = following[step + 1][path[-1] + 1]
-                    if nxt >= n:
-                        break
-                else:  # small units: scanning is cheaper than building the table
-                    bit = 1 << (step + 1)
-                    nxt = path[-1] + 1
-                    while nxt < n and not rows[nxt][1] & bit:
-                        nxt += 1
-                    if nxt >= n:
-                        break
-                if rows[nxt][0] > limit:
-                    break
-                path.append(nxt)
-                step += 1
-            key = (step, -first)
+            path = _walk(rows, steps, strict, following, start, first, at + window)
+            key = (first + len(path) - 1, -first)
             if best is None or key > best:
                 best, best_path, best_first = key, path, first
         if best == (steps - 1, 0):
@@ -95,6 +67,55 @@ def _in_order(
         tuple(best_path),
         tuple(rows[i][0] for i in best_path),
     )
+
+
+def _following(rows: list[Row], steps: int) -> list[list[int]]:
+    """Per step k, per row i: the first row ≥ i reaching step k (``len(rows)`` if none)."""
+    n = len(rows)
+    following: list[list[int]] = []
+    for k in range(steps):
+        column = [n] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            column[i] = i if rows[i][1] >> k & 1 else column[i + 1]
+        following.append(column)
+    return following
+
+
+def _walk(
+    rows: list[Row],
+    steps: int,
+    strict: bool,
+    following: list[list[int]],
+    start: int,
+    first: int,
+    limit: int,
+) -> list[int]:
+    """The rows reaching step ``first`` (row ``start``), then each next step by the
+    earliest row that can, up to ``limit`` (µs)."""
+    n = len(rows)
+    path = [start]
+    step = first
+    while step + 1 < steps:
+        if strict:
+            nxt = path[-1] + 1
+            if nxt >= n or not rows[nxt][1] >> (step + 1) & 1:
+                break
+        elif following:
+            nxt = following[step + 1][path[-1] + 1]
+            if nxt >= n:
+                break
+        else:  # small units: scanning is cheaper than building the table
+            bit = 1 << (step + 1)
+            nxt = path[-1] + 1
+            while nxt < n and not rows[nxt][1] & bit:
+                nxt += 1
+            if nxt >= n:
+                break
+        if rows[nxt][0] > limit:
+            break
+        path.append(nxt)
+        step += 1
+    return path
 
 
 def _matching(wanted: list[int], candidates: list[int], rows: list[Row]) -> dict[int, int] | None:
