@@ -25,7 +25,17 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from sites.models import Site
+from stats.dimensions import COMPUTED_COLUMNS, DIMENSIONS, SESSION_COLUMNS, SESSION_DIMENSIONS
 from stats.models import DailyDimensionStats, DailySiteStats, RollupState, SessionDay
+from stats.query.coverage import rolled_until
+from stats.query.measures import (
+    daily_from_events,
+    dimension_days_from_events,
+    exit_days_from_events,
+    page_time_days_from_events,
+)
+from stats.query.request import StatsQuery
+from stats.query.scope import SESSION_SCOPE
 from tracking.models import Event
 
 logger = logging.getLogger(__name__)
@@ -177,8 +187,6 @@ def session_values(cursor, params: dict) -> str:
     """Fill ``rollup_session_values`` with the day's sessions, each scoped column from the
     session's first event (by time, then id) that has its group; returns the columns for
     ``SCOPED_EVENTS_SQL``."""
-    from stats.query import SESSION_SCOPE
-
     columns = [(group, column) for group in SESSION_SCOPE for column in group.columns]
     names = ", ".join(f'"{column}"' for _, column in columns)
     cursor.execute(
@@ -203,18 +211,6 @@ def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
 @transaction.atomic
 def rollup_site_day(site_id: int, day: date, tz: str) -> None:
     """(Re)compute one site's totals and breakdowns for one local day."""
-    from stats.query import (
-        COMPUTED_COLUMNS,
-        DIMENSIONS,
-        SESSION_COLUMNS,
-        SESSION_DIMENSIONS,
-        StatsQuery,
-        daily_from_events,
-        dimension_days_from_events,
-        exit_days_from_events,
-        page_time_days_from_events,
-    )
-
     DailySiteStats.objects.filter(site_id=site_id, day=day, tz=tz).delete()
     DailyDimensionStats.objects.filter(site_id=site_id, day=day, tz=tz).delete()
     SessionDay.objects.filter(site_id=site_id, day=day, tz=tz).delete()
@@ -275,100 +271,6 @@ def rollup_site_day(site_id: int, day: date, tz: str) -> None:
         )
         for key, values in exit_days_from_events(query).get(day, {}).items()
     )
-
-
-def _covered_until(site_id: int, tz: str) -> date | None:
-    """The last local day every event of which had been rolled up at the last run.
-
-    Rollups are kept in the site's time zone only: a query in another zone covers nothing.
-    """
-    state = (
-        RollupState.objects.filter(site_id=site_id, site__timezone=tz)
-        .values_list("received_until", flat=True)
-        .first()
-    )
-    return state.astimezone(ZoneInfo(tz)).date() - timedelta(days=1) if state else None
-
-
-def rolled_until(site_id: int, tz: str) -> datetime | None:
-    """The start of the first local day the rollups do not cover (events before it are in
-    every rolled-up table), or None before the first run."""
-    covered_until = _covered_until(site_id, tz)
-    if covered_until is None:
-        return None
-    return datetime.combine(covered_until + timedelta(days=1), time.min, tzinfo=ZoneInfo(tz))
-
-
-def covered_days(site_id: int, first: date, last: date, tz: str) -> list[date]:
-    """The days of [first, last] that the rollups (totals, breakdowns, session rows) cover."""
-    if last < first:
-        return []
-    return _covered_days(site_id, first, last, tz)
-
-
-def rolled_up_page_time(site_id: int, first: date, last: date, tz: str) -> dict[date, tuple]:
-    """Rolled-up (sum of ms, number) of page-view-to-next-event gaps per covered day."""
-    days = covered_days(site_id, first, last, tz)
-    if not days:
-        return {}
-    found = {day: (0, 0) for day in days}
-    for day, total_ms, count in DailySiteStats.objects.filter(
-        site_id=site_id, tz=tz, day__gte=days[0], day__lte=days[-1]
-    ).values_list("day", "page_time_ms", "page_time_count"):
-        found[day] = (total_ms, count)
-    return found
-
-
-def _covered_days(site_id: int, first: date, last: date, tz: str) -> list[date]:
-    covered_until = _covered_until(site_id, tz)
-    if covered_until is None:
-        return []
-    return [first + timedelta(days=n) for n in range((min(last, covered_until) - first).days + 1)]
-
-
-def rolled_up_days(site_id: int, first: date, last: date, tz: str) -> dict[date, dict]:
-    """Rolled-up totals per day; covered days without a row had no events (zeros)."""
-    if last < first:
-        return {}
-    rows = DailySiteStats.objects.filter(site_id=site_id, tz=tz, day__gte=first, day__lte=last)
-    found = {
-        r.day: {
-            "visitors": r.visitors,
-            "views": r.views,
-            "sessions": r.sessions,
-            "bounces": r.bounces,
-            "duration_ms": r.duration_ms,
-        }
-        for r in rows
-    }
-    zero = {"visitors": 0, "views": 0, "sessions": 0, "bounces": 0, "duration_ms": 0}
-    for day in _covered_days(site_id, first, last, tz):
-        found.setdefault(day, dict(zero))
-    return found
-
-
-def rolled_up_dimension_days(
-    site_id: int, dimension: str, first: date, last: date, tz: str
-) -> dict[date, dict[tuple, dict]]:
-    """Rolled-up breakdown per day (only days the rollups cover)."""
-    if last < first:
-        return {}
-    days = _covered_days(site_id, first, last, tz)
-    if not days:
-        return {}
-    found: dict[date, dict[tuple, dict]] = {day: {} for day in days}
-    rows = DailyDimensionStats.objects.filter(
-        site_id=site_id, tz=tz, dimension=dimension, day__gte=days[0], day__lte=days[-1]
-    )
-    for day, value, visitors, views, sessions in rows.values_list(
-        "day", "value", "visitors", "views", "sessions"
-    ):
-        found[day][tuple(json.loads(value))] = {
-            "visitors": visitors,
-            "views": views,
-            "sessions": sessions,
-        }
-    return found
 
 
 def rollup_site(site: Site, now: datetime | None = None) -> int:

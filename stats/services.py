@@ -16,7 +16,8 @@ from stats.models import (
     SessionAttributes,
     SessionDay,
 )
-from stats.rollups import covered_days, day_bounds, rollup_site_day
+from stats.query.coverage import site_covered_days
+from stats.rollups import day_bounds, rollup_site_day
 from tracking.models import DroppedEventCount, Event
 from tracking.revenue import revenue_reconvert
 
@@ -56,7 +57,7 @@ def site_stats_delete_range(site, first, last, *, events_only: bool = False) -> 
         }
     deleted, _ = events.delete()
     if events_only:
-        covered = set(covered_days(site.pk, first, last, site.timezone))
+        covered = set(site_covered_days(site.pk, first, last, site.timezone))
         for day in sorted(touched & covered):  # the day's copies and aggregates are replaced
             rollup_site_day(site.pk, day, site.timezone)
         return deleted

@@ -23,6 +23,13 @@ from stats.dimensions import (
     SESSION_DIMENSIONS,
     SESSION_FILTERS,
 )
+from stats.query.coverage import (
+    after,
+    covered_days,
+    event_sets,
+    split,
+    uses_rolled_events,
+)
 from stats.query.engine import engine
 from stats.query.events import (
     active_visitors,
@@ -70,14 +77,7 @@ from stats.query.measures import (
     visitor_series,
     visitors_total,
 )
-from stats.query.plan import (
-    after,
-    covered_days,
-    event_sets,
-    split,
-    uses_rolled_events,
-    uses_session_rows,
-)
+from stats.query.plan import uses_session_rows
 from stats.query.request import DateRange, StatsQuery
 from stats.query.results import (
     BreakdownRow,

@@ -13,8 +13,8 @@ from django.utils import timezone
 from psycopg import sql
 
 from stats.models import Goal
+from stats.query.coverage import event_sets
 from stats.query.measures import visitors_total
-from stats.query.plan import event_sets
 from stats.query.request import StatsQuery
 from stats.query.scope import SCOPED_PREFIX, scoped_events
 from stats.query.sql import compose, events_sql, sql_of

@@ -11,6 +11,9 @@ A request's days are answered by one source each (docs/statistics.md, "The read 
   (``split``), one statement over both on PostgreSQL; raw events only on the embedded
   default (``stats.query.engine``).
 
+``covered_days`` and ``split`` live in ``stats.query.coverage`` (below the sources, which
+read events through its ``event_sets``).
+
 Every measure (``stats.query.measures``) asks ``plan()`` for its parts and ``combine()``s
 the answers; nothing else looks at rollup coverage or the database engine.
 """
@@ -21,18 +24,15 @@ import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from django.db.models import QuerySet
-
 from stats.dimensions import SESSION_DIMENSIONS, SESSION_FILTERS
-from stats.models import RolledEvent
+from stats.query.coverage import after, covered_days
 from stats.query.engine import engine
-from stats.query.request import Measure, StatsQuery, today
+from stats.query.request import Measure, StatsQuery
 from stats.query.sources import imported
-from stats.rollups import covered_days as rollup_covered_days
 
 
 class Source(StrEnum):
@@ -76,54 +76,10 @@ class Part:
     query: StatsQuery
 
 
-def covered_days(query: StatsQuery) -> list[date]:
-    """The days of the query the rollups cover: whole past days, in the site's time zone."""
-    if query.raw:
-        return []
-    return rollup_covered_days(
-        query.site_id,
-        query.first_day,
-        min(query.last_day, today(query) - timedelta(days=1)),
-        query.tz,
-    )
-
-
-def after(query: StatsQuery, covered: list[date]) -> StatsQuery | None:
-    """The query over the days after ``covered`` (covered days are a prefix), or None."""
-    if covered and covered[-1] >= query.last_day:
-        return None
-    first = covered[-1] + timedelta(days=1) if covered else query.first_day
-    return dataclasses.replace(query, first_day=first)
-
-
 def uses_session_rows(query: StatsQuery) -> bool:
     """Whether filtered metrics come from ``SessionDay`` rows for covered days: every filter
     is a session attribute (PostgreSQL only; the embedded SQLite answers from raw events)."""
     return bool(query.filters) and engine().session_rows and set(query.filters) <= SESSION_FILTERS
-
-
-def uses_rolled_events(query: StatsQuery) -> bool:
-    """Whether covered days may be read from ``RolledEvent`` rows (PostgreSQL only). Not with
-    ``exit_path``: its "last page view in the range" would change if the range were split."""
-    return engine().rolled_events and "exit_path" not in query.filters
-
-
-def split(query: StatsQuery) -> tuple[StatsQuery | None, StatsQuery | None]:
-    """The query as (days read from ``RolledEvent`` rows, days read from raw events): the
-    covered days are a prefix of the range; either part may be None."""
-    covered = covered_days(query) if uses_rolled_events(query) else []
-    if not covered:
-        return None, query
-    return dataclasses.replace(query, first_day=covered[0], last_day=covered[-1]), after(
-        query, covered
-    )
-
-
-def event_sets(query: StatsQuery) -> list[QuerySet]:
-    """The query's events in at most two disjoint parts: ``RolledEvent`` rows for the days
-    the rollups cover, raw events for the rest."""
-    rolled, rest = split(query)
-    return ([rolled.events(RolledEvent)] if rolled else []) + ([rest.events()] if rest else [])
 
 
 def _covered_source(query: StatsQuery, measure: Measure, dimension: str | None) -> Source | None:

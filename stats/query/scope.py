@@ -7,15 +7,31 @@ this reads the rows already stored. docs/statistics.md, "Session scope"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from django.db.models import Case, F, QuerySet, Value, When, Window
 from django.db.models.functions import FirstValue, TruncDate
 
 from tracking.models import Event
 
-if TYPE_CHECKING:
-    from stats.query.request import StatsQuery
+
+class DayRange(Protocol):
+    """What ``scoped_events`` reads of a request (``stats.query.request.StatsQuery``): its
+    site and local days. A protocol, so this module, below the request, imports none."""
+
+    @property
+    def site_id(self) -> int: ...
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,7 @@ SESSION_SCOPED = {column: group for group in SESSION_SCOPE for column in group.c
 SCOPED_PREFIX = "session_"  # raw events' annotations holding the session's values
 
 
-def scoped_events(query: StatsQuery, columns) -> QuerySet[Event]:
+def scoped_events(query: DayRange, columns) -> QuerySet[Event]:
     """The range's raw events (no filters), each annotated with its session's value of every
     session-scoped column in ``columns`` as ``session_<column>`` (window functions over the
     session's events of the local day)."""

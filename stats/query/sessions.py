@@ -13,8 +13,9 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from psycopg import sql
 
+from stats.query.coverage import event_sets
 from stats.query.engine import engine
-from stats.query.plan import Measure, Source, event_sets, plan
+from stats.query.plan import Measure, Source, plan
 from stats.query.request import StatsQuery
 from stats.query.results import SessionSummary
 from stats.query.sources.events_python import session_summaries_from_events

@@ -13,8 +13,8 @@ from psycopg import sql
 
 from stats.dimensions import FILTER_FIELDS
 from stats.models import RolledEvent
+from stats.query.coverage import event_sets, split
 from stats.query.filters import apply_filters, scoped_filter_names
-from stats.query.plan import event_sets, split
 from stats.query.request import StatsQuery
 from stats.query.scope import SCOPED_PREFIX, SESSION_SCOPED, scoped_events
 

@@ -12,7 +12,7 @@ from django.db.models import Max, Min, QuerySet
 
 from sites.models import Site
 from stats.models import RolledEvent
-from stats.rollups import rolled_until
+from stats.query.coverage import rolled_until
 from tracking.models import Event
 
 

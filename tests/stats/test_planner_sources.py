@@ -68,7 +68,7 @@ def test_every_source_gives_the_same_numbers(db, events, tz):
         # Every day of the range is covered: all of it comes from the expected source.
         assert [(p.source, p.query) for p in parts] == [(covered_source, query)]
         if covered_source is Source.EVENTS:  # per-event filters: the rolled-up events
-            assert planner.split(query) == (query, None)
+            assert q.split(query) == (query, None)
         reference = dataclasses.replace(query, raw=True)
         assert [p.source for p in planner.plan(reference, Measure.DAYS)] == [Source.EVENTS]
         days, visitors, breakdowns, page_time = planned_answers(query)

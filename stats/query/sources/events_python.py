@@ -13,7 +13,7 @@ from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import ExtractHour, TruncDate
 
 from stats.dimensions import DIMENSIONS
-from stats.query.plan import event_sets
+from stats.query.coverage import event_sets
 from stats.query.request import StatsQuery
 from stats.query.results import milliseconds
 from stats.query.scope import SCOPED_PREFIX, SESSION_SCOPED, scoped_events

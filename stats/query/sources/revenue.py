@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractHour
 
-from stats.query.plan import event_sets
+from stats.query.coverage import event_sets
 from stats.query.request import StatsQuery
 from tracking.models import Event
 
