@@ -393,41 +393,14 @@ def series(request: Request, interval: str) -> list[tuple]:
     labels = buckets(query, interval)
     group = "hour" if interval == "hour" else "day"
     if request.goals is not None:
-        per_key = ev.event_counts(query, target=ev.goals_target(request.goals), group=group)
-        counted = {label: dict(ev.ZERO) for label in labels}
-        for key, counts in per_key.items():
-            label = key if interval == "hour" else _bucket_of(key, interval)
-            if label in counted:
-                for name in ev.ZERO:
-                    counted[label][name] += counts[name]
-        totals = dict.fromkeys(labels, 0)
-        if "conversion_rate" in metrics:
-            if interval == "hour":
-                for row in q.hours(ev.without_goal_and_props(query)):
-                    totals[row["hour"]] = row["visitors"]
-            else:
-                for day, values in q.daily_metrics(ev.without_goal_and_props(query)).items():
-                    label = _bucket_of(day, interval)
-                    if label in totals:
-                        totals[label] += values["visitors"]
-        return [
-            (label, _counts_metrics(counted[label], metrics, totals[label])) for label in labels
-        ]
+        return _goal_series(request, labels, interval, group)
     events = {}
     if "events" in metrics:
         for key, counts in ev.event_counts(query, group=group).items():
             label = key if interval == "hour" else _bucket_of(key, interval)
             events[label] = events.get(label, 0) + counts["events"]
     if interval == "hour":
-        per_hour = {row["hour"]: row for row in q.hours(query)}
-        out = []
-        for hour in labels:
-            row = per_hour.get(hour, {"visitors": 0, "views": 0, "sessions": 0})
-            values = {}
-            for m in metrics:
-                values[m] = events.get(hour, 0) if m == "events" else row[BREAKDOWN_METRICS[m]]
-            out.append((hour, values))
-        return out
+        return _hourly_series(query, metrics, labels, events)
     daily = q.daily_metrics(query)
     grouped: dict[date, list[dict]] = {label: [] for label in labels}
     for day in query.days():
@@ -439,6 +412,44 @@ def series(request: Request, interval: str) -> list[tuple]:
         if "time_on_page" in metrics:
             totals["time_on_page"] = ev.mean_time_on_page(_bucket_query(query, label, interval))
         out.append((label, {m: _values(totals, m) for m in metrics}))
+    return out
+
+
+def _goal_series(request: Request, labels: list, interval: str, group: str) -> list[tuple]:
+    """``series`` of the goals' conversions (with the rate against all visitors)."""
+    query, metrics = request.stats, request.metrics
+    per_key = ev.event_counts(query, target=ev.goals_target(request.goals), group=group)
+    counted = {label: dict(ev.ZERO) for label in labels}
+    for key, counts in per_key.items():
+        label = key if interval == "hour" else _bucket_of(key, interval)
+        if label in counted:
+            for name in ev.ZERO:
+                counted[label][name] += counts[name]
+    totals = dict.fromkeys(labels, 0)
+    if "conversion_rate" in metrics:
+        if interval == "hour":
+            for row in q.hours(ev.without_goal_and_props(query)):
+                totals[row["hour"]] = row["visitors"]
+        else:
+            for day, values in q.daily_metrics(ev.without_goal_and_props(query)).items():
+                label = _bucket_of(day, interval)
+                if label in totals:
+                    totals[label] += values["visitors"]
+    return [(label, _counts_metrics(counted[label], metrics, totals[label])) for label in labels]
+
+
+def _hourly_series(
+    query: q.StatsQuery, metrics: list[str], labels: list, events: dict
+) -> list[tuple]:
+    """``series`` by hour of one day."""
+    per_hour = {row["hour"]: row for row in q.hours(query)}
+    out = []
+    for hour in labels:
+        row = per_hour.get(hour, {"visitors": 0, "views": 0, "sessions": 0})
+        values = {}
+        for m in metrics:
+            values[m] = events.get(hour, 0) if m == "events" else row[BREAKDOWN_METRICS[m]]
+        out.append((hour, values))
     return out
 
 

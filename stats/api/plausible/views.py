@@ -281,37 +281,14 @@ class Query(PlausibleView):
         if not isinstance(body, dict):
             raise PlausibleError("#: Invalid request body: expected a JSON object.")
         site = self.stats_site(body.get("site_id"))
-        metrics = body.get("metrics")
-        if not isinstance(metrics, list) or not metrics:
-            raise PlausibleError("#/metrics: Expected a non-empty list of metrics.")
-        for index, metric in enumerate(metrics):
-            if metric not in V2_METRICS:
-                raise PlausibleError(f'#/metrics/{index}: Invalid metric "{metric}"')
-        if len(set(metrics)) != len(metrics):
-            raise PlausibleError("Metrics cannot be queried multiple times.")
+        metrics = _v2_metrics(body.get("metrics"))
         if "date_range" not in body:
             raise PlausibleError("#/date_range: Required property date_range was not present.")
         first, last, _range = periods.v2_days(
             body["date_range"], site.timezone, body.get("date"), site.pk
         )
         dimensions = body.get("dimensions", [])
-        if not isinstance(dimensions, list) or not all(isinstance(d, str) for d in dimensions):
-            raise PlausibleError("#/dimensions: Expected a list of dimensions.")
-        if len(dimensions) > 1:
-            raise PlausibleError("Footfall answers at most one dimension per query.")
-        dimension = dimensions[0] if dimensions else None
-        interval = None
-        if dimension is not None:
-            if dimension in TIME_DIMENSIONS:
-                interval = TIME_DIMENSIONS[dimension] or (
-                    "hour" if first == last else "month" if (last - first).days > 180 else "day"
-                )
-                if interval == "hour" and first != last:
-                    raise PlausibleError(
-                        "Footfall answers `time:hour` for a single day's date_range only."
-                    )
-            elif dimension.startswith("time") or not known_property(dimension):
-                raise PlausibleError(f'#/dimensions/0: Invalid dimension "{dimension}"')
+        dimension, interval = _v2_dimension(dimensions, first, last)
         try:
             tree = parse_v2(body.get("filters", []))
         except FilterError as exc:
@@ -338,16 +315,7 @@ class Query(PlausibleView):
             values = pq.aggregate(question)
             rows = [{"metrics": [values[m] for m in metrics], "dimensions": []}]
         elif interval:
-            rows = []
-            for label, values in pq.series(question, interval):
-                if not any(values.values()):
-                    continue  # Plausible lists only buckets with data (time_labels has all)
-                rows.append(
-                    {
-                        "metrics": [values[m] for m in metrics],
-                        "dimensions": [_time_label(first, label, interval)],
-                    }
-                )
+            rows = _time_rows(question, metrics, interval, first)
             if include["time_labels"]:
                 meta["time_labels"] = [
                     _time_label(first, label, interval) for label in pq.buckets(query, interval)
@@ -361,13 +329,7 @@ class Query(PlausibleView):
         total = len(rows)
         rows = rows[offset : offset + limit]
         if include["imports"]:
-            # Complete Plausible CSV imports (issue #16), where they answer exactly; events
-            # imported with ``manage.py import events`` are ordinary events, always counted.
-            meta["imports_included"] = included
-            if skip is not None:
-                meta["imports_skip_reason"] = skip
-            if skip == "unsupported_query":
-                meta["imports_warning"] = pq.IMPORTS_WARNING
+            _imports_meta(meta, included, skip)
         if include["total_rows"]:
             meta["total_rows"] = total
         echo = {
@@ -381,6 +343,61 @@ class Query(PlausibleView):
             "pagination": {"limit": limit, "offset": offset},
         }
         return Response({"results": rows, "meta": meta, "query": echo})
+
+
+def _v2_metrics(metrics) -> list[str]:
+    """The query's metrics: a non-empty list of distinct known names."""
+    if not isinstance(metrics, list) or not metrics:
+        raise PlausibleError("#/metrics: Expected a non-empty list of metrics.")
+    for index, metric in enumerate(metrics):
+        if metric not in V2_METRICS:
+            raise PlausibleError(f'#/metrics/{index}: Invalid metric "{metric}"')
+    if len(set(metrics)) != len(metrics):
+        raise PlausibleError("Metrics cannot be queried multiple times.")
+    return metrics
+
+
+def _v2_dimension(dimensions, first: date, last: date) -> tuple[str | None, str | None]:
+    """The query's one dimension (or None) and, for a time dimension, its interval."""
+    if not isinstance(dimensions, list) or not all(isinstance(d, str) for d in dimensions):
+        raise PlausibleError("#/dimensions: Expected a list of dimensions.")
+    if len(dimensions) > 1:
+        raise PlausibleError("Footfall answers at most one dimension per query.")
+    if not dimensions:
+        return None, None
+    dimension = dimensions[0]
+    if dimension in TIME_DIMENSIONS:
+        interval = TIME_DIMENSIONS[dimension] or (
+            "hour" if first == last else "month" if (last - first).days > 180 else "day"
+        )
+        if interval == "hour" and first != last:
+            raise PlausibleError("Footfall answers `time:hour` for a single day's date_range only.")
+        return dimension, interval
+    if dimension.startswith("time") or not known_property(dimension):
+        raise PlausibleError(f'#/dimensions/0: Invalid dimension "{dimension}"')
+    return dimension, None
+
+
+def _time_rows(question: pq.Request, metrics: list[str], interval: str, first: date) -> list[dict]:
+    """One row per bucket with data (Plausible lists only those; time_labels has all)."""
+    return [
+        {
+            "metrics": [values[m] for m in metrics],
+            "dimensions": [_time_label(first, label, interval)],
+        }
+        for label, values in pq.series(question, interval)
+        if any(values.values())
+    ]
+
+
+def _imports_meta(meta: dict, included: bool, skip: str | None) -> None:
+    """Complete Plausible CSV imports (issue #16), where they answer exactly; events
+    imported with ``manage.py import events`` are ordinary events, always counted."""
+    meta["imports_included"] = included
+    if skip is not None:
+        meta["imports_skip_reason"] = skip
+    if skip == "unsupported_query":
+        meta["imports_warning"] = pq.IMPORTS_WARNING
 
 
 def _last_second(query) -> str:
