@@ -178,7 +178,7 @@ def funnel_new(request: HttpRequest, public_id: str) -> HttpResponse:
             funnel = funnel_create(site, _form_data(request))
         except StepError as error:
             return _form(request, site, None, error.message, status=400)
-        return redirect(f"/sites/{site.public_id}/funnels/{funnel.pk}")
+        return redirect("funnel_detail", site.public_id, funnel.pk)
     return _form(request, site, None)
 
 
@@ -194,7 +194,7 @@ def funnel_edit(request: HttpRequest, public_id: str, funnel_id: str) -> HttpRes
         except StepError as error:
             funnel.refresh_from_db()
             return _form(request, site, funnel, error.message, status=400)
-        return redirect(f"/sites/{site.public_id}/funnels/{funnel.pk}")
+        return redirect("funnel_detail", site.public_id, funnel.pk)
     return _form(request, site, funnel)
 
 
@@ -205,7 +205,7 @@ def funnel_remove(request: HttpRequest, public_id: str, funnel_id: str) -> HttpR
     funnel = _funnel_for(site, funnel_id)
     _managed(request, site)
     funnel_delete(funnel)
-    return redirect(f"/sites/{site.public_id}/funnels")
+    return redirect("funnels", site.public_id)
 
 
 def _duration(seconds: float | None) -> str:

@@ -17,6 +17,7 @@ from math import ceil
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from analytics_project.client_ip import client_ip, ip_digest
@@ -196,10 +197,11 @@ def _apply_filter_form(request, site: Site):
     param = d.filter_param(
         request.GET.get("fk", ""), request.GET.get("fo", ""), request.GET.get("fv", "")
     )
+    dashboard_url = reverse("dashboard", args=[site.public_id])
     if param is None:
-        return redirect(f"/sites/{site.public_id}/?{state.querystring()}")
+        return redirect(f"{dashboard_url}?{state.querystring()}")
     key, value = param
-    return redirect(f"/sites/{site.public_id}/?{state.with_filter(key, value)}")
+    return redirect(f"{dashboard_url}?{state.with_filter(key, value)}")
 
 
 # --- panels ------------------------------------------------------------------------------
