@@ -359,7 +359,7 @@ def panel_rows(panel: Panel, stats_query: q.StatsQuery) -> list[dict]:
         raw = q.exit_pages(stats_query)
         # Shares of the period's visitors, like every other panel: a visitor leaving on two
         # pages (two sessions) counts on both rows, so the rows' sum would shrink the shares.
-        total = q.period_visitors(stats_query) or 1
+        total = q.period_visitors(stats_query, "exit") or 1
         rows = [
             {**r, "relative_visitors": round(r["visitors"] / total, 4), "views": r["exits"]}
             for r in sorted(raw, key=lambda r: (-r["visitors"], r["path"]))

@@ -30,7 +30,7 @@ from django.db import connection, connections
 
 from stats.dimensions import DIMENSIONS
 from stats.query.engine import engine
-from stats.query.plan import Measure, Part, Source, combine, plan
+from stats.query.plan import Measure, Part, Source, combine, native_parts, plan
 from stats.query.request import StatsQuery
 from stats.query.results import BreakdownRow, DayMetrics, Totals, rate
 from stats.query.sources import daily, events_python, events_sql, session_rows
@@ -73,10 +73,36 @@ def day_metrics(query: StatsQuery) -> dict[date, DayMetrics]:
     return {day: DayMetrics.of(m) for day, m in daily_metrics(query).items()}
 
 
-def period_visitors(query: StatsQuery) -> int:
+def period_visitors(query: StatsQuery, dimension: str | None = None) -> int:
     """The period's visitors under the query's filters (as ``totals``): the denominator of
-    shares. Like ``daily_metrics``, but counting visitors only."""
-    return sum(source_of(part).visitors(part.query) for part in plan(query, Measure.VISITORS))
+    shares. Like ``daily_metrics``, but counting visitors only.
+
+    With ``dimension``: the visitors of the sources that answer that breakdown, day by day,
+    so its shares never exceed 100 %: days whose imported data cannot answer it (e.g.
+    languages; ``imported.skipped``) count their native visitors only, as its rows do."""
+    parts = plan(query, Measure.VISITORS)
+    if dimension is not None:
+        answering = plan(query, Measure.BREAKDOWN, dimension)
+        if _claimed_days(answering) != _claimed_days(parts):
+            parts = [
+                native
+                for part in answering
+                for native in (
+                    native_parts(part.query, Measure.VISITORS)
+                    if isinstance(part.source, Source)
+                    else [part]
+                )
+            ]
+    return sum(source_of(part).visitors(part.query) for part in parts)
+
+
+def _claimed_days(parts: list[Part]) -> list[tuple[date, date]]:
+    """The day ranges of ``parts`` answered by a claimant (imported data)."""
+    return [
+        (part.query.first_day, part.query.last_day)
+        for part in parts
+        if not isinstance(part.source, Source)
+    ]
 
 
 def visitors_total(query: StatsQuery) -> int:
@@ -214,7 +240,8 @@ def breakdown_rows(query: StatsQuery, dimension: str) -> list[BreakdownRow]:
     """Visitors, views and sessions per value of a dimension, most visitors first.
 
     Visitors are summed over days, as everywhere. ``relative_visitors`` is a share of the
-    period's visitors (under the same filters), so a visitor is never split between rows.
+    period's visitors (under the same filters, of the sources answering the breakdown:
+    ``period_visitors``), so a visitor is never split between rows.
     """
     columns, _kind = DIMENSIONS[dimension]
     rows: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -224,7 +251,7 @@ def breakdown_rows(query: StatsQuery, dimension: str) -> list[BreakdownRow]:
             row[0] += metrics["visitors"]
             row[1] += metrics["views"]
             row[2] += metrics["sessions"]
-    total_visitors = period_visitors(query) or 1
+    total_visitors = period_visitors(query, dimension) or 1
     total_views = sum(views for _, views, _ in rows.values()) or 1
     result = [
         BreakdownRow(

@@ -89,7 +89,7 @@ def source_breakdown(query) -> list[dict]:
         )
         for key in ("visitors", "views", "sessions"):
             entry[key] += row[key]
-    total = period_visitors(query) or 1
+    total = period_visitors(query, "referrer") or 1
     rows = [
         {**r, "relative_visitors": round(r["visitors"] / total, 4)} for r in per_source.values()
     ]
