@@ -104,6 +104,14 @@ class ManageViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def owned(self, model, action: Action = Action.MANAGE_SETTINGS):
+        """The URL's object of ``model`` on the URL's site (404 for any other site's)."""
+        site, _role = self.site(action)
+        found = model.objects.filter(site=site, pk=self.pk(self.object_id())).first()
+        if found is None:
+            raise Http404
+        return found
+
     @staticmethod
     def pk(raw) -> int:
         try:
@@ -143,11 +151,7 @@ class FunnelViewSet(ManageViewSet):
     http_method_names = ["get", "post", "patch", "delete"]
 
     def _funnel(self, action: Action) -> Funnel:
-        site, _role = self.site(action)
-        funnel = Funnel.objects.filter(site=site, pk=self.pk(self.object_id())).first()
-        if funnel is None:
-            raise Http404
-        return funnel
+        return self.owned(Funnel, action)
 
     def list(self, request, **kwargs):
         site, _role = self.site(Action.VIEW_STATS)
@@ -264,11 +268,7 @@ class WebhookViewSet(ManageViewSet):
     http_method_names = ["get", "post", "delete"]
 
     def _webhook(self) -> Webhook:
-        site, _role = self.site(Action.MANAGE_SETTINGS)
-        webhook = Webhook.objects.filter(site=site, pk=self.pk(self.object_id())).first()
-        if webhook is None:
-            raise Http404
-        return webhook
+        return self.owned(Webhook)
 
     def list(self, request, **kwargs):
         site, _role = self.site(Action.MANAGE_SETTINGS)
@@ -313,11 +313,7 @@ class AlertViewSet(ManageViewSet):
     http_method_names = ["get", "post", "delete"]
 
     def _alert(self) -> Alert:
-        site, _role = self.site(Action.MANAGE_SETTINGS)
-        alert = Alert.objects.filter(site=site, pk=self.pk(self.object_id())).first()
-        if alert is None:
-            raise Http404
-        return alert
+        return self.owned(Alert)
 
     def list(self, request, **kwargs):
         site, _role = self.site(Action.MANAGE_SETTINGS)
