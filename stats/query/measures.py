@@ -81,7 +81,8 @@ def period_visitors(query: StatsQuery, dimension: str | None = None) -> int:
     so its shares never exceed 100 %: days whose imported data cannot answer it (e.g.
     languages; ``imported.skipped``) count their native visitors only, as its rows do."""
     parts = plan(query, Measure.VISITORS)
-    if dimension is not None:
+    # Only imported days can differ between the two plans: without any, no second plan.
+    if dimension is not None and _claimed_days(parts):
         answering = plan(query, Measure.BREAKDOWN, dimension)
         if _claimed_days(answering) != _claimed_days(parts):
             parts = [
