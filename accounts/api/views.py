@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from rest_framework.response import Response
 
+from accounts.api.auth import PirschAPIView, PirschError
 from accounts.selectors import api_client_for_credentials
 from accounts.services import oauth_token_issue
 from analytics_project.api_errors import pirsch_error
 from analytics_project.client_ip import client_ip, ip_digest, keyed_digest
-from analytics_project.ratelimit import (
-    backoff_clear,
-    backoff_failure,
-    backoff_retry_after,
-    check_rate_limit,
-    with_rate_limit_headers,
-)
+from analytics_project.ratelimit import backoff_clear, backoff_failure, backoff_retry_after
+from analytics_project.throttling import RateLimitThrottle
 
 TOKEN_LIMIT_PER_IP = 30  # a minute: client secrets are checked with PBKDF2, and guessed
 # Wrong secrets for one client_id from one caller: the 5th locks for 1 s, the next for
@@ -36,25 +31,59 @@ def _storable(value: str) -> bool:
     return "\x00" not in value
 
 
-@csrf_exempt
-def token(request: HttpRequest) -> JsonResponse:
-    if request.method != "POST":
-        return pirsch_error(405, error=["method not allowed"])
-    # The caller's address behind a trusted proxy (otherwise every client would share the
-    # proxy's bucket), as a keyed digest: Redis never holds the address.
-    caller = ip_digest(client_ip(request))
-    limit = check_rate_limit(f"token-ip:{caller}", TOKEN_LIMIT_PER_IP, 60)
-    request.rate_limit = limit  # X-RateLimit-* on every answer (RateLimitHeadersMiddleware)
-    if not limit.allowed:
-        return with_rate_limit_headers(
-            pirsch_error(429, error=["too many requests, retry later"]), limit
+class TokenCallerThrottle(RateLimitThrottle):
+    """``TOKEN_LIMIT_PER_IP`` calls a minute per caller: its address behind a trusted proxy
+    (otherwise every client would share the proxy's bucket), as a keyed digest, so Redis
+    never holds the address."""
+
+    def bucket(self, request, view) -> str:
+        return f"token-ip:{ip_digest(client_ip(request._request))}"
+
+    def limit(self, request, view) -> int:
+        return TOKEN_LIMIT_PER_IP
+
+
+class TokenView(PirschAPIView):
+    """``POST {"client_id", "client_secret"}`` → ``{"access_token", "expires_at"}``."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    late_permission_classes: list = []
+    throttle_classes = [TokenCallerThrottle]
+
+    def post(self, request) -> Response:
+        client_id, secret = _credentials(request.body)
+        caller = ip_digest(client_ip(request._request))
+        failures = f"token-fail:{keyed_digest(client_id[:64])}:{caller}"
+        if wait := backoff_retry_after(failures):
+            response = pirsch_error(429, error=["too many failed attempts, retry later"])
+            response["Retry-After"] = str(wait)
+            return response
+        client = api_client_for_credentials(client_id[:64], secret[:256])
+        if client is None:
+            backoff_failure(
+                failures,
+                lock_after=TOKEN_FAILURES_BEFORE_BACKOFF,
+                base_seconds=1,
+                max_seconds=TOKEN_BACKOFF_MAX_SECONDS,
+            )
+            raise PirschError(401, error=["client ID or secret wrong"])
+        backoff_clear(failures)
+        access_token, expires = oauth_token_issue(client=client)
+        return Response(
+            {"access_token": access_token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
         )
+
+
+def _credentials(raw: bytes) -> tuple[str, str]:
+    """``client_id`` and ``client_secret`` of the JSON body (read whatever its content
+    type, as Pirsch's clients send it), or the Pirsch-shaped 400/401."""
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return pirsch_error(400, error=["the request body must be JSON"])
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise PirschError(400, error=["the request body must be JSON"]) from exc
     if not isinstance(body, dict):
-        return pirsch_error(400, error=["the request body must be a JSON object"])
+        raise PirschError(400, error=["the request body must be a JSON object"])
     client_id = body.get("client_id")
     secret = body.get("client_secret")
     validation = {}
@@ -63,25 +92,10 @@ def token(request: HttpRequest) -> JsonResponse:
     if not isinstance(secret, str) or not secret:
         validation["client_secret"] = "client_secret is required"  # noqa: S105 - a field name, not a secret
     if validation:
-        return pirsch_error(400, validation=validation)
+        raise PirschError(400, validation=validation)
     if not _storable(client_id) or not _storable(secret):
-        return pirsch_error(401, error=["client ID or secret wrong"])  # no such client exists
-    failures = f"token-fail:{keyed_digest(client_id[:64])}:{caller}"
-    if wait := backoff_retry_after(failures):
-        response = pirsch_error(429, error=["too many failed attempts, retry later"])
-        response["Retry-After"] = str(wait)
-        return response
-    client = api_client_for_credentials(client_id[:64], secret[:256])
-    if client is None:
-        backoff_failure(
-            failures,
-            lock_after=TOKEN_FAILURES_BEFORE_BACKOFF,
-            base_seconds=1,
-            max_seconds=TOKEN_BACKOFF_MAX_SECONDS,
-        )
-        return pirsch_error(401, error=["client ID or secret wrong"])
-    backoff_clear(failures)
-    access_token, expires = oauth_token_issue(client=client)
-    return JsonResponse(
-        {"access_token": access_token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-    )
+        raise PirschError(401, error=["client ID or secret wrong"])  # no such client exists
+    return client_id, secret
+
+
+token = TokenView.as_view()
