@@ -109,6 +109,11 @@ def _compile_clean_row():
 clean_row = _compile_clean_row()
 
 
+def clean_rows(rows: Iterable[Mapping[str, Any]]) -> list[list]:
+    """``rows`` (dicts keyed by Event column) as ``write_clean`` takes them."""
+    return [clean_row(row) for row in rows]
+
+
 def write_rows(rows: Iterable[Mapping[str, Any]], *, replay: bool = True) -> int:
     """Store ``rows`` (dicts keyed by Event column), skipping ids already stored.
 
@@ -116,7 +121,12 @@ def write_rows(rows: Iterable[Mapping[str, Any]], *, replay: bool = True) -> int
     COPYed straight into the table, falling back to the staging path if not.
     Returns how many rows were newly inserted.
     """
-    values = [clean_row(row) for row in rows]
+    return write_clean(clean_rows(rows), replay=replay)
+
+
+def write_clean(values: list[list], *, replay: bool = True) -> int:
+    """``write_rows`` for rows ``clean_rows`` made already (the consumer cleans the next
+    batch while this one is written)."""
     if not values:
         return 0
     with transaction.atomic():
