@@ -31,6 +31,11 @@ class Dimension:
     pirsch: dict[str, str] = field(default_factory=dict)  # column → Pirsch field name
     plausible: str | None = None  # Plausible's property, e.g. ``visit:country``
     panel: str | None = None  # the dashboard panel showing the breakdown
+    # Pirsch's ``statistics/options/<option>`` offering this filter's values (read from the
+    # breakdown of the dimension, or the breakdown whose key holds its column).
+    option: str | None = None
+    # The session table of Plausible's CSV export keyed by it (``stats.plausible_export``).
+    export: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -40,49 +45,60 @@ class Dimension:
 
 CATALOGUE: tuple[Dimension, ...] = (
     Dimension("path", "path", "Page", breakdown="page", counts="pageview",
-              plausible="event:page", panel="pages"),
+              plausible="event:page", panel="pages", option="page"),
     Dimension("entry_path", "entry_path", "Entry page", session=True, breakdown="entry",
               counts="pageview", pirsch={"entry_path": "path"}, plausible="visit:entry_page",
-              panel="entry"),
+              panel="entry", export="entry_pages"),
     Dimension("title", "title", "Title"),
     Dimension("referrer", "referrer", "Referrer", session=True, breakdown="referrer",
               key=("referrer", "source"), pirsch={"source": "referrer_name"},
-              plausible="visit:referrer", panel="referrers"),
-    Dimension("referrer_name", "source", "Source", session=True, plausible="visit:source"),
+              plausible="visit:referrer", panel="referrers", option="referrer",
+              export="sources"),
+    Dimension("referrer_name", "source", "Source", session=True, plausible="visit:source",
+              option="referrer/name", export="sources"),
     Dimension("channel", "channel", "Channel", session=True, breakdown="channel",
               plausible="visit:channel", panel="channels"),
     Dimension("utm_source", "utm_source", "UTM source", session=True, breakdown="utm_source",
-              plausible="visit:utm_source", panel="utm_source"),
+              plausible="visit:utm_source", panel="utm_source", option="utm/source",
+              export="sources"),
     Dimension("utm_medium", "utm_medium", "UTM medium", session=True, breakdown="utm_medium",
-              plausible="visit:utm_medium", panel="utm_medium"),
+              plausible="visit:utm_medium", panel="utm_medium", option="utm/medium",
+              export="sources"),
     Dimension("utm_campaign", "utm_campaign", "UTM campaign", session=True,
-              breakdown="utm_campaign", plausible="visit:utm_campaign", panel="utm_campaign"),
+              breakdown="utm_campaign", plausible="visit:utm_campaign", panel="utm_campaign",
+              option="utm/campaign", export="sources"),
     Dimension("utm_content", "utm_content", "UTM content", session=True,
-              breakdown="utm_content", plausible="visit:utm_content", panel="utm_content"),
+              breakdown="utm_content", plausible="visit:utm_content", panel="utm_content",
+              option="utm/content", export="sources"),
     Dimension("utm_term", "utm_term", "UTM term", session=True, breakdown="utm_term",
-              plausible="visit:utm_term", panel="utm_term"),
+              plausible="visit:utm_term", panel="utm_term", option="utm/term", export="sources"),
     Dimension("country", "country_code", "Country", session=True, breakdown="country",
-              plausible="visit:country", panel="countries"),
+              plausible="visit:country", panel="countries", option="country",
+              export="locations"),
     Dimension("region", "region", "Region", session=True, breakdown="region",
-              key=("country_code", "region"), plausible="visit:region", panel="regions"),
+              key=("country_code", "region"), plausible="visit:region", panel="regions",
+              option="region", export="locations"),
     Dimension("city", "city", "City", session=True, breakdown="city",
-              key=("country_code", "region", "city"), plausible="visit:city", panel="cities"),
+              key=("country_code", "region", "city"), plausible="visit:city", panel="cities",
+              option="city"),
     Dimension("browser", "browser", "Browser", session=True, breakdown="browser",
-              plausible="visit:browser", panel="browsers"),
+              plausible="visit:browser", panel="browsers", export="browsers"),
     Dimension("browser_version", "browser_version", "Browser version", session=True,
               breakdown="browser_version", key=("browser", "browser_version"),
-              plausible="visit:browser_version"),
-    Dimension("os", "os", "OS", session=True, breakdown="os", plausible="visit:os", panel="os"),
+              plausible="visit:browser_version", export="browsers"),
+    Dimension("os", "os", "OS", session=True, breakdown="os", plausible="visit:os", panel="os",
+              export="operating_systems"),
     Dimension("os_version", "os_version", "OS version", session=True, breakdown="os_version",
-              key=("os", "os_version"), plausible="visit:os_version"),
+              key=("os", "os_version"), plausible="visit:os_version",
+              export="operating_systems"),
     Dimension("platform", "device_type", "Device", session=True, breakdown="platform",
-              plausible="visit:device", panel="devices"),
+              plausible="visit:device", panel="devices", export="devices"),
     Dimension("screen_class", "screen_class", "Screen size", session=True, breakdown="screen",
               plausible="visit:screen", panel="screens"),
     Dimension("language", "language", "Language", session=True, breakdown="language",
-              panel="languages"),
+              panel="languages", option="language"),
     Dimension("event", "name", "Event", filterable=False, breakdown="event", counts="custom",
-              plausible="event:name", panel="events"),
+              plausible="event:name", panel="events", option="event"),
     Dimension("hostname", "hostname", "Hostname", plausible="event:hostname"),
     Dimension("hour", "hour", "Hour", filterable=False, breakdown="hour",
               computed="""extract(hour FROM "timestamp" AT TIME ZONE %(tz)s)::int"""),
@@ -163,6 +179,22 @@ SESSION_DIMENSIONS = frozenset(
 PANEL_BREAKDOWNS: dict[str, str] = {
     d.panel: d.breakdown for d in CATALOGUE if d.panel and d.breakdown
 }
+
+
+def _option_breakdown(dimension: Dimension) -> str:
+    """The breakdown a filter-options list reads: the dimension's own, or the first whose
+    key holds its column (``referrer_name``: the referrer breakdown's ``source``)."""
+    if dimension.breakdown:
+        return dimension.breakdown
+    return next(d.breakdown for d in CATALOGUE if d.breakdown and dimension.column in d.columns)
+
+
+# Pirsch's filter options answered by a breakdown: option → (breakdown, its column).
+PIRSCH_OPTIONS: dict[str, tuple[str, str]] = {
+    d.option: (_option_breakdown(d), d.column) for d in CATALOGUE if d.option
+}
+# The session attributes Plausible's CSV export keys its session tables by.
+EXPORT_SESSION_COLUMNS: tuple[str, ...] = tuple(d.column for d in CATALOGUE if d.export)
 # Plausible property → filter name (``exit_path`` is a filter of its own).
 PLAUSIBLE_PROPERTIES: dict[str, str] = {
     **{d.plausible: d.name for d in CATALOGUE if d.plausible},

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from sites.models import SiteMembership
 from stats import query as q
+from stats.dimensions import PIRSCH_OPTIONS
 from tracking.models import Event
 
 MAX_OPTIONS = 1000  # distinct values offered for one filter
@@ -305,22 +306,8 @@ def overview(query: q.StatsQuery) -> dict:
     }
 
 
-# option → (dimension of ``stats.query.DIMENSIONS``, its column) for the rolled-up ones
-OPTION_DIMENSIONS = {
-    "referrer/name": ("referrer", "source"),
-    "page": ("page", "path"),
-    "referrer": ("referrer", "referrer"),
-    "event": ("event", "name"),
-    "country": ("country", "country_code"),
-    "region": ("region", "region"),
-    "city": ("city", "city"),
-    "language": ("language", "language"),
-    "utm/source": ("utm_source", "utm_source"),
-    "utm/medium": ("utm_medium", "utm_medium"),
-    "utm/campaign": ("utm_campaign", "utm_campaign"),
-    "utm/content": ("utm_content", "utm_content"),
-    "utm/term": ("utm_term", "utm_term"),
-}
+# option → (breakdown, its column) for the options a breakdown answers (the catalogue's).
+OPTION_DIMENSIONS = PIRSCH_OPTIONS
 OPTIONS = (*OPTION_DIMENSIONS, "hostname", "metadata", "tag", "tag/value")
 
 

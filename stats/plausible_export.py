@@ -22,28 +22,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from stats.dimensions import EXPORT_SESSION_COLUMNS
 from stats.query import StatsQuery, daily_metrics, scoped_events
 
 # Custom events whose ``url`` / ``path`` property Plausible keeps in ``link_url`` / ``path``.
 GOALS_WITH_URL = frozenset({"Outbound Link: Click", "Cloaked Link: Click", "File Download"})
 GOALS_WITH_PATH = frozenset({"404", "WP Form Completions"})
-SESSION_COLUMNS = (
-    "entry_path",
-    "source",
-    "referrer",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "device_type",
-    "country_code",
-    "region",
-)
+# The session attributes the session tables are keyed by (the catalogue's).
+SESSION_COLUMNS = EXPORT_SESSION_COLUMNS
 # Session table → the session attributes of its key (in the file's column order).
 SESSION_TABLES = {
     "sources": (
