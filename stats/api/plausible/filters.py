@@ -15,31 +15,10 @@ import json
 import re
 from dataclasses import dataclass
 
-# Plausible property → Footfall filter name (``stats.query.FILTER_FIELDS`` and friends).
-PROPERTY_FILTERS = {
-    "event:page": "path",
-    "event:hostname": "hostname",
-    "event:name": "event",
-    "visit:entry_page": "entry_path",
-    "visit:exit_page": "exit_path",
-    "visit:source": "referrer_name",
-    "visit:referrer": "referrer",
-    "visit:channel": "channel",
-    "visit:utm_source": "utm_source",
-    "visit:utm_medium": "utm_medium",
-    "visit:utm_campaign": "utm_campaign",
-    "visit:utm_content": "utm_content",
-    "visit:utm_term": "utm_term",
-    "visit:device": "platform",
-    "visit:browser": "browser",
-    "visit:browser_version": "browser_version",
-    "visit:os": "os",
-    "visit:os_version": "os_version",
-    "visit:country": "country",
-    "visit:region": "region",
-    "visit:city": "city",
-    "visit:screen": "screen_class",
-}
+from stats.dimensions import PLAUSIBLE_PROPERTIES
+
+# Plausible property → Footfall filter name (the catalogue's ``plausible`` fields).
+PROPERTY_FILTERS = PLAUSIBLE_PROPERTIES
 PROPS_PREFIX = "event:props:"
 # Properties Plausible knows that Footfall's query layer cannot filter on.
 UNSUPPORTED = frozenset(
