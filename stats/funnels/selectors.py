@@ -25,12 +25,24 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 
 from sites.selectors import site_reporting_currency
 from stats import query as q
-from stats.funnels import engine
+from stats.funnels import chains, engine
 from stats.funnels.steps import ACTIVITY_KINDS, Step, parse_steps, step_q
 from stats.models import Funnel, Goal
 from tracking.models import Event
@@ -123,12 +135,11 @@ def _allowed_sessions(query: q.StatsQuery) -> set[int] | None:
     return sessions
 
 
-def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
-    """Every unit's journey through the funnel in the query's range (units reaching no step
-    are left out)."""
+def _narrowed(query: q.StatsQuery, definition: Definition) -> list:
+    """Each part's candidate events (unfiltered: filters decide who may *enter*), with their
+    step mask (``funnel_mask``) and, on PostgreSQL, their time in µs (``funnel_at``)."""
     unit_column = "visitor_id" if definition.scope == "visitor" else "session_id"
     any_step, mask, first_step = _mask(query.site_id, definition)
-    allowed = _allowed_sessions(query)
     micros = _micros_column()
     parts = q.event_sets(dataclasses.replace(query, filters={}))
     entering = None
@@ -150,11 +161,41 @@ def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
         if micros is not None:
             events = events.annotate(funnel_at=micros)
         narrowed.append(events)
+    return narrowed
+
+
+def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
+    """Every unit's journey through the funnel in the query's range (units reaching no step
+    are left out), evaluated in Python by ``engine.evaluate`` (every mode, both databases;
+    ``tally`` takes the SQL path where it can)."""
+    unit_column = "visitor_id" if definition.scope == "visitor" else "session_id"
+    allowed = _allowed_sessions(query)
+    narrowed = _narrowed(query, definition)
     grouped = (
         _unit_arrays(narrowed, unit_column)
-        if micros is not None
+        if connection.vendor == "postgresql"
         else _unit_stream(narrowed, unit_column)
     )
+    return _evaluate(
+        definition,
+        (
+            (
+                key,
+                times,
+                masks,
+                ids,
+                sessions,
+                visitors,
+                None if allowed is None else [s in allowed for s in sessions],
+            )
+            for key, times, masks, ids, sessions, visitors in grouped
+        ),
+    )
+
+
+def _evaluate(definition: Definition, grouped: Iterable) -> list[Unit]:
+    """``engine.evaluate`` per unit: (key, times, masks, ids, sessions, visitors, allowed
+    flags or None for all)."""
     units = []
     steps, order, window, is_open = (
         len(definition.steps),
@@ -163,8 +204,9 @@ def journeys(query: q.StatsQuery, definition: Definition) -> list[Unit]:
         definition.open,
     )
     evaluate = engine.evaluate
-    for key, times, masks, ids, sessions, visitors in grouped:
-        flags = [True] * len(times) if allowed is None else [s in allowed for s in sessions]
+    for key, times, masks, ids, sessions, visitors, flags in grouped:
+        if flags is None:
+            flags = [True] * len(times)
         journey = evaluate(
             list(zip(times, masks, flags, strict=True)), steps, order, window, is_open
         )
@@ -302,16 +344,50 @@ def _times(times_ms: list[int]) -> dict:
     }
 
 
-def _revenue(
-    units: list[Unit], definition: Definition, currency: str
-) -> list[tuple[list[dict], list[dict]] | None]:
+def _carries_revenue(step: Step) -> bool:
+    """Pages never carry revenue; events and goals may."""
+    return any(a.type != "page" for a in step.alternatives)
+
+
+Money = tuple[Decimal, int]  # the sum of a step's revenue and the number of events with any
+
+
+@dataclass
+class Tally:
+    """A funnel's answer before formatting: per step the units reaching it, entering at it,
+    dropping before it and the times to convert (``step_counts``' shape), and the revenue of
+    the events reaching it (None: the step cannot carry revenue, or no currency was asked);
+    ``cut``: the units the SQL path left to ``engine.evaluate`` (``chains``)."""
+
+    counts: list[dict]
+    revenue: list[Money | None]
+    currency: str | None = None
+    cut: list[Unit] = dataclasses.field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        for mine, theirs in zip(self.counts, other.counts, strict=True):
+            for key in ("visitors", "entered", "dropped"):
+                mine[key] += theirs[key]
+            mine["times_ms"].extend(theirs["times_ms"])
+        self.revenue = [
+            None if a is None and b is None else _add_money(a, b)
+            for a, b in zip(self.revenue, other.revenue, strict=True)
+        ]
+
+
+def _add_money(a: Money | None, b: Money | None) -> Money:
+    a, b = a or (Decimal(0), 0), b or (Decimal(0), 0)
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _revenue(units: list[Unit], definition: Definition, currency: str) -> list[Money | None]:
     """Per step, the revenue the events that reached it carried in the site's reporting
-    ``currency`` (converted at ingest, docs/revenue.md) and its average per event with
+    ``currency`` (converted at ingest, docs/revenue.md) and the number of those events with
     revenue, or None when no step alternative can carry revenue (pages never do). Read from
-    raw events by id, the only table with the revenue columns."""
-    result: list[tuple[list[dict], list[dict]] | None] = []
+    raw events by id."""
+    result: list[Money | None] = []
     for index, step in enumerate(definition.steps):
-        if all(a.type == "page" for a in step.alternatives):
+        if not _carries_revenue(step):
             result.append(None)
             continue
         ids = [
@@ -328,27 +404,139 @@ def _revenue(
             ).aggregate(amount=Sum("revenue_reporting"), count=Count("id"))
             total += row["amount"] or 0
             count += row["count"]
-        if not count:
-            result.append(None)
-            continue
-        cent = Decimal("0.01")
-        result.append(
-            (
-                [{"currency": currency, "amount": str(total.quantize(cent))}],
-                [{"currency": currency, "amount": str((total / count).quantize(cent))}],
-            )
-        )
+        result.append((total, count))
     return result
 
 
-def _steps_report(units: list[Unit], definition: Definition, *, revenue: str | None) -> list[dict]:
-    """``revenue``: the site's reporting currency to sum revenue in, or None for none."""
-    counts = step_counts(units, len(definition.steps))
-    revenues = _revenue(units, definition, revenue) if revenue else [None] * len(definition.steps)
+def _tally_units(units: list[Unit], definition: Definition, currency: str | None) -> Tally:
+    steps = len(definition.steps)
+    revenue = _revenue(units, definition, currency) if currency else [None] * steps
+    return Tally(step_counts(units, steps), revenue, currency)
+
+
+def _in_sql(definition: Definition) -> bool:
+    """Whether ``chains`` evaluates the funnel (closed sequential, on PostgreSQL)."""
+    return (
+        connection.vendor == "postgresql"
+        and definition.order == "sequential"
+        and not definition.open
+    )
+
+
+DECIMAL = DecimalField(max_digits=18, decimal_places=4)
+
+
+def _candidates(
+    query: q.StatsQuery, definition: Definition, currency: str | None
+) -> tuple[str, list]:
+    """The candidate events of ``chains`` (its columns) over both parts, as SQL. Whether an
+    event's session passes the filters is a semi-join on the filtered events, so no session
+    list travels through Python."""
+    unit_column = "visitor_id" if definition.scope == "visitor" else "session_id"
+    ok: Value | Case = Value(True)
+    if query.filters:
+        passing = Q(pk__in=[])
+        for part in q.event_sets(query):
+            passing |= Q(session_id__in=part.order_by().values("session_id"))
+        ok = Case(
+            When(passing, then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+    revenue: Cast | Case = Cast(Value(None), DECIMAL)
+    if currency and any(_carries_revenue(step) for step in definition.steps):
+        revenue = Case(
+            When(revenue_reporting_currency=currency, then=F("revenue_reporting")),
+            default=None,
+            output_field=DECIMAL,
+        )
+    selects, params = [], []
+    for events in _narrowed(query, definition):
+        sql, part_params = (
+            events.order_by()
+            .values(
+                fu=F(unit_column),
+                ft=F("funnel_at"),
+                fi=F("id"),
+                fm=F("funnel_mask"),
+                fo=ok,
+                fs=F("session_id"),
+                fv=F("visitor_id"),
+                fr=revenue,
+            )
+            .query.sql_with_params()
+        )
+        selects.append(f"({sql})")
+        params.extend(part_params)
+    return " UNION ALL ".join(selects), params
+
+
+def _cut_units(
+    candidates: str, params: list, keys: list[int], definition: Definition
+) -> list[Unit]:
+    """``engine.evaluate`` for the units whose first entry the window cut (``chains``)."""
+    if not keys:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(chains.arrays_sql(candidates), [*params, keys])
+        return _evaluate(definition, cursor.fetchall())
+
+
+def _tally_sql(query: q.StatsQuery, definition: Definition, currency: str | None) -> Tally:
+    steps = len(definition.steps)
+    candidates, params = _candidates(query, definition, currency)
+    journeys_sql = chains.journeys_sql(candidates, steps, definition.window)
+    with connection.cursor() as cursor:
+        cursor.execute(chains.tally_sql(journeys_sql, steps), params)
+        row = dict(zip([c.name for c in cursor.description], cursor.fetchone(), strict=True))
+    counts = [{"visitors": row["n0"], "entered": row["n0"], "dropped": 0, "times_ms": []}]
+    for k in range(1, steps):
+        counts.append(
+            {
+                "visitors": row[f"n{k}"],
+                "entered": 0,
+                "dropped": row[f"d{k}"],
+                "times_ms": list(row[f"x{k}"] or ()),
+            }
+        )
+    revenue: list[Money | None] = [
+        (row[f"s{k}"] or Decimal(0), row[f"c{k}"]) if currency and _carries_revenue(step) else None
+        for k, step in enumerate(definition.steps)
+    ]
+    tally = Tally(counts, revenue, currency)
+    tally.cut = _cut_units(candidates, params, row["cut_units"] or [], definition)
+    if tally.cut:
+        tally.add(_tally_units(tally.cut, definition, currency))
+    return tally
+
+
+def tally(
+    query: q.StatsQuery, definition: Definition, currency: str | None = None
+) -> tuple[Tally, list[Unit] | None]:
+    """The funnel's counts, times and (in ``currency``) revenue; and, from the Python path,
+    every unit's journey (None from the SQL path, which keeps them in the database)."""
+    if _in_sql(definition):
+        return _tally_sql(query, definition, currency), None
+    units = journeys(query, definition)
+    return _tally_units(units, definition, currency), units
+
+
+def _money(money: Money | None, currency: str | None) -> tuple[list[dict], list[dict]] | None:
+    if money is None or not money[1] or currency is None:
+        return None
+    total, count = money
+    cent = Decimal("0.01")
+    return (
+        [{"currency": currency, "amount": str(total.quantize(cent))}],
+        [{"currency": currency, "amount": str((total / count).quantize(cent))}],
+    )
+
+
+def _steps_report(tally: Tally, definition: Definition) -> list[dict]:
+    counts = tally.counts
     first = counts[0]["visitors"]
     rows = []
     for index, (step, count) in enumerate(zip(definition.steps, counts, strict=True)):
         previous = counts[index - 1]["visitors"] if index else 0
+        money = _money(tally.revenue[index], tally.currency)
         rows.append(
             {
                 "step": index + 1,
@@ -368,16 +556,16 @@ def _steps_report(units: list[Unit], definition: Definition, *, revenue: str | N
                 "dropped": count["dropped"],
                 "drop_off": _ratio(count["dropped"], previous) if index else 0.0,
                 "time_to_convert": _times(count["times_ms"]) if index else None,
-                "revenue": revenues[index][0] if revenues[index] else None,
-                "average_revenue": revenues[index][1] if revenues[index] else None,
+                "revenue": money[0] if money else None,
+                "average_revenue": money[1] if money else None,
             }
         )
     return rows
 
 
-def pirsch_data(units: list[Unit], definition: Definition) -> list[dict]:
+def pirsch_data(tally: Tally) -> list[dict]:
     """Pirsch's ``FunnelStepData`` per step."""
-    counts = step_counts(units, len(definition.steps))
+    counts = tally.counts
     first = counts[0]["visitors"]
     data = []
     for index, count in enumerate(counts):
@@ -411,23 +599,71 @@ def _entry_values(query: q.StatsQuery, units: list[Unit], dimension: str) -> dic
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT * FROM ({sql}) e", params)  # noqa: S608 - Django-built
             for event_id, value in cursor.fetchall():
-                key = event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id))
-                values[key] = value or ""
+                values[_uuid(event_id)] = value or ""
     return values
 
 
-def _breakdown(
+def _uuid(value) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _grouped_counts(
     query: q.StatsQuery, units: list[Unit], definition: Definition, dimension: str
-) -> list[dict]:
+) -> dict[str, Tally]:
+    """Per entry value, the tally of the units (no times or revenue needed)."""
     values = _entry_values(query, units, dimension)
     grouped: dict[str, list[Unit]] = defaultdict(list)
     for unit in units:
-        event_id = unit.ids[0]
-        key = event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id))
-        grouped[values.get(key, "")].append(unit)
+        grouped[values.get(_uuid(unit.ids[0]), "")].append(unit)
+    return {value: _tally_units(members, definition, None) for value, members in grouped.items()}
+
+
+def _grouped_counts_sql(
+    query: q.StatsQuery, definition: Definition, dimension: str, cut: list[Unit]
+) -> dict[str, Tally]:
+    """The SQL path's breakdown: the journeys not cut grouped by the entry event's value in
+    the database (the values of the range's step-1 events, read as ``_entry_values`` does),
+    plus ``cut``, the units ``engine.evaluate`` chose for."""
+    steps = len(definition.steps)
+    candidates, params = _candidates(query, definition, None)
+    first_step = _mask(query.site_id, definition)[2]
+    column = q.FILTER_FIELDS[dimension]
+    values_sql, values_params = q.events_sql(
+        dataclasses.replace(query, filters={}),
+        "id",
+        column,
+        refine=lambda qs: qs.filter(first_step),
+    )
+    values = f'SELECT b.id, b."{column}" AS value FROM ({values_sql}) b'  # noqa: S608
+    sql = chains.breakdown_sql(
+        chains.journeys_sql(candidates, steps, definition.window), values, steps
+    )
+    grouped: dict[str, Tally] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *values_params])
+        for value, *reached in cursor.fetchall():
+            counts = [
+                {
+                    "visitors": n,
+                    "entered": n if k == 0 else 0,
+                    "dropped": reached[k - 1] - n if k else 0,  # closed: every unit entered at 1
+                    "times_ms": [],
+                }
+                for k, n in enumerate(reached)
+            ]
+            grouped[value] = Tally(counts, [None] * steps)
+    for value, extra in _grouped_counts(query, cut, definition, dimension).items():
+        if value in grouped:
+            grouped[value].add(extra)
+        else:
+            grouped[value] = extra
+    return grouped
+
+
+def _breakdown(grouped: dict[str, Tally], definition: Definition) -> list[dict]:
     rows = []
-    for value, members in grouped.items():
-        steps = _steps_report(members, definition, revenue=None)
+    for value, counts in grouped.items():
+        steps = _steps_report(counts, definition)
         rows.append(
             {
                 "value": value,
@@ -470,8 +706,8 @@ def funnel_report(
 ) -> dict:
     """Footfall's full funnel result (docs/funnels.md, "Report")."""
     definition = definition_of(funnel)
-    units = journeys(query, definition)
-    steps = _steps_report(units, definition, revenue=site_reporting_currency(funnel.site_id))
+    counted, units = tally(query, definition, site_reporting_currency(funnel.site_id))
+    steps = _steps_report(counted, definition)
     report = {
         "funnel": definition_json(funnel),
         "from": query.first_day.isoformat(),
@@ -483,7 +719,7 @@ def funnel_report(
     }
     if compare:
         previous_query = query.previous()
-        previous = _steps_report(journeys(previous_query, definition), definition, revenue=None)
+        previous = _steps_report(tally(previous_query, definition)[0], definition)
         report["previous"] = {
             "from": previous_query.first_day.isoformat(),
             "to": previous_query.last_day.isoformat(),
@@ -491,36 +727,82 @@ def funnel_report(
             "conversion_rate": _ratio(previous[-1]["visitors"], previous[0]["visitors"]),
         }
     if breakdown:
-        report["breakdown"] = {
-            "dimension": breakdown,
-            "rows": _breakdown(query, units, definition, breakdown),
-        }
+        grouped = (
+            _grouped_counts(query, units, definition, breakdown)
+            if units is not None
+            else _grouped_counts_sql(query, definition, breakdown, counted.cut)
+        )
+        report["breakdown"] = {"dimension": breakdown, "rows": _breakdown(grouped, definition)}
     return report
 
 
 def funnel_pirsch(funnel: Funnel, query: q.StatsQuery) -> list[dict]:
-    definition = definition_of(funnel)
-    return pirsch_data(journeys(query, definition), definition)
+    return pirsch_data(tally(query, definition_of(funnel))[0])
+
+
+def _dropped_rows(units: list[Unit], index: int) -> list[tuple]:
+    """(last step time, unit key, row) of the units that reached step ``index - 1`` last."""
+    rows = []
+    for unit in units:
+        journey = unit.journey
+        if journey.first <= index - 1 and journey.last == index - 1:
+            rows.append(
+                (
+                    journey.reached_at[-1],
+                    unit.key,
+                    {
+                        "visitor_id": unit.visitor_id,
+                        "session_id": unit.sessions[-1],
+                        "entered_at": at_time(journey.reached_at[0]),
+                        "last_step_at": at_time(journey.reached_at[-1]),
+                        "last_step": journey.last + 1,
+                    },
+                )
+            )
+    return rows
+
+
+def _dropped_sql(
+    query: q.StatsQuery, definition: Definition, index: int, limit: int
+) -> tuple[int, list[tuple]]:
+    steps = len(definition.steps)
+    candidates, params = _candidates(query, definition, None)
+    sql = chains.dropped_sql(
+        chains.journeys_sql(candidates, steps, definition.window), steps, index - 1
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        fetched = cursor.fetchall()
+    total = fetched[0][0] if fetched else 0
+    cut_keys = (fetched[0][1] if fetched else None) or []
+    rows = [
+        (
+            last_at,
+            key,
+            {
+                "visitor_id": visitor,
+                "session_id": session,
+                "entered_at": at_time(entered),
+                "last_step_at": at_time(last_at),
+                "last_step": index,
+            },
+        )
+        for _total, _cut, key, visitor, session, entered, last_at in fetched
+        if key is not None
+    ]
+    extra = _dropped_rows(_cut_units(candidates, params, cut_keys, definition), index)
+    return total + len(extra), rows + extra
 
 
 def dropped_sessions(funnel: Funnel, query: q.StatsQuery, step: int, limit: int = 100) -> dict:
     """The units counted in step ``step``'s ``dropped`` (1-based, ≥ 2): they reached the
     step before and not this one; each with the session where it last progressed, newest
-    first."""
+    first (then by unit)."""
     definition = definition_of(funnel)
-    index = step - 1
-    rows = []
-    for unit in journeys(query, definition):
-        journey = unit.journey
-        if journey.first <= index - 1 and journey.last == index - 1:
-            rows.append(
-                {
-                    "visitor_id": unit.visitor_id,
-                    "session_id": unit.sessions[-1],
-                    "entered_at": at_time(journey.reached_at[0]),
-                    "last_step_at": at_time(journey.reached_at[-1]),
-                    "last_step": journey.last + 1,
-                }
-            )
-    rows.sort(key=lambda r: r["last_step_at"], reverse=True)
-    return {"total": len(rows), "sessions": rows[:limit]}
+    if _in_sql(definition):
+        total, rows = _dropped_sql(query, definition, step - 1, limit)
+    else:
+        rows = _dropped_rows(journeys(query, definition), step - 1)
+        total = len(rows)
+    rows.sort(key=lambda r: (-r[0], r[1]))
+    return {"total": total, "sessions": [row for _at, _key, row in rows[:limit]]}
