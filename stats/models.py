@@ -377,3 +377,20 @@ class ImportedBreakdownDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.imported_id} {self.table} {self.day}"
+
+
+class ImportedSession(models.Model):
+    """A session an ``events`` import wrote (its id derives from the import's, so no other
+    import or live hit shares it): deleting the import removes the site's events of these
+    sessions, and only those. Recorded before each chunk of events is written."""
+
+    imported = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="+")
+    session_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["imported", "session_id"], name="uniq_imported_session")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.imported_id} {self.session_id}"
