@@ -1,8 +1,18 @@
 """identity-js's wire shapes of the read selectors' results (``stats.selectors``): the
 selectors return rows, events and typed values; only this module names them as
-identity-js does."""
+identity-js does.
+
+The ``*_json`` functions write each shape; the DRF serializers below declare the same
+fields (they are what the generated OpenAPI document describes) and answer with those
+functions, so the bytes on the wire are exactly the functions' (the recorded responses,
+tests/stats/test_recorded_responses.py). A serializer's declared fields and its answer's
+keys are compared in tests/stats/test_identity_drf.py.
+"""
 
 from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
 from stats.query.results import rate
 from stats.revenue import Revenue
@@ -173,3 +183,210 @@ def frustration_event_json(row: dict) -> dict:
         },
         "created_at": epoch_ms(row["last_at"]),
     }
+
+
+# --- DRF serializers (output only) ------------------------------------------------------
+
+
+class _Output(serializers.Serializer):
+    # Output only: the answer is ``shape(instance)``, the declared fields describe it.
+
+    def shape(self, instance) -> dict:
+        raise NotImplementedError
+
+    def to_representation(self, instance) -> dict:
+        return self.shape(instance)
+
+
+def _text(**kwargs) -> serializers.CharField:
+    return serializers.CharField(allow_null=True, **kwargs)
+
+
+def _number(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(allow_null=True, **kwargs)
+
+
+@extend_schema_field({"type": "null", "description": "Not measured (null)."})
+class _Null(serializers.Field):
+    pass
+
+
+class IdentityVisitorSerializer(_Output):
+    visitor_id = serializers.CharField()
+    fingerprint_hash = serializers.CharField()
+    first_seen_at = serializers.IntegerField(help_text="Epoch milliseconds.")
+    last_seen_at = serializers.IntegerField()
+    visit_count = serializers.IntegerField()
+    browser_name = _text()
+    browser_version = _text()
+    os = _text()
+    mobile = serializers.ChoiceField(choices=[0, 1])
+    screen_width = _number()
+    screen_height = _number()
+    timezone = _text(
+        help_text="IANA zone from the visitor's country (and city); null when unknown."
+    )
+    language = _text()
+    geo_country = _text()
+    geo_country_code = _text()
+    geo_city = _text()
+    bot_score = serializers.ChoiceField(
+        choices=[0, 100],
+        help_text="100 when the browser is an automated client's, else 0 (docs/insights.md).",
+    )
+    ad_block = _Null()
+
+    def shape(self, row: dict) -> dict:
+        return visitor_json(self.context["site_id"], row)
+
+
+class IdentitySessionSerializer(_Output):
+    session_id = serializers.CharField()
+    visitor_id = serializers.CharField()
+    url = _text()
+    referrer = _text()
+    utm_source = _text()
+    started_at = serializers.IntegerField()
+    ended_at = serializers.IntegerField()
+    duration_ms = serializers.IntegerField()
+    click_count = serializers.IntegerField(
+        help_text="Click signals only (rage, dead, phantom, plain, outbound-link and "
+        "download clicks)."
+    )
+    max_scroll_depth = _number()
+    browser_name = _text()
+    os = _text()
+    geo_country_code = _text()
+    geo_city = _text()
+
+    def shape(self, row: dict) -> dict:
+        return session_json(row)
+
+
+class IdentityEventSerializer(_Output):
+    """A stored event, or (``type=frustration_score``) a session's computed score."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    visitor_id = serializers.CharField()
+    session_id = serializers.CharField()
+    data = serializers.DictField(help_text="`url` and the event's fields; a score's signals.")
+    created_at = serializers.IntegerField()
+
+    def shape(self, instance) -> dict:
+        # A score is a row (dict); stored events are models or rolled-up rows like them.
+        if isinstance(instance, dict):
+            return frustration_event_json(instance)
+        return event_json(instance)
+
+
+class IdentityVisitorSessionSerializer(serializers.Serializer):
+    session_id = serializers.CharField()
+    url = _text()
+    started_at = serializers.IntegerField()
+    duration_ms = serializers.IntegerField()
+
+
+class IdentityVisitorDetailSerializer(IdentityVisitorSerializer):
+    aliases = serializers.ListField(child=serializers.CharField())
+    sessions = IdentityVisitorSessionSerializer(many=True)
+    events = IdentityEventSerializer(many=True)
+
+    def shape(self, detail: VisitorDetail) -> dict:
+        return visitor_detail_json(self.context["site_id"], detail)
+
+
+class IdentitySessionDetailSerializer(IdentitySessionSerializer):
+    events = IdentityEventSerializer(many=True, help_text="In order, at most 500.")
+    visit = serializers.DictField(
+        required=False, help_text="Matomo's visit fields, for a session Matomo recorded."
+    )
+
+    def shape(self, detail: SessionDetail) -> dict:
+        return session_detail_json(detail)
+
+
+class IdentityStatsSerializer(_Output):
+    visitors = serializers.IntegerField()
+    sessions = serializers.IntegerField()
+    page_views = serializers.IntegerField()
+    events = serializers.IntegerField()
+    bounce_rate = serializers.FloatField()
+    avg_session_duration_ms = serializers.IntegerField()
+    pages_per_session = serializers.FloatField()
+    revenue = serializers.FloatField(
+        required=False,
+        help_text="Footfall extension: revenue in the site's reporting currency (docs/revenue.md).",
+    )
+    average_revenue = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="Footfall extension: revenue per conversion with revenue.",
+    )
+    revenue_currency = serializers.CharField(
+        required=False, help_text="Footfall extension: the site's reporting currency."
+    )
+
+    def shape(self, instance: tuple[StatsSummary, Revenue | None]) -> dict:
+        return stats_json(*instance)
+
+
+class IdentityPageCountSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    views = serializers.IntegerField()
+    unique_visitors = serializers.IntegerField()
+
+
+class IdentityTopPagesSerializer(_Output):
+    top_pages = IdentityPageCountSerializer(many=True)
+    avg_pages_per_session = serializers.FloatField()
+
+    def shape(self, top: TopPages) -> dict:
+        return top_pages_json(top)
+
+
+class IdentityLiveVisitorSerializer(_Output):
+    visitor_id = serializers.CharField()
+    current_page = serializers.CharField()
+    browser_name = _text()
+    geo_country = _text()
+    geo_city = _text()
+
+    def shape(self, event: Event) -> dict:
+        return live_visitor_json(event)
+
+
+class IdentityEventTypeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class IdentityPaginationSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total_pages = serializers.IntegerField()
+    has_next = serializers.BooleanField()
+    has_prev = serializers.BooleanField()
+
+
+ERROR_CODES = [
+    "invalid_date",
+    "invalid_parameter",
+    "unauthorized",
+    "not_found",
+    "rate_limited",
+    "internal_error",
+]
+
+
+class IdentityErrorDetailSerializer(serializers.Serializer):
+    status = serializers.IntegerField()
+    message = serializers.CharField()
+    code = serializers.ChoiceField(choices=ERROR_CODES)
+
+
+class IdentityErrorSerializer(serializers.Serializer):
+    """identity-js's error body (``analytics_project.api_errors.identity_error``)."""
+
+    error = IdentityErrorDetailSerializer()
