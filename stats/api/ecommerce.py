@@ -12,20 +12,20 @@ Reading needs ``statistics:read``; another tenant's domain is 404.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from accounts.api.auth import pirsch_principal
-from accounts.models import Scope
-from analytics_project.api_errors import pirsch_error
+from accounts.api.drf import HasScope
+from sites.api import DomainRole
 from stats.api import pirsch
-from stats.api.funnel import _errors
+from stats.api.funnel import FunnelAPIView
 from stats.ecommerce import selectors as es
 
 FLAGS = frozenset({"limit", "page"})
 DEFAULT_LIST = 20
 
 
-def _number(request: HttpRequest, name: str, default: int, maximum: int) -> int:
+def _number(request: Request, name: str, default: int, maximum: int) -> int:
     value = request.GET.get(name, "")
     if value == "":
         return default
@@ -34,41 +34,35 @@ def _number(request: HttpRequest, name: str, default: int, maximum: int) -> int:
     return int(value)
 
 
-def _read(request: HttpRequest):
-    if request.method != "GET":
-        return None, None, pirsch_error(405, error=["method not allowed"])
-    principal = pirsch_principal(request, Scope.READ_STATISTICS)
-    if isinstance(principal, JsonResponse):
-        return None, None, principal
-    site, refusal = pirsch.domain_for(
-        request, principal, request.GET.get("id", ""), Scope.READ_STATISTICS
-    )
-    if refusal:
-        return None, None, refusal
-    return site, pirsch.stats_query_for(request, site, FLAGS), None
-
-
 def _currency(site) -> str:
     return getattr(site, "reporting_currency", "") or ""
 
 
-@_errors
-def ecommerce(request: HttpRequest) -> HttpResponse:
+class EcommerceView(FunnelAPIView):
+    """Reading on the domain ``id`` names (``statistics:read``)."""
+
+    late_permission_classes = [HasScope, DomainRole]
+
+
+class Ecommerce(EcommerceView):
     """The ecommerce report; ``limit`` (1–500, default 20) caps each list."""
-    site, query, refusal = _read(request)
-    if refusal:
-        return refusal
-    limit = _number(request, "limit", DEFAULT_LIST, es.MAX_LIMIT)
-    return JsonResponse(es.ecommerce_report(query, _currency(site), limit=limit))
+
+    def get(self, request) -> Response:
+        query = pirsch.stats_query_for(request, self.site, FLAGS)
+        limit = _number(request, "limit", DEFAULT_LIST, es.MAX_LIMIT)
+        return Response(es.ecommerce_report(query, _currency(self.site), limit=limit))
 
 
-@_errors
-def orders(request: HttpRequest) -> HttpResponse:
+class Orders(EcommerceView):
     """The order log: ``page`` (1-based), ``limit`` (1–500, default 100) per page."""
-    site, query, refusal = _read(request)
-    if refusal:
-        return refusal
-    limit = _number(request, "limit", es.DEFAULT_LIMIT, es.MAX_LIMIT)
-    page = _number(request, "page", 1, 100_000)
-    log = es.order_log(query, page=page, limit=limit)
-    return JsonResponse({"currency": _currency(site), **log})
+
+    def get(self, request) -> Response:
+        query = pirsch.stats_query_for(request, self.site, FLAGS)
+        limit = _number(request, "limit", es.DEFAULT_LIMIT, es.MAX_LIMIT)
+        page = _number(request, "page", 1, 100_000)
+        log = es.order_log(query, page=page, limit=limit)
+        return Response({"currency": _currency(self.site), **log})
+
+
+ecommerce = Ecommerce.as_view()
+orders = Orders.as_view()

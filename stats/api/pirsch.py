@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
+from collections.abc import Callable
 from datetime import timedelta
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
+from rest_framework.response import Response
 
-from accounts.api.auth import pirsch_principal
+from accounts.api.auth import PirschAPIView
+from accounts.api.drf import HasScope
 from accounts.models import Scope
-from analytics_project.api_errors import pirsch_error
-from sites.permissions import principal_may, principal_sites
+from sites.api import DomainRole
 from stats import pirsch_selectors as ps
 from stats import query as q
 from stats import ranges, revenue, selectors
@@ -91,19 +92,6 @@ def _limit(request: HttpRequest) -> int:
     return min(int(value[:7]) if len(value) <= 7 else MAX_LIMIT, MAX_LIMIT) or MAX_LIMIT
 
 
-def domain_for(request: HttpRequest, principal, site_id: str, scope: str):
-    """The domain ``site_id`` names and ``scope`` allows, or the refusal: another tenant's
-    domain is not found; one the client sees but may not change is forbidden."""
-    if not site_id:
-        raise ParamError("id", "id is required")
-    site = principal_sites(principal).filter(public_id=site_id).first()
-    if site is not None and principal_may(principal, scope, site):
-        return site, None
-    if site is None or scope == Scope.READ_STATISTICS:
-        return None, pirsch_error(404, error=["domain not found"])
-    return None, pirsch_error(403, error=["the client may not do this for this domain"])
-
-
 def stats_query_for(request: HttpRequest, site, flags: frozenset = frozenset()) -> q.StatsQuery:
     """The range, time zone and filters of a statistics request (``flags``: parameters
     that are not filters although named like some, e.g. the export's ``country=true``)."""
@@ -135,61 +123,74 @@ def _page_params(request: HttpRequest) -> dict:
     return page
 
 
-def _defaults(request: HttpRequest, days: int, tz: str) -> None:
+def _defaults(request, days: int, tz: str) -> None:
     """Endpoints that need no range (``active``, ``overview``): the last ``days`` days of
     the site's (or ``tz``'s) calendar."""
     if request.GET.get("from") or request.GET.get("to"):
         return
-    request.GET = request.GET.copy()
-    zone = request.GET.get("tz") or tz
+    params = request.GET.copy()
+    zone = params.get("tz") or tz
     if zone not in zoneinfo.available_timezones():
         return  # refused with the other parameters
     today = timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date()
-    request.GET.update({"from": (today - timedelta(days=days - 1)).isoformat()})
-    request.GET.update({"to": today.isoformat()})
+    params.update({"from": (today - timedelta(days=days - 1)).isoformat()})
+    params.update({"to": today.isoformat()})
+    request._request.GET = params  # what every reader of the parameters sees
 
 
-def statistics_endpoint(view=None, *, days: int | None = None):
-    """Authenticate (OAuth with ``statistics:read``), parse the common parameters, answer JSON.
-    With ``days`` the range is optional (the last ``days`` days)."""
-    if view is None:
-        return functools.partial(statistics_endpoint, days=days)
+class PirschReadView(PirschAPIView):
+    """A Pirsch reading endpoint on the domain ``id`` names (``statistics:read``); the
+    parameter parsers' errors are 400s naming the parameter."""
 
-    @csrf_exempt
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest):
-        if request.method != "GET":
-            return pirsch_error(405, error=["method not allowed"])
-        principal = pirsch_principal(request, Scope.READ_STATISTICS)
-        if isinstance(principal, JsonResponse):
-            return principal
-        try:
-            site, refusal = domain_for(
-                request, principal, request.GET.get("id", ""), Scope.READ_STATISTICS
-            )
-            if refusal:
-                return refusal
-            if days:
-                _defaults(request, days, site.timezone)
-            stats_query = stats_query_for(request, site)
-            scale = request.GET.get("scale") or "day"
-            if scale not in SCALES:
-                raise ParamError("scale", "scale must be day, week, month or year")
-            body = view(request, stats_query, scale=scale, page=_page_params(request))
-        except ParamError as error:
-            return pirsch_error(400, validation={error.field: error.message})
-        except q.QueryError as error:
-            return pirsch_error(400, validation={error.field: error.message})
-        skipped = imported.skipped(stats_query, getattr(view, "breakdown", None))
+    required_scope = Scope.READ_STATISTICS
+    late_permission_classes = [HasScope, DomainRole]
+    validation_errors: tuple[type[Exception], ...] = (ParamError, q.QueryError)
+
+
+class StatisticsView(PirschReadView):
+    """``GET /api/v1/statistics/<endpoint>``: the common parameters parsed, ``answer``
+    asked, its rows answered as JSON. With ``default_days`` the range is optional."""
+
+    answer: Callable
+    default_days: int | None = None
+    breakdown: str | None = None  # whether imported data answers it
+
+    def get(self, request) -> Response:
+        if self.default_days:
+            _defaults(request, self.default_days, self.site.timezone)
+        stats_query = stats_query_for(request, self.site)
+        scale = request.GET.get("scale") or "day"
+        if scale not in SCALES:
+            raise ParamError("scale", "scale must be day, week, month or year")
+        body = type(self).answer(request, stats_query, scale=scale, page=_page_params(request))
+        skipped = imported.skipped(stats_query, self.breakdown)
         if skipped and isinstance(body, dict):
             # Pirsch's objects gain Footfall's note; its lists keep their shape (header only).
             body = {**body, "meta": {"imports_skipped": skipped}}
-        response = JsonResponse(body, safe=False)
+        response = Response(body)
         if skipped:
             response["X-Footfall-Imports-Skipped"] = skipped
         return response
 
-    return wrapper
+
+def statistics_endpoint(view=None, *, days: int | None = None):
+    """A ``StatisticsView`` answering with ``view(request, stats_query, *, scale, page)``.
+    With ``days`` the range is optional (the last ``days`` days)."""
+    if view is None:
+        return functools.partial(statistics_endpoint, days=days)
+    name = "".join(part.title() for part in view.__name__.split("_")) + "Statistics"
+    cls = type(
+        name,
+        (StatisticsView,),
+        {
+            "answer": staticmethod(view),
+            "default_days": days,
+            "breakdown": getattr(view, "breakdown", None),
+            "__doc__": view.__doc__,
+            "__module__": __name__,
+        },
+    )
+    return cls.as_view()
 
 
 def _page(rows: list[dict], page: dict, key: str) -> list[dict]:
@@ -282,6 +283,7 @@ def dimension(name: str, rename: dict[str, str] | None = None):
         )
 
     view.breakdown = name  # type: ignore[attr-defined]  # whether imported data answers it
+    view.__name__ = name
     return statistics_endpoint(view)
 
 
@@ -455,12 +457,12 @@ def goals(request, stats_query, *, scale, page):
 def option(name: str):
     """``options/<name>``: the values a filter could take in the range, as a list."""
 
-    @statistics_endpoint
     def view(request, stats_query, *, scale, page):
         tag = _required(request, "tag") if name == "tag/value" else ""
         return ps.filter_options(stats_query, name, tag)
 
-    return view
+    view.__name__ = "options_" + name.replace("/", "_")
+    return statistics_endpoint(view)
 
 
 OPTION_VIEWS = {name: option(name) for name in ps.OPTIONS}

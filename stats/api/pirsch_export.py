@@ -13,19 +13,20 @@ import json
 import zipfile
 from datetime import date, timedelta
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
+from rest_framework.response import Response
 
-from accounts.api.auth import pirsch_principal
+from accounts.api.auth import PirschError
+from accounts.api.drf import HasScope
 from accounts.models import Scope
-from analytics_project.api_errors import pirsch_error
+from sites.api import pirsch_site
 from stats import pirsch_selectors as ps
 from stats import query as q
 from stats import ranges
 from stats.api.pirsch import (
     ParamError,
-    domain_for,
+    PirschReadView,
     event_rows,
     flag,
     platform_shares,
@@ -104,79 +105,64 @@ def _csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def _export(request: HttpRequest, principal) -> HttpResponse:
-    site, refusal = domain_for(request, principal, request.GET.get("id", ""), Scope.READ_STATISTICS)
-    if refusal:
-        return refusal
-    stats_query = stats_query_for(request, site, EXPORT_FLAGS)
-    exports = _exports(stats_query)
-    chosen = [name for name in exports if flag(request, name)] or list(exports)
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-        for name in chosen:
-            for file_name, read in exports[name]:
-                zipped.writestr(f"{file_name}.csv", _csv(read()))
-    response = HttpResponse(archive.getvalue(), content_type="application/zip")
-    response["Content-Disposition"] = (
-        f'attachment; filename="statistics-{stats_query.first_day}-{stats_query.last_day}.zip"'
-    )
-    return response
+class Statistics(PirschReadView):
+    """``GET``: the CSV export; ``DELETE``: delete statistics (``site:manage``)."""
 
+    required_scopes = {"GET": Scope.READ_STATISTICS, "DELETE": Scope.MANAGE_SITE}
+    late_permission_classes = [HasScope]  # the domain is in the query or the body
 
-def _delete(request: HttpRequest, principal) -> HttpResponse:
-    """Pirsch's body: ``{"id", "kind", "from", "to"}``; ``kind`` is ``""``/``all``
-    (everything), ``events`` (custom events only) or ``imported`` (nothing here: no
-    statistics are imported). Without ``from`` and ``to`` every day goes."""
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return pirsch_error(400, error=["the request body must be JSON"])
-    if not isinstance(body, dict):
-        return pirsch_error(400, validation={"body": "must be a JSON object"})
-    values = {k: body.get(k, request.GET.get(k, "")) for k in ("id", "kind", "from", "to")}
-    if not all(isinstance(v, str) for v in values.values()):
-        raise ParamError(
-            next(k for k, v in values.items() if not isinstance(v, str)), "must be a string"
+    def get(self, request) -> HttpResponse:
+        site = pirsch_site(request.auth, request.GET.get("id", ""), Scope.READ_STATISTICS)
+        stats_query = stats_query_for(request, site, EXPORT_FLAGS)
+        exports = _exports(stats_query)
+        chosen = [name for name in exports if flag(request, name)] or list(exports)
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for name in chosen:
+                for file_name, read in exports[name]:
+                    zipped.writestr(f"{file_name}.csv", _csv(read()))
+        response = HttpResponse(archive.getvalue(), content_type="application/zip")
+        response["Content-Disposition"] = (
+            f'attachment; filename="statistics-{stats_query.first_day}-{stats_query.last_day}.zip"'
         )
-    if values["kind"] not in ("", "all", "events", "imported"):
-        raise ParamError("kind", "kind must be empty, all, events or imported")
-    site, refusal = domain_for(request, principal, values["id"], Scope.MANAGE_SITE)
-    if refusal:
-        return refusal
-    first = last = None
-    if values["from"] or values["to"]:
+        return response
+
+    def delete(self, request) -> HttpResponse:
+        """Pirsch's body: ``{"id", "kind", "from", "to"}``; ``kind`` is ``""``/``all``
+        (everything), ``events`` (custom events only) or ``imported`` (nothing here: no
+        statistics are imported). Without ``from`` and ``to`` every day goes."""
         try:
-            first = ranges.parse_day(values["from"], "from")
-            last = ranges.parse_day(values["to"], "to")
-            ranges.check_range(first, last)
-        except ranges.RangeError as error:
-            raise ParamError(error.field, error.message) from error
-    if values["kind"] == "imported":
-        return HttpResponse(status=200)
-    events_only = values["kind"] == "events"
-    if first is None and not events_only:
-        site_stats_reset(site)
-    else:
-        first = first or date(1970, 1, 1)
-        last = last or timezone.now().date() + timedelta(days=1)
-        site_stats_delete_range(site, first, last, events_only=events_only)
-    return HttpResponse(status=200)
+            body = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise PirschError(400, error=["the request body must be JSON"]) from None
+        if not isinstance(body, dict):
+            raise PirschError(400, validation={"body": "must be a JSON object"})
+        values = {k: body.get(k, request.GET.get(k, "")) for k in ("id", "kind", "from", "to")}
+        if not all(isinstance(v, str) for v in values.values()):
+            raise ParamError(
+                next(k for k, v in values.items() if not isinstance(v, str)), "must be a string"
+            )
+        if values["kind"] not in ("", "all", "events", "imported"):
+            raise ParamError("kind", "kind must be empty, all, events or imported")
+        site = pirsch_site(request.auth, values["id"], Scope.MANAGE_SITE)
+        first = last = None
+        if values["from"] or values["to"]:
+            try:
+                first = ranges.parse_day(values["from"], "from")
+                last = ranges.parse_day(values["to"], "to")
+                ranges.check_range(first, last)
+            except ranges.RangeError as error:
+                raise ParamError(error.field, error.message) from error
+        if values["kind"] == "imported":
+            return Response(status=200)
+        events_only = values["kind"] == "events"
+        if first is None and not events_only:
+            site_stats_reset(site)
+        else:
+            first = first or date(1970, 1, 1)
+            last = last or timezone.now().date() + timedelta(days=1)
+            site_stats_delete_range(site, first, last, events_only=events_only)
+        return Response(status=200)
 
 
-@csrf_exempt
-def statistics(request: HttpRequest) -> HttpResponse:
-    """``GET``: the CSV export; ``DELETE``: delete statistics."""
-    if request.method not in ("GET", "DELETE"):
-        return pirsch_error(405, error=["method not allowed"])
-    scope = Scope.READ_STATISTICS if request.method == "GET" else Scope.MANAGE_SITE
-    principal = pirsch_principal(request, scope)
-    if isinstance(principal, JsonResponse):
-        return principal
-    try:
-        if request.method == "GET":
-            return _export(request, principal)
-        return _delete(request, principal)
-    except ParamError as error:
-        return pirsch_error(400, validation={error.field: error.message})
-    except q.QueryError as error:
-        return pirsch_error(400, validation={error.field: error.message})
+statistics = Statistics.as_view()
