@@ -23,16 +23,20 @@ import hashlib
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from stats import plausible_csv
-from stats.models import Import, ImportedBreakdownDay, ImportedDay
+from stats.models import Import, ImportedBreakdownDay, ImportedDay, ImportedSession
 from stats.plausible_export import export_rows
 from stats.query.sources.imported import forget_complete_imports
+from stats.rollups import rollup_site_day
 from tracking import imports as raw
+from tracking.models import Event
 
 WRITE_CHUNK = 5000
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
@@ -322,14 +326,47 @@ def import_cancel(imported: Import) -> Import:
 
 
 def import_delete(imported: Import) -> None:
-    """Remove an import and its rows (a running one is cancelled first). Raw events an
-    ``events`` import stored are native events by then: they stay (``Reset statistics``
-    removes them)."""
+    """Remove an import and what it wrote (a running one is cancelled first): a Plausible
+    import's rows; an ``events`` import's events (those of the sessions it recorded), with
+    the rollups of the days they were on made again from what is left, so the statistics
+    are what they were before the import."""
     import_cancel(imported)
     _delete_rows(imported.pk)
+    if imported.kind == "events":
+        _delete_events(imported)
     _forget_files(imported)
     Import.objects.filter(pk=imported.pk).delete()
     forget_complete_imports(imported.site_id)
+
+
+def _delete_events(imported: Import) -> int:
+    """Delete the events of an ``events`` import and roll the past days they were on up
+    again (``stats.rollups.rollup_site_day``: a day without events left loses its rows);
+    returns the events deleted. Today is never rolled up: it is read from raw events."""
+    site = imported.site
+    zone = ZoneInfo(site.timezone)
+    events = Event.objects.filter(
+        site_id=site.pk,
+        protocol=raw.PROTOCOL,
+        session_id__in=ImportedSession.objects.filter(imported_id=imported.pk).values("session_id"),
+    )
+    days = sorted(
+        {
+            day.astimezone(zone).date()
+            for day in events.annotate(day=TruncDay("timestamp", tzinfo=zone))
+            .values_list("day", flat=True)
+            .distinct()
+            .order_by()
+        }
+    )
+    with transaction.atomic():
+        deleted, _ = events.delete()
+        ImportedSession.objects.filter(imported_id=imported.pk).delete()
+    today = timezone.now().astimezone(zone).date()
+    for day in days:
+        if day < today:
+            rollup_site_day(site.pk, day, site.timezone)
+    return deleted
 
 
 def imports_for_site(site_id: int) -> list[Import]:
@@ -382,8 +419,17 @@ def events_import(*, site, data: bytes, name: str, user=None):
         import_id=raw.import_id_for(site.pk, data),  # the events' ids derive from it
     )
     Import.objects.filter(pk=imported.pk).update(status=Import.RUNNING)
+
+    def record_sessions(session_ids: set[int]) -> None:
+        ImportedSession.objects.bulk_create(
+            [ImportedSession(imported_id=imported.pk, session_id=s) for s in session_ids],
+            ignore_conflicts=True,  # a rerun of the same file derives the same sessions
+        )
+
     try:
-        result = raw.import_events(site.pk, data, name, max_rows=settings.IMPORT_MAX_ROWS)
+        result = raw.import_events(
+            site.pk, data, name, max_rows=settings.IMPORT_MAX_ROWS, on_chunk=record_sessions
+        )
     except raw.BadImport as exc:
         file, line, column = _where(str(exc))
         _fail(imported, str(exc), file, line, column)

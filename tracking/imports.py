@@ -28,7 +28,7 @@ import io
 import ipaddress
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -370,9 +370,11 @@ class _ImportSessions(sessions.SessionStore):
         self.pending = {k: v for k, v in self.pending.items() if now - v.last_seen <= timeout}
 
 
-def _write(chunk: list[EventRow]) -> int:
+def _write(chunk: list[EventRow], on_chunk: Callable[[set[int]], None] | None = None) -> int:
     """Store a chunk; ``received_at`` is when it is written, so the next rollup run (which
     looks for events received since its last run) takes its past days up."""
+    if on_chunk is not None and chunk:
+        on_chunk({event["session_id"] for event in chunk})
     written_at = datetime.now(UTC).isoformat()
     for event in chunk:
         event["received_at"] = written_at
@@ -400,9 +402,18 @@ def _hit(site: SiteConfig, row: RawRow) -> Hit:
     )
 
 
-def import_events(site_id: int, data: bytes, name: str, *, max_rows: int) -> ImportResult:
+def import_events(
+    site_id: int,
+    data: bytes,
+    name: str,
+    *,
+    max_rows: int,
+    on_chunk: Callable[[set[int]], None] | None = None,
+) -> ImportResult:
     """Check, enrich and store every row of ``data``; raises ``BadImport`` on bad input
-    (nothing stored) and ``LookupError`` for an unknown site."""
+    (nothing stored) and ``LookupError`` for an unknown site. ``on_chunk`` is told the
+    session ids of each chunk before it is written (the ``Import`` keeps them, so deleting
+    the import removes exactly its events, even of a run cut half-way)."""
     site = site_lookup.site_by_id(site_id)
     if site is None:
         raise LookupError(f"no site {site_id}")
@@ -427,11 +438,11 @@ def import_events(site_id: int, data: bytes, name: str, *, max_rows: int) -> Imp
         )
         chunk.append(result)
         if len(chunk) >= WRITE_CHUNK:
-            stored += _write(chunk)
+            stored += _write(chunk, on_chunk)
             chunk = []
         if len(store.pending) > MAX_OPEN_SESSIONS:
             store.forget_ended(row.timestamp.timestamp())
-    stored += _write(chunk)
+    stored += _write(chunk, on_chunk)
     zone = ZoneInfo(site.timezone)
     days = sorted({r.timestamp.astimezone(zone).date() for r in rows})
     return ImportResult(
