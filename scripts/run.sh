@@ -32,8 +32,10 @@ trap cleanup EXIT INT TERM
 
 if [ -n "${REDIS_URL:-}" ]; then
   "$PY" manage.py consume_events & pids+=($!)
-  .venv/bin/celery -A analytics_project worker --loglevel=info --concurrency=2 & pids+=($!)
-  .venv/bin/celery -A analytics_project beat --loglevel=info --schedule=data/celerybeat-schedule & pids+=($!)
+  # Beat runs inside the worker (-B, forked from it: it shares the worker's memory instead of
+  # loading the application a fifth time; one host runs one beat; docs/decisions.md, #18).
+  .venv/bin/celery -A analytics_project worker -B --loglevel=info --concurrency=2 \
+    --schedule=data/celerybeat-schedule & pids+=($!)
 else
   # No broker: the same beat schedule (rollups, reports, alerts, retention) runs in-process.
   "$PY" manage.py schedule & pids+=($!)
