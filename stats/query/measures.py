@@ -32,7 +32,7 @@ from stats.dimensions import DIMENSIONS
 from stats.query.engine import engine
 from stats.query.plan import Measure, Part, Source, combine, native_parts, plan
 from stats.query.request import StatsQuery
-from stats.query.results import BreakdownRow, DayMetrics, Totals, rate
+from stats.query.results import BreakdownRow, DayMetrics, GroupMetrics, Totals, rate
 from stats.query.sources import daily, events_python, events_sql, session_rows
 
 ZERO_METRICS = {"visitors": 0, "views": 0, "sessions": 0, "bounces": 0, "duration_ms": 0}
@@ -234,6 +234,19 @@ def dimension_days(query: StatsQuery, dimension: str) -> dict[date, dict[tuple, 
     return combine(
         source_of(part).dimension_days(part.query, dimension)
         for part in plan(query, Measure.BREAKDOWN, dimension)
+    )
+
+
+def groups(
+    query: StatsQuery, columns: tuple[str, ...], kinds: tuple[str, ...] | None = None
+) -> dict[date, dict[tuple, GroupMetrics]]:
+    """Per local day and value of several ``columns`` at once (event columns, session-scoped
+    ones as the session's values, ``hour``), over the events of ``kinds`` (None: all):
+    visitors, sessions, views, events, bounces and duration (``GroupMetrics``). The
+    planner gives every day to the events source (no rollup is keyed by every combination;
+    covered days read their rolled-up events)."""
+    return combine(
+        source_of(part).groups(part.query, columns, kinds) for part in plan(query, Measure.GROUPS)
     )
 
 

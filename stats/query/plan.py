@@ -86,6 +86,8 @@ def _covered_source(query: StatsQuery, measure: Measure, dimension: str | None) 
     """Which rolled-up source answers the covered days for ``measure`` (None: the events)."""
     if measure is Measure.REVENUE:
         return None  # only events carry revenue (their rolled-up copies for covered days)
+    if measure is Measure.GROUPS:
+        return None  # any columns together: no rolled-up table is keyed by every combination
     if measure is Measure.SESSIONS:
         if not engine().session_rows:
             return None

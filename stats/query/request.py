@@ -31,6 +31,9 @@ class Measure(StrEnum):
     PAGE_TIME = "page_time"  # time on page per day: (sum of ms, number)
     SESSIONS = "sessions"  # the session list (newest first)
     REVENUE = "revenue"  # revenue and conversions per value of a dimension (events only)
+    # Per day and value of any columns together (several dimensions at once, e.g. Plausible
+    # v2's): visitors, sessions, views, events, bounces and duration (events only).
+    GROUPS = "groups"
 
 
 @dataclass(frozen=True)

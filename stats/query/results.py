@@ -38,6 +38,28 @@ class DayMetrics:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class GroupMetrics:
+    """One value of some columns on one local day (or a sum of days): ``Measure.GROUPS``.
+
+    ``events`` counts page views and custom events; a session-day counts once under each
+    value it has events under, and bounced (at most one page view, no interactive custom
+    event) or lasted (first to last event) by its events under that value. For
+    session-scoped columns that is the whole session-day, as in ``DayMetrics``."""
+
+    visitors: int = 0
+    sessions: int = 0
+    views: int = 0
+    events: int = 0
+    bounces: int = 0
+    duration_ms: int = 0
+
+    def __add__(self, other: GroupMetrics) -> GroupMetrics:
+        return GroupMetrics(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(GroupMetrics))
+        )
+
+
 def rate(part: int, whole: int) -> float:
     """``part / whole`` rounded to 4 places (0 without a whole): every share and rate."""
     return round(part / whole, 4) if whole else 0

@@ -11,9 +11,13 @@ a range are the sum of each day's visitors, as everywhere in Footfall.
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 
+from sites.selectors import site_reporting_currency
 from stats import query as q
+from stats import revenue as money
 from stats.api.plausible import events as ev
 from stats.api.plausible.errors import PlausibleError
 from stats.api.plausible.filters import (
@@ -38,6 +42,12 @@ METRICS = (
     "conversion_rate",
     "time_on_page",
 )
+# v2 only: revenue of the revenue goals' conversions (``revenue_metrics``).
+REVENUE_METRICS = ("total_revenue", "average_revenue")
+REVENUE_WARNING = {
+    "code": "no_revenue_goals_matching",
+    "warning": "Revenue metrics are null as there are no matching revenue goals.",
+}
 SESSION_METRICS = ("visits", "bounce_rate", "visit_duration", "views_per_visit")
 # Plausible v2's session-only metrics (``TableDecider``: visits may come from either table).
 V2_SESSION_METRICS = ("bounce_rate", "visit_duration", "views_per_visit")
@@ -85,6 +95,20 @@ BREAKDOWNS = {
 }
 # What the per-value rows of ``stats.query.breakdown`` hold, per Plausible metric.
 BREAKDOWN_METRICS = {"visitors": "visitors", "visits": "sessions", "pageviews": "views"}
+# Dimensions ``stats.query.groups`` answers (several at once, or one visit property with the
+# metrics the breakdown tables lack): property → event column. The exit page is not an
+# event column (the session's last page view), so it stays a breakdown of its own.
+GROUP_COLUMNS = {
+    prop: column for prop, (dimension, column, _key) in BREAKDOWNS.items() if dimension != "exit"
+}
+GROUP_METRICS = ("visitors", "visits", "pageviews", "events", "bounce_rate", "visit_duration")
+# Metrics of a visit-property breakdown that only ``stats.query.groups`` answers.
+GROUPED_VISIT_METRICS = ("bounce_rate", "visit_duration", "events")
+# The events a grouped question counts, by its event dimension: Footfall's page breakdown
+# counts page views; Plausible's ``event:name`` lists page views ("pageview") and custom
+# events. Without an event dimension: every event, as visitors and visits are counted
+# everywhere in Footfall.
+GROUP_KINDS = {"event:page": ("pageview",), "event:name": ("pageview", "custom")}
 BREAKDOWN_DOCS = "https://plausible.io/docs/stats-api#properties"
 REALTIME_SECONDS = 300  # Plausible's "current visitors": the last five minutes
 
@@ -102,6 +126,8 @@ class Request:
     dimension: str | None = None  # a breakdown property or a ``time:*`` dimension
     goals: list[Goal] | None = None  # the goals of an ``event:goal`` filter
     v2: bool = False
+    # v2's dimensions when there are several (``dimension`` is then None).
+    dimensions: tuple[str, ...] = ()
 
     @property
     def breakdown(self) -> str | None:
@@ -109,6 +135,23 @@ class Request:
         if self.dimension is None or self.dimension.startswith("time"):
             return None
         return self.dimension
+
+    @property
+    def all_dimensions(self) -> tuple[str, ...]:
+        return self.dimensions or ((self.dimension,) if self.dimension else ())
+
+    @property
+    def grouped(self) -> bool:
+        """Answered by ``stats.query.groups``: several dimensions, or a visit property with
+        a metric the breakdown tables lack (bounce rate, visit duration, events)."""
+        if len(self.all_dimensions) > 1:
+            return True
+        prop = self.breakdown or ""
+        return (
+            prop.startswith("visit:")
+            and prop in GROUP_COLUMNS
+            and any(m in GROUPED_VISIT_METRICS for m in self.metrics)
+        )
 
 
 def stats_query(
@@ -174,12 +217,131 @@ def _event_only(prop: str) -> bool:
 
 def check_metrics(request: Request) -> None:
     """Plausible's own refusals first (its messages, v1's or v2's), then what Footfall
-    cannot answer exactly (a 400 naming Footfall, never a different number)."""
+    cannot answer exactly (a 400 naming Footfall, never a different number). Revenue
+    metrics are read on their own (``revenue_values``): the rest is checked without them."""
+    _check_revenue(request)
+    request = without_revenue(request)
     if request.v2:
         _check_v2(request)
     else:
         _check_v1(request)
     _check_footfall(request)
+
+
+def without_revenue(request: Request) -> Request:
+    """The question without its revenue metrics (``visitors`` when they were all it asked:
+    the rows a dimension has are those with visitors)."""
+    metrics = [m for m in request.metrics if m not in REVENUE_METRICS] or ["visitors"]
+    return dataclasses.replace(request, metrics=metrics)
+
+
+def _check_revenue(request: Request) -> None:
+    if not any(m in REVENUE_METRICS for m in request.metrics):
+        return
+    dims = request.all_dimensions
+    for dimension in dims:
+        if dimension == "event:goal" and len(dims) == 1:
+            continue
+        if not dimension.startswith("time") and dimension not in GROUP_COLUMNS:
+            raise PlausibleError(
+                "Footfall answers revenue metrics by event:goal alone, or by visit properties "
+                f"(but visit:exit_page), event:page, event:name and time (not `{dimension}`)."
+            )
+
+
+def revenue_goals(request: Request) -> list[Goal]:
+    """Plausible's revenue goals of the question: those of its ``event:goal`` filter, else
+    all the site's goals, that have revenue. In Footfall every custom-event goal does:
+    revenue arrives with custom events and is stored converted into the site's reporting
+    currency (one currency per site); a page goal never has any."""
+    goals = request.goals
+    if goals is None:
+        goals = list(Goal.objects.filter(site_id=request.stats.site_id).order_by("pk"))
+    return [goal for goal in goals if goal.event_name]
+
+
+def revenue_values(
+    request: Request, interval: str | None
+) -> tuple[dict[tuple, money.Revenue] | None, str]:
+    """Revenue per row label (the row's dimension values in the request's order, a time
+    dimension as its bucket) and the currency; None without revenue goals (the metrics are
+    then null, with Plausible's warning). By ``event:goal`` a goal without revenue has no
+    entry (its row's metrics are null); by any other dimension a row without conversions
+    has zero revenue."""
+    currency = site_reporting_currency(request.stats.site_id)
+    goals = revenue_goals(request)
+    if not goals:
+        return None, currency
+    query = request.stats
+    if request.all_dimensions == ("event:goal",):
+        return {
+            (goal.name,): money.revenue_total(query, where=ev.goal_target(goal), currency=currency)
+            for goal in goals
+        }, currency
+    columns = tuple(
+        ("hour" if interval == "hour" else "day") if d.startswith("time") else GROUP_COLUMNS[d]
+        for d in request.all_dimensions
+    )
+    by_value = money.revenue_by_columns(
+        query, columns, where=ev.goals_target(goals), currency=currency
+    )
+    labelled: dict[tuple, money.Revenue] = defaultdict(lambda: money.Revenue(currency))
+    for key, amount in by_value.items():
+        label = tuple(
+            _bucket_of(value, interval or "day") if column == "day" else (value or "")
+            for column, value in zip(columns, key, strict=True)
+        )
+        labelled[label] = labelled[label].add(amount.total, amount.conversions)
+    return dict(labelled), currency
+
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CAD": "CA$", "AUD": "A$"}
+SHORT_SCALES = ((Decimal(10) ** 12, "T"), (Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"))
+
+
+def revenue_metric(amount: Decimal | None, currency: str) -> dict:
+    """Plausible's revenue value: ``{"short", "value", "long", "currency"}`` (no amount
+    counts as 0, as Plausible's)."""
+    amount = (amount or Decimal(0)).quantize(money.CENT)
+    symbol = SYMBOLS.get(currency, f"{currency}\u00a0")
+    sign = "-" if amount < 0 else ""
+    size = abs(amount)
+    short = f"{size:,.1f}"
+    for scale, suffix in (*SHORT_SCALES, (Decimal(1000), "K")):
+        if size >= scale:
+            short = f"{size / scale:.1f}{suffix}"
+            break
+    return {
+        "short": f"{sign}{symbol}{short}",
+        "value": float(amount),
+        "long": f"{sign}{symbol}{size:,.2f}",
+        "currency": currency,
+    }
+
+
+def with_revenue(
+    request: Request, labelled_rows: list[tuple[tuple, dict]], interval: str | None
+) -> tuple[list[tuple[tuple, dict]], dict]:
+    """The rows with the request's revenue metrics added (by their labels) and the metric
+    warnings for ``meta``."""
+    wanted = [m for m in request.metrics if m in REVENUE_METRICS]
+    if not wanted:
+        return labelled_rows, {}
+    lookup, currency = revenue_values(request, interval)
+    by_goal = request.all_dimensions == ("event:goal",)
+    for label, values in labelled_rows:
+        amount = None if lookup is None else lookup.get(label)
+        if amount is None and lookup is not None and not by_goal:
+            amount = money.Revenue(currency)
+        for metric in wanted:
+            if amount is None:
+                values[metric] = None
+            elif metric == "total_revenue":
+                values[metric] = revenue_metric(amount.total, currency)
+            else:
+                values[metric] = revenue_metric(amount.average, currency)
+    warnings = {metric: dict(REVENUE_WARNING) for metric in wanted} if lookup is None else {}
+    return labelled_rows, warnings
 
 
 def _check_v1(request: Request) -> None:
@@ -241,7 +403,7 @@ def _check_v1_session(metric: str, dims: list[str], props: list[str]) -> None:
 def _check_v2(request: Request) -> None:
     """``QueryParser.validate_metrics``: each metric, then session metrics against event
     dimensions (``event:page`` aside)."""
-    dims = [request.dimension] if request.dimension else []
+    dims = list(request.all_dimensions)
     props = request.filter_properties
     for metric in request.metrics:
         if metric == "conversion_rate" and "event:goal" not in dims and request.goals is None:
@@ -282,6 +444,9 @@ def _check_footfall(request: Request) -> None:
             raise PlausibleError(
                 f"Session metric `{metric}` cannot be queried when using a filter on `{prop}`."
             )
+    if request.grouped:
+        _check_grouped(request)
+        return
     if breakdown is None:
         return
     if breakdown in EVENT_BREAKDOWNS or breakdown.startswith(PROPS_PREFIX):
@@ -303,6 +468,76 @@ def _check_footfall(request: Request) -> None:
                 f"Metric `{metric}` is not supported by Footfall in a breakdown by "
                 f"`{breakdown}` (supported: {', '.join(supported)})."
             )
+
+
+def _check_grouped(request: Request) -> None:
+    """What ``stats.query.groups`` cannot answer exactly (a 400 naming Footfall)."""
+    dims = request.all_dimensions
+    times = [d for d in dims if d.startswith("time")]
+    if len(times) > 1:
+        raise PlausibleError("Footfall answers at most one time dimension per query.")
+    for dimension in dims:
+        if not dimension.startswith("time") and dimension not in GROUP_COLUMNS:
+            raise PlausibleError(
+                "Footfall answers several dimensions together for visit properties (but "
+                "visit:exit_page), event:page, event:name and time only (not "
+                f"`{dimension}`)."
+            )
+    if request.goals is not None:
+        raise PlausibleError(
+            "Footfall answers a goal filter in breakdowns by event:goal, event:name, "
+            f"event:page or event:props only (not `{', '.join(dims)}`)."
+        )
+    supported: tuple[str, ...] = GROUP_METRICS
+    if "event:page" in dims:  # page views only: no session metric, events are views
+        supported = ("visitors", "visits", "pageviews")
+    for metric in request.metrics:
+        if metric not in supported:
+            raise PlausibleError(
+                f"Metric `{metric}` is not supported by Footfall in a breakdown by "
+                f"`{', '.join(dims)}` (supported: {', '.join(supported)})."
+            )
+
+
+def grouped_rows(request: Request, interval: str | None) -> list[tuple[tuple, dict]]:
+    """(dimension values, {metric: value}) per combination of the request's dimensions
+    with events, from ``stats.query.groups``: the time dimension's label (a day, a month's
+    first day or an hour, by ``interval``) and each property's value, in the request's
+    order; visitors and visits summed over days, as everywhere. Ordered by the first
+    metric, descending, then the values (Plausible's default)."""
+    dims = request.all_dimensions
+    hourly = interval == "hour"
+    columns = tuple(
+        "hour" if d.startswith("time") else GROUP_COLUMNS[d]
+        for d in dims
+        if not d.startswith("time") or hourly
+    )
+    kinds = next((GROUP_KINDS[d] for d in GROUP_KINDS if d in dims), None)
+    summed: dict[tuple, q.GroupMetrics] = {}
+    for day, values in q.groups(request.stats, columns, kinds).items():
+        for key, metrics in values.items():
+            found = iter(key)
+            label = tuple(
+                (next(found) if hourly else _bucket_of(day, interval or "day"))
+                if d.startswith("time")
+                else (next(found) or "")
+                for d in dims
+            )
+            summed[label] = summed.get(label, q.GroupMetrics()) + metrics
+    rows = []
+    for label, m in summed.items():
+        totals = {
+            "visitors": m.visitors,
+            "sessions": m.sessions,
+            "views": m.views,
+            "events": m.events,
+            "bounces": m.bounces,
+            "duration_ms": m.duration_ms,
+        }
+        rows.append((label, {metric: _values(totals, metric) for metric in request.metrics}))
+    first = request.metrics[0]
+    rows.sort(key=lambda row: (-row[1][first], tuple(str(v) for v in row[0])))
+    return rows
 
 
 def _values(totals: dict, metric: str):
@@ -532,8 +767,12 @@ def _event_level(request: Request) -> bool:
     """Questions answered from events alone (``events``): imported data has none of them."""
     dimension = request.breakdown or ""
     return (
-        request.goals is not None
-        or any(m in ("events", "conversion_rate", "time_on_page") for m in request.metrics)
+        request.grouped
+        or request.goals is not None
+        or any(
+            m in ("events", "conversion_rate", "time_on_page", *REVENUE_METRICS)
+            for m in request.metrics
+        )
         or dimension in ("event:name", "event:goal")
         or dimension.startswith(PROPS_PREFIX)
     )

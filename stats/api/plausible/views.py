@@ -31,7 +31,7 @@ from stats.api.plausible.throttling import PlausibleKeyThrottle, limit_message
 
 MAX_BREAKDOWN_LIMIT = 1000
 DEFAULT_BREAKDOWN_LIMIT = 100
-V2_METRICS = pq.METRICS
+V2_METRICS = (*pq.METRICS, *pq.REVENUE_METRICS)
 V2_DEFAULT_LIMIT = 10_000
 TIME_DIMENSIONS = {"time": None, "time:hour": "hour", "time:day": "day", "time:month": "month"}
 
@@ -225,7 +225,10 @@ class Breakdown(PlausibleView):
         limit = _positive(params.get("limit"), DEFAULT_BREAKDOWN_LIMIT, MAX_BREAKDOWN_LIMIT)
         page = _positive(params.get("page"), 1, None)
         key = _result_key(prop)
-        rows = pq.breakdown_rows(question)
+        if question.grouped:  # one visit property: its value is the label's only part
+            rows = [(label[0], values) for label, values in pq.grouped_rows(question, None)]
+        else:
+            rows = pq.breakdown_rows(question)
         window = rows[(page - 1) * limit : page * limit]
         results = [{key: value, **values} for value, values in window]
         return Response(_warned({"results": results}, skip))
@@ -288,7 +291,7 @@ class Query(PlausibleView):
             body["date_range"], site.timezone, body.get("date"), site.pk
         )
         dimensions = body.get("dimensions", [])
-        dimension, interval = _v2_dimension(dimensions, first, last)
+        dimension, interval = _v2_dimensions(dimensions, first, last)
         try:
             tree = parse_v2(body.get("filters", []))
         except FilterError as exc:
@@ -298,9 +301,10 @@ class Query(PlausibleView):
             query,
             metrics,
             properties,
-            dimension=f"time:{interval}" if interval else dimension,
+            dimension=f"time:{interval}" if interval and dimension else dimension,
             goals=goals,
             v2=True,
+            dimensions=tuple(dimensions) if len(dimensions) > 1 else (),
         )
         pq.check_metrics(question)
         include = _include(body.get("include", {}))
@@ -311,20 +315,23 @@ class Query(PlausibleView):
         limit, offset = _pagination(body.get("pagination"))
 
         meta: dict = {}
-        if dimension is None:
-            values = pq.aggregate(question)
-            rows = [{"metrics": [values[m] for m in metrics], "dimensions": []}]
-        elif interval:
-            rows = _time_rows(question, metrics, interval, first)
-            if include["time_labels"]:
-                meta["time_labels"] = [
-                    _time_label(first, label, interval) for label in pq.buckets(query, interval)
-                ]
-        else:
-            rows = [
-                {"metrics": [values[m] for m in metrics], "dimensions": [value]}
-                for value, values in pq.breakdown_rows(question)
+        if include["time_labels"]:
+            meta["time_labels"] = [
+                _time_label(first, label, interval) for label in pq.buckets(query, interval)
             ]
+        labelled, warnings = pq.with_revenue(question, _v2_rows(question, interval), interval)
+        if warnings:
+            meta["metric_warnings"] = warnings
+        rows = [
+            {
+                "metrics": [values[m] for m in metrics],
+                "dimensions": [
+                    _time_label(first, value, interval) if d.startswith("time") else value
+                    for d, value in zip(dimensions, label, strict=True)
+                ],
+            }
+            for label, values in labelled
+        ]
         rows = _sorted(rows, order_by, metrics, dimensions)
         total = len(rows)
         rows = rows[offset : offset + limit]
@@ -357,37 +364,43 @@ def _v2_metrics(metrics) -> list[str]:
     return metrics
 
 
-def _v2_dimension(dimensions, first: date, last: date) -> tuple[str | None, str | None]:
-    """The query's one dimension (or None) and, for a time dimension, its interval."""
+def _v2_dimensions(dimensions, first: date, last: date) -> tuple[str | None, str | None]:
+    """The query's one dimension (None without, or with several: ``Request.dimensions``)
+    and, with a time dimension, its interval."""
     if not isinstance(dimensions, list) or not all(isinstance(d, str) for d in dimensions):
         raise PlausibleError("#/dimensions: Expected a list of dimensions.")
-    if len(dimensions) > 1:
-        raise PlausibleError("Footfall answers at most one dimension per query.")
-    if not dimensions:
-        return None, None
-    dimension = dimensions[0]
-    if dimension in TIME_DIMENSIONS:
-        interval = TIME_DIMENSIONS[dimension] or (
-            "hour" if first == last else "month" if (last - first).days > 180 else "day"
-        )
-        if interval == "hour" and first != last:
-            raise PlausibleError("Footfall answers `time:hour` for a single day's date_range only.")
-        return dimension, interval
-    if dimension.startswith("time") or not known_property(dimension):
-        raise PlausibleError(f'#/dimensions/0: Invalid dimension "{dimension}"')
-    return dimension, None
+    if len(set(dimensions)) != len(dimensions):
+        raise PlausibleError("Some dimensions are listed more than once.")
+    interval = None
+    for index, dimension in enumerate(dimensions):
+        if dimension in TIME_DIMENSIONS:
+            interval = TIME_DIMENSIONS[dimension] or (
+                "hour" if first == last else "month" if (last - first).days > 180 else "day"
+            )
+            if interval == "hour" and first != last:
+                raise PlausibleError(
+                    "Footfall answers `time:hour` for a single day's date_range only."
+                )
+        elif dimension.startswith("time") or not known_property(dimension):
+            raise PlausibleError(f'#/dimensions/{index}: Invalid dimension "{dimension}"')
+    return (dimensions[0] if len(dimensions) == 1 else None), interval
 
 
-def _time_rows(question: pq.Request, metrics: list[str], interval: str, first: date) -> list[dict]:
-    """One row per bucket with data (Plausible lists only those; time_labels has all)."""
-    return [
-        {
-            "metrics": [values[m] for m in metrics],
-            "dimensions": [_time_label(first, label, interval)],
-        }
-        for label, values in pq.series(question, interval)
-        if any(values.values())
-    ]
+def _v2_rows(question: pq.Request, interval: str | None) -> list[tuple[tuple, dict]]:
+    """(the row's dimension values, {metric: value}) of the question without its revenue
+    metrics (``pq.with_revenue`` adds them); a time dimension's value is its bucket."""
+    base = pq.without_revenue(question)
+    if question.grouped:
+        return pq.grouped_rows(base, interval)
+    if not question.all_dimensions:
+        return [((), pq.aggregate(base))]
+    if interval:  # one row per bucket with data (Plausible lists only those)
+        return [
+            ((label,), values)
+            for label, values in pq.series(base, interval)
+            if any(values.values())
+        ]
+    return [((value,), values) for value, values in pq.breakdown_rows(base)]
 
 
 def _imports_meta(meta: dict, included: bool, skip: str | None) -> None:
@@ -446,16 +459,28 @@ def _order_by(raw, metrics: list[str], dimensions: list[str]) -> list[tuple[str,
 
 
 def _sorted(rows: list[dict], order_by, metrics, dimensions) -> list[dict]:
-    """Stable sorts, last key first; time series default to time ascending."""
-    if not order_by and dimensions and dimensions[0].startswith("time"):
-        order_by = [(dimensions[0], "asc")]
+    """Stable sorts, last key first; with a time dimension, time ascending by default (the
+    rows come ordered by their first metric within it)."""
+    times = [d for d in dimensions if d.startswith("time")]
+    if not order_by and times:
+        order_by = [(times[0], "asc")]
+    elif not order_by and dimensions and metrics[0] in pq.REVENUE_METRICS:
+        order_by = [(metrics[0], "desc")]  # the first metric, as for the others
     for name, direction in reversed(order_by):
         if name in metrics:
             index = metrics.index(name)
-            rows.sort(key=lambda r: r["metrics"][index], reverse=direction == "desc")
+            rows.sort(key=lambda r: _metric_key(r["metrics"][index]), reverse=direction == "desc")
         else:
-            rows.sort(key=lambda r: str(r["dimensions"][0]), reverse=direction == "desc")
+            index = dimensions.index(name)
+            rows.sort(key=lambda r: str(r["dimensions"][index]), reverse=direction == "desc")
     return rows
+
+
+def _metric_key(value) -> float:
+    """A metric's sort key: revenue by its amount, a missing value below every number."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    return float("-inf") if value is None else value
 
 
 def _pagination(raw) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from django.db.models.functions import ExtractHour, TruncDate
 from stats.dimensions import DIMENSIONS
 from stats.query.coverage import event_sets
 from stats.query.request import StatsQuery
-from stats.query.results import milliseconds
+from stats.query.results import GroupMetrics, milliseconds
 from stats.query.scope import SCOPED_PREFIX, SESSION_SCOPED, scoped_events
 from stats.query.sources.revenue import revenue_by_value
 
@@ -61,6 +61,11 @@ class EventsPython:
                     "sessions": row["sessions"],
                 }
         return per_day
+
+    def groups(
+        self, query: StatsQuery, columns: tuple[str, ...], kinds: tuple[str, ...] | None
+    ) -> dict[date, dict[tuple, GroupMetrics]]:
+        return groups_python(query, columns, kinds)
 
     def time_on_page(self, query: StatsQuery) -> dict[date, list[int]]:
         return time_on_page_python(query)
@@ -141,6 +146,55 @@ def _scoped_dimension_days(
             "views": row["views"],
             "sessions": len(row["sessions"]),
         }
+    return per_day
+
+
+def groups_python(
+    query: StatsQuery, columns: tuple[str, ...], kinds: tuple[str, ...] | None
+) -> dict[date, dict[tuple, GroupMetrics]]:
+    """``Measure.GROUPS`` through the ORM and Python (the embedded SQLite; any database):
+    session-scoped columns as the session's values, ``hour`` the local hour."""
+    scoped = tuple(c for c in columns if c in SESSION_SCOPED)
+    kept = None
+    if query.filters or kinds:
+        events = query.events().filter(kind__in=kinds) if kinds else query.events()
+        kept = set(events.values_list("id", flat=True))
+    plain = tuple(c for c in columns if c not in SESSION_SCOPED and c != "hour")
+    rows = (
+        scoped_events(dataclasses.replace(query, filters={}), scoped)
+        .order_by()
+        .values_list(
+            "id", "visitor_id", "session_id", "kind", "interactive", "timestamp",
+            *plain, *(SCOPED_PREFIX + c for c in scoped),
+        )
+    )  # fmt: skip
+    visitors: dict[tuple, set] = defaultdict(set)
+    sessions: dict[tuple, dict] = {}
+    for event_id, visitor_id, session_id, kind, interactive, at, *found in rows.iterator(
+        chunk_size=5000
+    ):
+        if kept is not None and event_id not in kept:
+            continue
+        local = at.astimezone(query.zone)
+        by_column = {**dict(zip((*plain, *scoped), found, strict=True)), "hour": local.hour}
+        group = (local.date(), tuple(by_column[c] for c in columns))
+        visitors[group].add(visitor_id)
+        session = sessions.setdefault(
+            (*group, session_id), {"views": 0, "events": 0, "interactions": 0, "at": [at, at]}
+        )
+        session["views"] += kind == "pageview"
+        session["events"] += kind in ("pageview", "custom")
+        session["interactions"] += kind == "custom" and bool(interactive)
+        session["at"] = [min(session["at"][0], at), max(session["at"][1], at)]
+    per_day: dict[date, dict[tuple, GroupMetrics]] = defaultdict(dict)
+    for (day, key, _session), s in sessions.items():
+        bounced = s["views"] <= 1 and s["interactions"] == 0
+        one = GroupMetrics(
+            0, 1, s["views"], s["events"], int(bounced), milliseconds(s["at"][1] - s["at"][0])
+        )
+        per_day[day][key] = per_day[day].get(key, GroupMetrics()) + one
+    for (day, key), ids in visitors.items():
+        per_day[day][key] = per_day[day][key] + GroupMetrics(visitors=len(ids))
     return per_day
 
 

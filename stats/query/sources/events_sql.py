@@ -12,6 +12,7 @@ from psycopg import sql
 
 from stats.dimensions import COMPUTED_COLUMNS, DIMENSIONS
 from stats.query.request import StatsQuery
+from stats.query.results import GroupMetrics
 from stats.query.sources.revenue import revenue_by_value
 from stats.query.sql import compose, events_sql, identifiers
 
@@ -32,6 +33,46 @@ DAYS_SQL = """WITH e AS MATERIALIZED (
                  count(*) FILTER (WHERE pageviews <= 1 AND interactions = 0) AS bounces,
                  coalesce(sum(ms), 0)::bigint AS ms
           FROM per_session GROUP BY day) p USING (day)"""
+
+
+GROUPS_SQL = """
+    WITH e AS MATERIALIZED (
+        SELECT ("timestamp" AT TIME ZONE %s)::date AS day, {values},
+               visitor_id, session_id, kind, interactive, "timestamp"
+        FROM ({inner}) x),
+    per_session AS (
+        SELECT day, {keys}, session_id,
+               count(*) FILTER (WHERE kind = 'pageview') AS views,
+               count(*) FILTER (WHERE kind IN ('pageview', 'custom')) AS events,
+               count(*) FILTER (WHERE kind = 'custom' AND interactive) AS interactions,
+               floor(extract(epoch FROM max("timestamp") - min("timestamp")) * 1000) AS ms
+        FROM e GROUP BY day, {keys}, session_id),
+    v AS (SELECT day, {keys}, count(*) AS visitors
+          FROM (SELECT DISTINCT day, {keys}, visitor_id FROM e) d GROUP BY day, {keys}),
+    s AS (SELECT day, {keys}, count(*) AS sessions, sum(views) AS views, sum(events) AS events,
+                 count(*) FILTER (WHERE views <= 1 AND interactions = 0) AS bounces,
+                 coalesce(sum(ms), 0)::bigint AS ms
+          FROM per_session GROUP BY day, {keys})
+    SELECT day, {keys}, visitors, sessions, views, events, bounces, ms
+    FROM v JOIN s USING (day, {keys})"""
+
+
+def _key_values(query: StatsQuery, columns: tuple[str, ...]) -> tuple[sql.Composable, list]:
+    """The select list of key ``columns`` (computed ones from the event time) and its
+    parameters, the day's time zone first."""
+    values: list[sql.Composable] = []
+    params = [query.tz]
+    for column in columns:
+        if column in COMPUTED_COLUMNS:
+            values.append(
+                sql.SQL("{} AS {}").format(
+                    sql.SQL(COMPUTED_COLUMNS[column] % {"tz": "%s"}), sql.Identifier(column)
+                )
+            )
+            params.append(query.tz)
+        else:
+            values.append(sql.Identifier(column))
+    return sql.SQL(", ").join(values), params
 
 
 class EventsSQL:
@@ -90,18 +131,7 @@ class EventsSQL:
             *dict.fromkeys((*stored, "visitor_id", "session_id", "kind", "timestamp")),
             refine=(lambda events: events.filter(kind=kind)) if kind else None,
         )
-        values: list[sql.Composable] = []
-        params = [query.tz]  # the day's time zone comes first
-        for column in columns:
-            if column in COMPUTED_COLUMNS:
-                values.append(
-                    sql.SQL("{} AS {}").format(
-                        sql.SQL(COMPUTED_COLUMNS[column] % {"tz": "%s"}), sql.Identifier(column)
-                    )
-                )
-                params.append(query.tz)
-            else:
-                values.append(sql.Identifier(column))
+        values, params = _key_values(query, columns)
         statement = compose(
             """
             WITH e AS MATERIALIZED (
@@ -116,7 +146,7 @@ class EventsSQL:
                         FROM e GROUP BY day, {keys}, session_id) d
                   GROUP BY day, {keys})
             SELECT day, {keys}, visitors, views, sessions FROM v JOIN s USING (day, {keys})""",
-            values=sql.SQL(", ").join(values),
+            values=values,
             inner=inner,
             keys=identifiers(columns),
         )
@@ -129,6 +159,31 @@ class EventsSQL:
                     "views": int(views),
                     "sessions": sessions,
                 }
+        return per_day
+
+    def groups(
+        self, query: StatsQuery, columns: tuple[str, ...], kinds: tuple[str, ...] | None
+    ) -> dict[date, dict[tuple, GroupMetrics]]:
+        """``Measure.GROUPS``: per local day and value of ``columns`` (session-scoped ones
+        as the session's values, ``hour`` the local hour) over the events of ``kinds``
+        (None: all), in one statement: sessions are grouped in the database."""
+        stored = [c for c in columns if c not in COMPUTED_COLUMNS]
+        inner, inner_params = events_sql(
+            query,
+            *dict.fromkeys(
+                (*stored, "visitor_id", "session_id", "kind", "interactive", "timestamp")
+            ),
+            refine=(lambda events: events.filter(kind__in=kinds)) if kinds else None,
+        )
+        values, params = _key_values(query, columns)
+        statement = compose(GROUPS_SQL, values=values, inner=inner, keys=identifiers(columns))
+        per_day: dict[date, dict[tuple, GroupMetrics]] = defaultdict(dict)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, (*params, *inner_params))
+            for day, *key, visitors, sessions, views, events, bounces, ms in cursor.fetchall():
+                per_day[day][tuple(key)] = GroupMetrics(
+                    visitors, sessions, int(views), int(events), bounces, int(ms)
+                )
         return per_day
 
     def exit_days(self, query: StatsQuery) -> dict[date, dict[tuple, dict]]:

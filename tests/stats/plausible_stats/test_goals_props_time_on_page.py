@@ -393,7 +393,7 @@ def test_v2_refusals_are_plausibles(client, key, goals, body, message):
 
 def test_what_footfall_cannot_answer_exactly_is_a_400_never_a_different_number(client, key, goals):
     for params in (
-        {"property": "visit:source", "metrics": "bounce_rate"},
+        {"property": "visit:exit_page", "metrics": "bounce_rate"},
         {"property": "visit:source", "metrics": "visitors", "filters": "event:goal==Signup"},
         {"property": "visit:exit_page", "metrics": "pageviews"},
     ):
