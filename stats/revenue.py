@@ -83,6 +83,14 @@ def _by_value(
     return dict(rows)
 
 
+def revenue_by_columns(
+    query: q.StatsQuery, columns: tuple[str, ...], *, where: Q | None = None, currency: str
+) -> dict[tuple, Revenue]:
+    """Revenue per value of event ``columns`` together (``hour`` and ``day``: the event's
+    local hour and day), under the query's filters and ``where`` (e.g. goals)."""
+    return _by_value(query, columns, where, currency)
+
+
 def revenue_total(
     query: q.StatsQuery, *, where: Q | None = None, currency: str | None = None
 ) -> Revenue:

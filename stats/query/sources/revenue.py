@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import ExtractHour
+from django.db.models.functions import ExtractHour, TruncDate
 
 from stats.query.coverage import event_sets
 from stats.query.request import StatsQuery
@@ -34,7 +34,7 @@ def revenue_by_value(
 ) -> dict[tuple, tuple[Decimal, int]]:
     """Per value of ``columns`` (``()``: one total under the key ``()``), the sum of the
     events' ``revenue_reporting`` in ``currency`` and their number, under the query's
-    filters and ``where``. ``hour`` is the local hour of the event."""
+    filters and ``where``. ``hour`` is the local hour of the event, ``day`` its local day."""
     rows: dict[tuple, tuple[Decimal, int]] = defaultdict(lambda: (Decimal(0), 0))
     for events in event_sets(query):
         events = events.filter(converted_on(events, currency))
@@ -42,6 +42,8 @@ def revenue_by_value(
             events = events.filter(where)
         if "hour" in columns:
             events = events.annotate(hour=ExtractHour("timestamp", tzinfo=query.zone))
+        if "day" in columns:
+            events = events.annotate(day=TruncDate("timestamp", tzinfo=query.zone))
         grouped = events.values(*columns) if columns else events
         if columns:
             answers = grouped.annotate(total=Sum("revenue_reporting"), conversions=Count("id"))
