@@ -81,6 +81,15 @@ def _limit(raw) -> int:
     return limit
 
 
+def _cursor(raw) -> int | None:
+    """A goal-list cursor (a goal id); anything else is Plausible's 400."""
+    if raw in (None, ""):
+        return None
+    if not str(raw).isdigit() or len(str(raw)) > 18:
+        raise PlausibleError("Invalid pagination cursor")
+    return int(raw)
+
+
 def _validation_message(error: ValidationError) -> str:
     if hasattr(error, "message_dict"):
         field, messages = next(iter(error.message_dict.items()))
@@ -194,7 +203,7 @@ class SharedLinks(SitesView):
 
 
 def _goal_json(goal: Goal, site: Site) -> dict:
-    page = goal.name[len(PAGE_GOAL_PREFIX) :] if goal.path_pattern else None
+    page = _page_path(goal) if goal.path_pattern else None
     return {
         "id": goal.pk,
         "domain": site.hostname,
@@ -205,17 +214,60 @@ def _goal_json(goal: Goal, site: Site) -> dict:
     }
 
 
+_WILDCARD_PIECES = ((".*", "**"), ("[^/]*", "*"))
+
+
+def _page_path(goal: Goal) -> str | None:
+    """A page goal's path as Plausible wrote it (wildcards): read back from its pattern when
+    the pattern is exactly what that path gives (``_wildcard_regex``), whatever the goal's
+    display name; else from a ``Visit <path>`` name (a pattern made in the dashboard)."""
+    pattern = goal.path_pattern
+    if pattern.startswith("^") and pattern.endswith("$"):
+        body, path, index = pattern[1:-1], [], 0
+        while index < len(body):
+            piece = next((p for p in _WILDCARD_PIECES if body.startswith(p[0], index)), None)
+            if piece is not None:
+                path.append(piece[1])
+                index += len(piece[0])
+            elif body[index] == "\\" and index + 1 < len(body):
+                path.append(body[index + 1])
+                index += 2
+            else:
+                path.append(body[index])
+                index += 1
+        candidate = "".join(path)
+        if _wildcard_regex(candidate) == pattern:
+            return candidate
+    if goal.name.startswith(PAGE_GOAL_PREFIX):
+        return goal.name[len(PAGE_GOAL_PREFIX) :]
+    return None
+
+
 @transaction.atomic
-def goal_find_or_create(*, site: Site, goal_type: str, target: str) -> Goal:
-    """The site's goal for an event name or a page path (Plausible's wildcards), created once."""
+def goal_find_or_create(
+    *, site: Site, goal_type: str, target: str, display_name: str | None = None
+) -> Goal:
+    """The site's goal for an event name or a page path (Plausible's wildcards), created
+    once; a new goal is named ``display_name`` (default: the event name, or ``Visit
+    <path>``). Another goal of the site already named so is a ``ValidationError``."""
     if goal_type == "event":
         existing = Goal.objects.filter(site=site, event_name=target, path_pattern="").first()
-        return existing or Goal.objects.create(site=site, name=target[:200], event_name=target)
-    name = (PAGE_GOAL_PREFIX + target)[:200]
-    existing = Goal.objects.filter(site=site, name=name, event_name="").first()
-    return existing or Goal.objects.create(
-        site=site, name=name, path_pattern=_wildcard_regex(target)
-    )
+        default = target
+        fields = {"event_name": target}
+    else:
+        pattern = _wildcard_regex(target)
+        default = PAGE_GOAL_PREFIX + target
+        existing = (
+            Goal.objects.filter(site=site, path_pattern=pattern, event_name="").first()
+            or Goal.objects.filter(site=site, name=default[:200], event_name="").first()
+        )
+        fields = {"path_pattern": pattern}
+    if existing is not None:
+        return existing
+    name = (display_name or default)[:200]
+    if Goal.objects.filter(site=site, name=name).exists():
+        raise ValidationError("display_name: has already been taken")
+    return Goal.objects.create(site=site, name=name, **fields)
 
 
 class Goals(SitesView):
@@ -224,9 +276,27 @@ class Goals(SitesView):
     def get(self, request):
         site = self.site(self.required("site_id", "list goals"))
         limit = _limit(request.query_params.get("limit"))
-        goals = list(Goal.objects.filter(site=site).order_by("pk")[:limit])
-        meta = {"after": None, "before": None, "limit": limit}
-        return Response({"goals": [_goal_json(g, site) for g in goals], "meta": meta})
+        goals = Goal.objects.filter(site=site).order_by("pk")
+        after, before = (_cursor(request.query_params.get(k)) for k in ("after", "before"))
+        if after is not None:
+            goals = goals.filter(pk__gt=after)
+        if before is not None:
+            goals = goals.filter(pk__lt=before).order_by("-pk")
+        page = list(goals[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        if before is not None:
+            page.reverse()
+        meta = {  # cursors are goal ids, as the sites list's are domains
+            "after": str(page[-1].pk) if page and (more or before is not None) else None,
+            "before": (
+                str(page[0].pk)
+                if page and (after is not None or (before is not None and more))
+                else None
+            ),
+            "limit": limit,
+        }
+        return Response({"goals": [_goal_json(g, site) for g in page], "meta": meta})
 
     def put(self, request):
         site_id = self.required("site_id", "create a goal")
@@ -238,7 +308,20 @@ class Goals(SitesView):
         target = self.required(field, "create a goal")
         if len(target) > 190 or (goal_type == "page" and not target.startswith("/")):
             raise PlausibleError(f"{field} is invalid")
-        goal = goal_find_or_create(site=site, goal_type=goal_type, target=target)
+        display_name = self.param("display_name")
+        if display_name is not None and (
+            not isinstance(display_name, str) or not display_name.strip()
+        ):
+            raise PlausibleError("display_name is invalid")
+        try:
+            goal = goal_find_or_create(
+                site=site,
+                goal_type=goal_type,
+                target=target,
+                display_name=display_name.strip() if display_name else None,
+            )
+        except ValidationError as error:
+            raise PlausibleError(_validation_message(error)) from error
         return Response(_goal_json(goal, site))
 
 
