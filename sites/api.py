@@ -3,6 +3,7 @@ and the domain check of every Pirsch-style endpoint (``pirsch_site``, ``DomainRo
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -41,7 +42,19 @@ class DomainRole(BasePermission):
 
 class DomainList(PirschAPIView):
     required_scope = Scope.READ_DOMAINS
+    openapi_tag = "Pirsch account"
+    error_statuses = {"*": (401, 403, 405, 429)}
 
+    @extend_schema(
+        operation_id="pirschDomain",
+        summary="The client's sites as Pirsch domain objects (needs `domains:read`)",
+        responses={
+            200: OpenApiResponse(
+                {"type": "array", "items": {"$ref": "#/components/schemas/PirschDomain"}},
+                description="The sites the client may read.",
+            )
+        },
+    )
     def get(self, request) -> Response:
         principal = request.auth
         domains = []

@@ -20,6 +20,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 
 from accounts.api.drf import ApiView, BearerAuthentication, HasScope, required_scope
+from accounts.api.openapi import PirschAutoSchema
 from accounts.authentication import AuthenticationFailed, Principal, authenticate_bearer
 from accounts.models import WRITE_SCOPES
 from analytics_project.api_errors import pirsch_error
@@ -116,6 +117,10 @@ class PirschAPIView(ApiView):
     throttle_classes = [PirschThrottle]
     late_permission_classes = [HasScope]
     validation_errors: tuple[type[Exception], ...] = ()
+    schema = PirschAutoSchema()
+    openapi_tag = "Pirsch statistics"
+    # method (or "*") → the statuses the view refuses with, for the OpenAPI document
+    error_statuses: dict[str, tuple[int, ...]] = {"*": (400, 401, 403, 404, 405, 429)}
 
     def error_response(self, status: int, message: str, exc: Exception) -> HttpResponse:
         if isinstance(exc, exceptions.MethodNotAllowed):

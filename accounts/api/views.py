@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from accounts.api.auth import PirschAPIView, PirschError
@@ -50,7 +51,40 @@ class TokenView(PirschAPIView):
     permission_classes: list = []
     late_permission_classes: list = []
     throttle_classes = [TokenCallerThrottle]
+    openapi_tag = "Pirsch account"
+    error_statuses = {"*": (400, 401, 405, 429)}
 
+    @extend_schema(
+        operation_id="pirschToken",
+        summary="Exchange an OAuth client id and secret for an access token",
+        description="Rate-limited: 30 requests a minute per caller; wrong secrets for one "
+        "client id from one caller back off (the 5th locks for 1 s, then 2, 4 … up to 15 "
+        "minutes). 429 with `Retry-After`; `X-RateLimit-*` headers on every answer.",
+        request={
+            "application/json": {
+                "type": "object",
+                "required": ["client_id", "client_secret"],
+                "properties": {
+                    "client_id": {"type": "string", "maxLength": 64},
+                    "client_secret": {"type": "string", "maxLength": 256},
+                },
+            }
+        },
+        responses={
+            200: OpenApiResponse(
+                {
+                    "type": "object",
+                    "required": ["access_token", "expires_at"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "access_token": {"type": "string"},
+                        "expires_at": {"type": "string", "format": "date-time"},
+                    },
+                },
+                description="A bearer token and when it expires (UTC, RFC 3339).",
+            )
+        },
+    )
     def post(self, request) -> Response:
         client_id, secret = _credentials(request.body)
         caller = ip_digest(client_ip(request._request))

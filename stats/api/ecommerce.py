@@ -18,10 +18,11 @@ from rest_framework.response import Response
 from accounts.api.drf import HasScope
 from sites.api import DomainRole
 from stats.api import pirsch
+from stats.api import pirsch_schema as doc
 from stats.api.funnel import FunnelAPIView
 from stats.ecommerce import selectors as es
 
-FLAGS = frozenset({"limit", "page"})
+FLAGS = frozenset({"limit", "page", "compare"})
 DEFAULT_LIST = 20
 
 
@@ -42,20 +43,31 @@ class EcommerceView(FunnelAPIView):
     """Reading on the domain ``id`` names (``statistics:read``)."""
 
     late_permission_classes = [HasScope, DomainRole]
+    openapi_tag = "Ecommerce"
+    error_statuses = {"*": (400, 401, 403, 404, 405, 429)}
 
 
 class Ecommerce(EcommerceView):
-    """The ecommerce report; ``limit`` (1–500, default 20) caps each list."""
+    """The ecommerce report; ``limit`` (1–500, default 20) caps each list;
+    ``compare=previous`` adds the previous period's summary."""
 
+    @doc.ecommerce_report
     def get(self, request) -> Response:
         query = pirsch.stats_query_for(request, self.site, FLAGS)
         limit = _number(request, "limit", DEFAULT_LIST, es.MAX_LIMIT)
-        return Response(es.ecommerce_report(query, _currency(self.site), limit=limit))
+        compare = request.GET.get("compare", "")
+        if compare not in ("", "previous"):
+            raise pirsch.ParamError("compare", "compare must be previous")
+        report = es.ecommerce_report(
+            query, _currency(self.site), limit=limit, compare=compare == "previous"
+        )
+        return Response(report)
 
 
 class Orders(EcommerceView):
     """The order log: ``page`` (1-based), ``limit`` (1–500, default 100) per page."""
 
+    @doc.ecommerce_orders
     def get(self, request) -> Response:
         query = pirsch.stats_query_for(request, self.site, FLAGS)
         limit = _number(request, "limit", es.DEFAULT_LIMIT, es.MAX_LIMIT)

@@ -27,6 +27,7 @@ from sites.api import DomainRole, pirsch_site
 from sites.permissions import principal_may, principal_sites
 from stats import query as q
 from stats.api import pirsch
+from stats.api import pirsch_schema as doc
 from stats.funnels import selectors as fs
 from stats.funnels.services import funnel_create, funnel_delete, funnel_update
 from stats.funnels.steps import StepError, glob_regex
@@ -44,6 +45,11 @@ class FunnelAPIView(pirsch.PirschReadView):
 
     validation_errors = (pirsch.ParamError, q.QueryError, StepError)
     late_permission_classes = [HasScope]
+    openapi_tag = "Funnels"
+    error_statuses = {
+        "*": (400, 401, 403, 404, 405, 429),
+        **dict.fromkeys(("POST", "PUT", "PATCH"), (400, 401, 403, 404, 405, 413, 429)),
+    }
 
 
 def _funnel(principal, funnel_id: str | int, scope: str) -> Funnel:
@@ -111,6 +117,7 @@ class StatisticsFunnel(FunnelAPIView):
     """Pirsch's ``GET /api/v1/statistics/funnel``."""
 
     late_permission_classes = [HasScope, DomainRole]  # the domain: the query's id
+    openapi_tag = "Pirsch statistics"
 
     def get(self, request) -> Response:
         funnel_id = request.GET.get("funnel_id", "")
@@ -135,11 +142,13 @@ class Funnels(FunnelAPIView):
 
     required_scopes = {"GET": Scope.READ_STATISTICS, "POST": Scope.MANAGE_SITE}
 
+    @doc.funnel_list
     def get(self, request) -> Response:
         site = pirsch_site(request.auth, request.GET.get("id", ""), Scope.READ_STATISTICS)
         rows = Funnel.objects.filter(site=site).select_related("site").order_by("pk")
         return Response([fs.definition_json(f) for f in rows])
 
+    @doc.funnel_create
     def post(self, request) -> Response:
         body = _body(request)
         domain = body.get("id")
@@ -160,15 +169,23 @@ class FunnelDetail(FunnelAPIView):
         "DELETE": Scope.MANAGE_SITE,
     }
 
+    @doc.funnel_get
     def get(self, request, funnel_id: str) -> Response:
         return Response(fs.definition_json(_funnel(request.auth, funnel_id, Scope.READ_STATISTICS)))
 
+    @doc.funnel_change("Put")
     def put(self, request, funnel_id: str) -> Response:
+        return self._update(request, funnel_id)
+
+    @doc.funnel_change("")
+    def patch(self, request, funnel_id: str) -> Response:
+        return self._update(request, funnel_id)
+
+    def _update(self, request, funnel_id: str) -> Response:
         funnel = _funnel(request.auth, funnel_id, Scope.MANAGE_SITE)
         return Response(fs.definition_json(funnel_update(funnel, _body(request))))
 
-    patch = put
-
+    @doc.funnel_delete
     def delete(self, request, funnel_id: str) -> HttpResponse:
         funnel_delete(_funnel(request.auth, funnel_id, Scope.MANAGE_SITE))
         return HttpResponse(status=204)
@@ -178,6 +195,7 @@ class FunnelReport(FunnelAPIView):
     """Footfall's report: ``from``, ``to``, ``tz``, every filter, ``breakdown=<filter
     name>`` (e.g. ``country``), ``compare=previous``."""
 
+    @doc.funnel_report
     def get(self, request, funnel_id: str) -> Response:
         funnel = _funnel(request.auth, funnel_id, Scope.READ_STATISTICS)
         query = pirsch.stats_query_for(request, funnel.site, REPORT_FLAGS)
@@ -196,6 +214,7 @@ class FunnelReport(FunnelAPIView):
 class FunnelDropped(FunnelAPIView):
     """The sessions counted in step ``step``'s ``dropped`` (``step`` ≥ 2), newest first."""
 
+    @doc.funnel_dropped
     def get(self, request, funnel_id: str) -> Response:
         funnel = _funnel(request.auth, funnel_id, Scope.READ_STATISTICS)
         query = pirsch.stats_query_for(request, funnel.site, REPORT_FLAGS)

@@ -24,6 +24,7 @@ from sites.api import pirsch_site
 from stats import pirsch_selectors as ps
 from stats import query as q
 from stats import ranges
+from stats.api import pirsch_schema as doc
 from stats.api.pirsch import (
     ParamError,
     PirschReadView,
@@ -109,8 +110,10 @@ class Statistics(PirschReadView):
     """``GET``: the CSV export; ``DELETE``: delete statistics (``site:manage``)."""
 
     required_scopes = {"GET": Scope.READ_STATISTICS, "DELETE": Scope.MANAGE_SITE}
+    error_statuses = {"*": (400, 401, 403, 404, 405, 429)}
     late_permission_classes = [HasScope]  # the domain is in the query or the body
 
+    @doc.statistics_export
     def get(self, request) -> HttpResponse:
         site = pirsch_site(request.auth, request.GET.get("id", ""), Scope.READ_STATISTICS)
         stats_query = stats_query_for(request, site, EXPORT_FLAGS)
@@ -127,6 +130,7 @@ class Statistics(PirschReadView):
         )
         return response
 
+    @doc.statistics_delete
     def delete(self, request) -> HttpResponse:
         """Pirsch's body: ``{"id", "kind", "from", "to"}``; ``kind`` is ``""``/``all``
         (everything), ``events`` (custom events only) or ``imported`` (nothing here: no
