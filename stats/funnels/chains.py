@@ -15,58 +15,73 @@ evaluates those few with ``engine.evaluate`` (exact for every case).
 Only per-step aggregates leave the database (counts, times to convert, revenue), plus the
 cut units' keys, instead of every candidate event.
 
-The candidate SQL (``candidates``) has the columns ``fu`` (unit), ``ft`` (time, µs since
-the epoch), ``fi`` (event id), ``fm`` (step bit mask), ``fo`` (the event's session passes
+The candidate SQL (``candidates``) has the columns ``fu`` (unit), ``ft`` (the event's
+time), ``fi`` (event id), ``fm`` (step bit mask), ``fo`` (the event's session passes
 the filters: it may enter), ``fs`` (session), ``fv`` (visitor) and ``fr`` (revenue in the
 reporting currency, or NULL).
 """
 
 from __future__ import annotations
 
-
-def _reached(k: int, window: int) -> str:
-    """The position of the event reaching step ``k`` (NULL when not reached): the first
-    match after the previous step's, within the window of the entry."""
-    if k == 0:
-        return "q0"
-    return f"(CASE WHEN r{k} <= r0 + {window} THEN q{k} END)"
+# Whole milliseconds of an interval, floored (exact: the epoch of an interval is numeric).
+_MILLISECONDS = "floor(extract(epoch FROM {}) * 1000)::bigint"
 
 
-def journeys_sql(candidates: str, steps: int, window: int) -> str:
+def _micros(column: str) -> str:
+    """A time as integer microseconds since the epoch (``engine``'s times)."""
+    return f"(extract(epoch FROM {column}) * 1000000)::bigint"
+
+
+def journeys_sql(
+    candidates: str, steps: int, window: int, extra: tuple[str, ...] = ("revenue",)
+) -> str:
     """One row per unit with a step-1 entry: ``u``, ``t0``…``t{n-1}`` (when each step was
-    reached, NULL from the first step not reached), ``v0``… (the revenue of the event reaching
-    each step), ``visitor`` and ``entry_id`` (of the entry event), ``session`` (of the last
-    step reached), ``cut`` (the window stopped the first entry's chain: evaluate in Python).
-    ``window`` in microseconds (an int: written into the SQL)."""
-    window = int(window)
+    reached, NULL from the first step not reached), ``cut`` (the window stopped the first
+    entry's chain: evaluate in Python), and as ``extra`` asks: ``v0``… (``revenue``: of the
+    event reaching each step), ``entry_id`` (``entry``), ``visitor`` and ``session``
+    (``dropped``: of the entry event, of the last step's). ``window`` in microseconds (an
+    int: written into the SQL).
+
+    The candidates are sorted once by (unit, time, id) and aggregated per unit into arrays
+    in that order (a sorted subquery feeds ``array_agg`` in order, as PostgreSQL documents):
+    the times, and per step whether each event matches it. Then each step's event is the
+    first match after the previous step's (``array_position`` from there, in C), kept when
+    it is within the window of the entry. ``OFFSET 0`` keeps each level a subquery:
+    flattened, each step's expression would repeat the previous ones (exponentially)."""
+    span = f"{int(window)} * interval '1 microsecond'"  # a constant, folded once
+    arrays = ["array_agg(ft) AS t", "array_agg(fo AND fm & 1 <> 0) AS b0"]
+    arrays += [f"array_agg(fm & {1 << k} <> 0) AS b{k}" for k in range(1, steps)]
+    if "revenue" in extra:
+        arrays.append("array_agg(fr) AS rv")
+    if "entry" in extra:
+        arrays.append("array_agg(fi) AS ids")
+    if "dropped" in extra:
+        arrays += ["array_agg(fs) AS ss", "array_agg(fv) AS vs"]
     level = (
-        "SELECT c.*, row_number() OVER (PARTITION BY fu ORDER BY ft, fi) AS pos "  # noqa: S608 - our SQL
-        f"FROM ({candidates}) c"
+        f"SELECT fu, {', '.join(arrays)} FROM "  # noqa: S608 - our SQL
+        f"(SELECT * FROM ({candidates}) c ORDER BY fu, ft, fi) o GROUP BY fu OFFSET 0"
     )
-    for k in range(steps):
-        match = f"fm & {1 << k} <> 0 AND " + (
-            "fo" if k == 0 else f"pos > {_reached(k - 1, window)}"
+    level = f"SELECT g.*, array_position(b0, true) AS p0 FROM ({level}) g OFFSET 0"  # noqa: S608
+    for k in range(1, steps):
+        level = (
+            f"SELECT l.*, CASE WHEN p{k - 1} IS NOT NULL "  # noqa: S608
+            f"THEN array_position(b{k}, true, p{k - 1} + 1) END AS q{k} FROM ({level}) l OFFSET 0"
         )
         level = (
-            f"SELECT l.*, min(pos) FILTER (WHERE {match}) OVER w AS q{k}, "  # noqa: S608
-            f"min(ft) FILTER (WHERE {match}) OVER w AS r{k} "
-            f"FROM ({level}) l WINDOW w AS (PARTITION BY fu)"
+            f"SELECT l.*, CASE WHEN t[q{k}] <= t[p0] + {span} THEN q{k} END AS p{k} "  # noqa: S608
+            f"FROM ({level}) l OFFSET 0"
         )
-    reached = [_reached(k, window) for k in range(steps)]
-    times = ", ".join(
-        f"min(CASE WHEN {reached[k]} IS NOT NULL THEN r{k} END) AS t{k}" for k in range(steps)
-    )
-    revenue = ", ".join(f"min(fr) FILTER (WHERE pos = {reached[k]}) AS v{k}" for k in range(steps))
-    cut = " OR ".join(f"r{k} > r0 + {window}" for k in range(1, steps))
-    last = f"coalesce({', '.join(reversed(reached))})"
-    return (
-        f"SELECT fu AS u, {times}, {revenue}, "  # noqa: S608
-        "min(fv) FILTER (WHERE pos = q0) AS visitor, "
-        "(array_agg(fi) FILTER (WHERE pos = q0))[1] AS entry_id, "
-        f"min(fs) FILTER (WHERE pos = {last}) AS session, "
-        f"coalesce(bool_or({cut}), false) AS cut "
-        f"FROM ({level}) l WHERE q0 IS NOT NULL AND pos IN ({', '.join(reached)}) GROUP BY fu"
-    )
+    columns = ["fu AS u"] + [f"t[p{k}] AS t{k}" for k in range(steps)]
+    cut = " OR ".join(f"coalesce(t[q{k}] > t[p0] + {span}, false)" for k in range(1, steps))
+    columns.append(f"{cut or 'false'} AS cut")
+    if "revenue" in extra:
+        columns += [f"rv[p{k}] AS v{k}" for k in range(steps)]
+    if "entry" in extra:
+        columns.append("ids[p0] AS entry_id")
+    if "dropped" in extra:
+        last = f"coalesce({', '.join(f'p{k}' for k in reversed(range(steps)))})"
+        columns += ["vs[p0] AS visitor", f"ss[{last}] AS session"]
+    return f"SELECT {', '.join(columns)} FROM ({level}) l WHERE p0 IS NOT NULL"  # noqa: S608
 
 
 def depth(steps: int) -> str:
@@ -84,7 +99,7 @@ def tally_sql(journeys: str, steps: int) -> str:
         columns += [
             f"count(*) FILTER (WHERE {ok}) AS n{k}",
             f"count(*) FILTER (WHERE NOT cut AND t{k - 1} IS NOT NULL AND t{k} IS NULL) AS d{k}",
-            f"array_agg((t{k} - t{k - 1}) / 1000) FILTER (WHERE {ok}) AS x{k}",
+            f"array_agg({_MILLISECONDS.format(f't{k} - t{k - 1}')}) FILTER (WHERE {ok}) AS x{k}",
         ]
     for k in range(steps):
         columns += [
@@ -115,7 +130,8 @@ def dropped_sql(journeys: str, steps: int, last: int) -> str:
     dropped = f"NOT cut AND {depth(steps)} = {last}"
     return (
         f"WITH j AS MATERIALIZED ({journeys}) "  # noqa: S608 - our SQL
-        "SELECT a.total, a.cut_units, d.u, d.visitor, d.session, d.t0, d.tl FROM "
+        f"SELECT a.total, a.cut_units, d.u, d.visitor, d.session, {_micros('d.t0')}, "
+        f"{_micros('d.tl')} FROM "
         f"(SELECT count(*) FILTER (WHERE {dropped}) AS total, "
         "array_agg(u) FILTER (WHERE cut) AS cut_units FROM j) a "
         f"LEFT JOIN LATERAL (SELECT u, visitor, session, t0, t{last} AS tl FROM j "
@@ -127,7 +143,7 @@ def arrays_sql(candidates: str) -> str:
     """The candidate events of the units in the array parameter added after the candidates'
     parameters, one row per unit (``engine.evaluate``'s input), ordered by (time, id)."""
     return (
-        "SELECT fu, array_agg(ft ORDER BY ft, fi), array_agg(fm ORDER BY ft, fi), "  # noqa: S608
+        f"SELECT fu, array_agg({_micros('ft')} ORDER BY ft, fi), array_agg(fm ORDER BY ft, fi), "  # noqa: S608
         "array_agg(fi::text ORDER BY ft, fi), array_agg(fs ORDER BY ft, fi), "
         "array_agg(fv ORDER BY ft, fi), array_agg(fo ORDER BY ft, fi) "
         f"FROM ({candidates}) c WHERE fu = ANY(%s) GROUP BY fu ORDER BY fu"

@@ -135,15 +135,17 @@ def _allowed_sessions(query: q.StatsQuery) -> set[int] | None:
     return sessions
 
 
-def _narrowed(query: q.StatsQuery, definition: Definition) -> list:
+def _narrowed(query: q.StatsQuery, definition: Definition, *, semi_join: bool = True) -> list:
     """Each part's candidate events (unfiltered: filters decide who may *enter*), with their
-    step mask (``funnel_mask``) and, on PostgreSQL, their time in µs (``funnel_at``)."""
+    step mask (``funnel_mask``) and, on PostgreSQL, their time in µs (``funnel_at``).
+    ``semi_join=False`` keeps the units without a step-1 event (``chains`` drops them more
+    cheaply than a second scan of the range finds them)."""
     unit_column = "visitor_id" if definition.scope == "visitor" else "session_id"
     any_step, mask, first_step = _mask(query.site_id, definition)
     micros = _micros_column()
     parts = q.event_sets(dataclasses.replace(query, filters={}))
     entering = None
-    if not definition.open:
+    if not definition.open and semi_join:
         # A closed funnel is entered at step 1 only: units without a step-1 event in the
         # range cannot count, so they are left in the database (a semi-join per part).
         entering = Q(pk__in=[])
@@ -427,11 +429,12 @@ DECIMAL = DecimalField(max_digits=18, decimal_places=4)
 
 
 def _candidates(
-    query: q.StatsQuery, definition: Definition, currency: str | None
+    query: q.StatsQuery, definition: Definition, currency: str | None, *, full: bool = False
 ) -> tuple[str, list]:
-    """The candidate events of ``chains`` (its columns) over both parts, as SQL. Whether an
-    event's session passes the filters is a semi-join on the filtered events, so no session
-    list travels through Python."""
+    """The candidate events of ``chains`` (its columns) over both parts, as SQL; sessions
+    and visitors (``fs``, ``fv``) only when ``full`` (the fewer columns, the cheaper the
+    sort). Whether an event's session passes the filters is a semi-join on the filtered
+    events, so no session list travels through Python."""
     unit_column = "visitor_id" if definition.scope == "visitor" else "session_id"
     ok: Value | Case = Value(True)
     if query.filters:
@@ -449,32 +452,22 @@ def _candidates(
             output_field=DECIMAL,
         )
     selects, params = [], []
-    for events in _narrowed(query, definition):
-        sql, part_params = (
-            events.order_by()
-            .values(
-                fu=F(unit_column),
-                ft=F("funnel_at"),
-                fi=F("id"),
-                fm=F("funnel_mask"),
-                fo=ok,
-                fs=F("session_id"),
-                fv=F("visitor_id"),
-                fr=revenue,
-            )
-            .query.sql_with_params()
-        )
+    columns = {"fu": F(unit_column), "ft": F("timestamp"), "fi": F("id")}
+    columns |= {"fm": F("funnel_mask"), "fo": ok, "fr": revenue}
+    if full:
+        columns |= {"fs": F("session_id"), "fv": F("visitor_id")}
+    for events in _narrowed(query, definition, semi_join=False):
+        sql, part_params = events.order_by().values(**columns).query.sql_with_params()
         selects.append(f"({sql})")
         params.extend(part_params)
     return " UNION ALL ".join(selects), params
 
 
-def _cut_units(
-    candidates: str, params: list, keys: list[int], definition: Definition
-) -> list[Unit]:
+def _cut_units(query: q.StatsQuery, definition: Definition, keys: list[int]) -> list[Unit]:
     """``engine.evaluate`` for the units whose first entry the window cut (``chains``)."""
     if not keys:
         return []
+    candidates, params = _candidates(query, definition, None, full=True)
     with connection.cursor() as cursor:
         cursor.execute(chains.arrays_sql(candidates), [*params, keys])
         return _evaluate(definition, cursor.fetchall())
@@ -502,7 +495,7 @@ def _tally_sql(query: q.StatsQuery, definition: Definition, currency: str | None
         for k, step in enumerate(definition.steps)
     ]
     tally = Tally(counts, revenue, currency)
-    tally.cut = _cut_units(candidates, params, row["cut_units"] or [], definition)
+    tally.cut = _cut_units(query, definition, row["cut_units"] or [])
     if tally.cut:
         tally.add(_tally_units(tally.cut, definition, currency))
     return tally
@@ -636,7 +629,7 @@ def _grouped_counts_sql(
     )
     values = f'SELECT b.id, b."{column}" AS value FROM ({values_sql}) b'  # noqa: S608
     sql = chains.breakdown_sql(
-        chains.journeys_sql(candidates, steps, definition.window), values, steps
+        chains.journeys_sql(candidates, steps, definition.window, ("entry",)), values, steps
     )
     grouped: dict[str, Tally] = {}
     with connection.cursor() as cursor:
@@ -766,9 +759,9 @@ def _dropped_sql(
     query: q.StatsQuery, definition: Definition, index: int, limit: int
 ) -> tuple[int, list[tuple]]:
     steps = len(definition.steps)
-    candidates, params = _candidates(query, definition, None)
+    candidates, params = _candidates(query, definition, None, full=True)
     sql = chains.dropped_sql(
-        chains.journeys_sql(candidates, steps, definition.window), steps, index - 1
+        chains.journeys_sql(candidates, steps, definition.window, ("dropped",)), steps, index - 1
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit])
@@ -790,7 +783,7 @@ def _dropped_sql(
         for _total, _cut, key, visitor, session, entered, last_at in fetched
         if key is not None
     ]
-    extra = _dropped_rows(_cut_units(candidates, params, cut_keys, definition), index)
+    extra = _dropped_rows(_cut_units(query, definition, cut_keys), index)
     return total + len(extra), rows + extra
 
 
