@@ -46,21 +46,19 @@ def ecommerce(request: HttpRequest, public_id: str) -> HttpResponse:
     state = dashboard_state(params, site)
     query = state.query(site.pk)
     currency = getattr(site, "reporting_currency", "") or ""
-    report = es.ecommerce_report(query, currency)
+    report = es.ecommerce_report(query, currency, compare=state.compare)
     page = _page(request.GET.get("page", ""))
     log = es.order_log(query, page=page, limit=ORDERS_PER_PAGE)
     summary = report["summary"]
     for row in (*report["abandoned_carts"], *log["orders"]):
         row["local"] = _local(row["time"], state.tz)
+    previous = report.get("previous", {}).get("summary")
     kpis = [
-        ("orders", "Orders", summary["orders"]),
-        ("conversion_rate", "Conversion rate", f"{100 * summary['conversion_rate']:.1f} %"),
-        ("revenue", "Revenue", _amount(summary["revenue"], currency)),
-        ("average_order_value", "Average order", _amount(summary["average_order_value"], currency)),
-        ("abandoned_carts", "Abandoned carts", summary["abandoned_carts"]),
-        ("abandoned_value", "Abandoned value", _amount(summary["abandoned_value"], currency)),
+        {"key": key, "label": label, "value": _kpi(key, summary, currency)}
+        | ({"previous": _kpi(key, previous, currency)} if previous else {})
+        for key, label in KPIS
     ]
-    empty = not summary["orders"] and not summary["cart_updates"]
+    empty = not summary["orders"] and not summary["cart_updates"] and not report["product_views"]
     pages = max(1, -(-log["total"] // ORDERS_PER_PAGE))
     return render(
         request,
@@ -73,7 +71,8 @@ def ecommerce(request: HttpRequest, public_id: str) -> HttpResponse:
             "range_qs": state.querystring(),
             "report": report,
             "summary": summary,
-            "kpis": [{"key": k, "label": label, "value": v} for k, label, v in kpis],
+            "kpis": kpis,
+            "compare_qs": state.querystring(compare=None if state.compare else "previous"),
             "currency": currency,
             "empty": empty,
             "log": log,
@@ -84,6 +83,25 @@ def ecommerce(request: HttpRequest, public_id: str) -> HttpResponse:
             "may_manage": can(request.user, Action.MANAGE_SETTINGS, site),
         },
     )
+
+
+KPIS = (
+    ("orders", "Orders"),
+    ("conversion_rate", "Conversion rate"),
+    ("revenue", "Revenue"),
+    ("average_order_value", "Average order"),
+    ("abandoned_carts", "Abandoned carts"),
+    ("abandoned_value", "Abandoned value"),
+)
+AMOUNTS = frozenset({"revenue", "average_order_value", "abandoned_value"})
+
+
+def _kpi(key: str, summary: dict, currency: str) -> str:
+    if key == "conversion_rate":
+        return f"{100 * summary[key]:.1f} %"
+    if key in AMOUNTS:
+        return _amount(summary[key], currency)
+    return str(summary[key])
 
 
 def _local(iso: str, tz: str) -> str:

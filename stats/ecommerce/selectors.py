@@ -14,7 +14,11 @@ order as a custom event ``Ecommerce Order`` (props ``order_id``, ``subtotal``, `
    same id is ignored, also when the first one was before the range. On PostgreSQL a partial
    index on ``(site_id, props->>'order_id')`` of order events answers this (``stats``
    migration ``0011``);
-3. **the details**: amounts, items and sessions from the raw rows by id (orders are few).
+3. **the details**: amounts, items and sessions from the raw rows (orders are few).
+
+Steps 1–3 are one query (``_rows``): the raw rows semi-joined to the filtered candidates,
+with the dedup as an ``EXISTS`` on the order-id index; partial indexes on the order, cart
+and product-view events (migration ``0014``) find them among the range's page views.
 
 A cart is **abandoned** when its session placed no order (any order event of the session
 in the range, deduplicated or not); its value and items are the session's last cart update.
@@ -36,9 +40,11 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection
-from django.db.models import CharField
+from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KeyTextTransform
 
+from stats import filter_values
 from stats import query as q
 from stats.selectors import public_session_id, public_visitor_id
 from tracking.models import Event
@@ -141,37 +147,19 @@ def _converted(row: dict) -> tuple[Decimal | None, Decimal]:
 
 # --- the candidates and dedup -------------------------------------------------------------
 
-
-def _candidate_ids(query: q.StatsQuery) -> list:
-    """Ids of the range's order and cart events that pass the query's filters."""
-    ids = []
-    for events in q.event_sets(query):
-        ids.extend(
-            events.filter(kind="custom", name__in=(ORDER_EVENT, CART_EVENT))
-            .order_by()
-            .values_list("id", flat=True)
-            .iterator(CHUNK)
-        )
-    return ids
-
-
-def _rows(site_id: int, ids: list) -> Iterable[dict]:
-    columns = (
-        "id",
-        "name",
-        "timestamp",
-        "session_id",
-        "visitor_id",
-        "props",
-        "revenue_amount",
-        "revenue_currency",
-        "revenue_reporting",
-        "revenue_reporting_currency",
-    )
-    for start in range(0, len(ids), CHUNK):
-        yield from Event.objects.filter(
-            site_id=site_id, protocol=PROTOCOL, id__in=ids[start : start + CHUNK]
-        ).values(*columns)
+NAMES = (ORDER_EVENT, CART_EVENT)
+COLUMNS = (
+    "id",
+    "name",
+    "timestamp",
+    "session_id",
+    "visitor_id",
+    "props",
+    "revenue_amount",
+    "revenue_currency",
+    "revenue_reporting",
+    "revenue_reporting_currency",
+)
 
 
 def _order_key() -> RawSQL:
@@ -182,21 +170,48 @@ def _order_key() -> RawSQL:
     return RawSQL("json_extract(props, '$.order_id')", (), output_field=CharField())
 
 
-def first_trackings(site_id: int, order_ids: Iterable[str]) -> dict[str, uuid.UUID]:
-    """Order id → the event id of its first tracking on the site (any time)."""
-    wanted = sorted(set(order_ids))
-    first: dict[str, uuid.UUID] = {}
-    for start in range(0, len(wanted), CHUNK):
-        rows = (
-            Event.objects.filter(site_id=site_id, kind="custom", name=ORDER_EVENT)
-            .annotate(order_key=_order_key())
-            .filter(order_key__in=wanted[start : start + CHUNK], protocol=PROTOCOL)
-            .order_by("order_key", "timestamp", "id")
-            .values_list("order_key", "id")
+def _rows(query: q.StatsQuery) -> QuerySet:
+    """The range's Matomo order and cart events that pass the query's filters, with their
+    amounts and items, in one read: the raw rows (the only ones with the original amounts
+    and the protocol), found by the partial index of those events (stats migration 0014);
+    with filters, semi-joined to the filtered candidates of the query layer (rolled-up
+    events for covered days, raw ones for the rest: session attributes are the session's). ``repeated``: an earlier tracking of the same order id on
+    the site exists (by time, then event id; any time, also before the range), looked up on
+    the partial index of order ids (migration 0011)."""
+    candidates = Q()  # without filters: every such event of the range
+    if query.filters:
+        candidates = Q(pk__in=[])
+        for part in q.event_sets(query):
+            candidates |= Q(
+                id__in=part.filter(kind="custom", name__in=NAMES).order_by().values("id")
+            )
+    earlier = (
+        Event.objects.filter(
+            site_id=OuterRef("site_id"), kind="custom", name=ORDER_EVENT, protocol=PROTOCOL
         )
-        for key, event_id in rows:
-            first.setdefault(key, event_id)
-    return first
+        .annotate(order_key=_order_key())
+        .filter(order_key=OuterRef("outer_key"))
+        .filter(
+            Q(timestamp__lt=OuterRef("timestamp"))
+            | Q(timestamp=OuterRef("timestamp"), id__lt=OuterRef("id"))
+        )
+    )
+    return (
+        Event.objects.filter(
+            site_id=query.site_id,
+            protocol=PROTOCOL,
+            kind="custom",
+            name__in=NAMES,
+            timestamp__gte=query.start,
+            timestamp__lt=query.end,
+        )
+        .filter(candidates)
+        # Qualified by Django (``_order_key``'s bare ``props`` would name the inner row's).
+        .annotate(outer_key=KeyTextTransform("order_id", "props"))
+        .annotate(repeated=Exists(earlier))
+        .order_by()
+        .values(*COLUMNS, "repeated")
+    )
 
 
 @dataclass
@@ -212,12 +227,16 @@ class Ecommerce:
 def ecommerce_events(query: q.StatsQuery) -> Ecommerce:
     orders: list[Order] = []
     carts: list[Cart] = []
-    for row in _rows(query.site_id, _candidate_ids(query)):
+    repeated = 0
+    for row in _rows(query).iterator(CHUNK):
         props = row["props"] if isinstance(row["props"], dict) else {}
         revenue, factor = _converted(row)
         if row["name"] == ORDER_EVENT:
             order_id = props.get("order_id")
             if not isinstance(order_id, str) or not order_id:
+                continue
+            if row["repeated"]:  # a later tracking of a counted order id: ignored
+                repeated += 1
                 continue
             orders.append(
                 Order(
@@ -248,15 +267,8 @@ def ecommerce_events(query: q.StatsQuery) -> Ecommerce:
                     parse_items(props.get("items")),
                 )
             )
-    first = first_trackings(query.site_id, (o.order_id for o in orders))
-    kept = [o for o in orders if first.get(o.order_id) == o.event_id]
-    kept.sort(key=lambda o: (o.at, str(o.event_id)), reverse=True)
-    return Ecommerce(
-        kept,
-        carts,
-        len(orders) - len(kept),
-        sum(1 for o in kept if o.revenue is None),
-    )
+    orders.sort(key=lambda o: (o.at, str(o.event_id)), reverse=True)
+    return Ecommerce(orders, carts, repeated, sum(1 for o in orders if o.revenue is None))
 
 
 # --- reports --------------------------------------------------------------------------------
@@ -427,11 +439,106 @@ def _sum(values: Iterable[Decimal | None]) -> Decimal | None:
     return sum(present, ZERO) if present else None
 
 
-def ecommerce_report(query: q.StatsQuery, currency: str, *, limit: int = 20) -> dict:
-    """Everything the dashboard page shows, from one read of the range's events."""
+@dataclass
+class ProductViews:
+    """One SKU's product page views (Matomo's ``setEcommerceView``: page views with
+    ``product_sku``) in the range."""
+
+    views: int = 0
+    sessions: set[int] = field(default_factory=set)
+    names: dict[str, datetime] = field(default_factory=dict)  # name → last seen
+
+
+def _product_views(query: q.StatsQuery) -> dict[str, ProductViews]:
+    """Per SKU, the range's product page views that pass the filters (both parts), counted
+    per (SKU, session, name) in the database (a partial index of product views,
+    migration 0014, finds them among the range's page views)."""
+    viewed: dict[str, ProductViews] = {}
+    for events in q.event_sets(query):
+        views = (
+            events.filter(kind="pageview")
+            .annotate(
+                product_sku=filter_values.json_key_column("meta_product_sku"),
+                product_name=filter_values.json_key_column("meta_product_name"),
+            )
+            .filter(product_sku__isnull=False)
+            .exclude(product_sku="")
+            .order_by()
+        )
+        grouped = views.values_list("product_sku", "session_id", "product_name").annotate(
+            n=Count("id"), last=Max("timestamp")
+        )
+        for sku, session, name, count, at in grouped:
+            entry = viewed.setdefault(sku, ProductViews())
+            entry.views += count
+            entry.sessions.add(session)
+            if name and (name not in entry.names or entry.names[name] < at):
+                entry.names[name] = at
+    return viewed
+
+
+def product_views(query: q.StatsQuery, orders: list[Order]) -> list[dict]:
+    """Per viewed SKU: product page views, the sessions with one, how many of those sessions
+    placed a counted order holding the SKU, and that share (``view_to_purchase``); by views,
+    then SKU. The name is the latest one the product page showed."""
+    bought: dict[str, set[int]] = {}
+    for order in orders:
+        for item in order.items:
+            bought.setdefault(item.sku, set()).add(order.session_id)
+    rows = []
+    for sku, entry in _product_views(query).items():
+        purchasing = len(entry.sessions & bought.get(sku, set()))
+        rows.append(
+            {
+                "sku": sku,
+                "name": max(entry.names.items(), key=lambda kv: (kv[1], kv[0]))[0]
+                if entry.names
+                else "",
+                "views": entry.views,
+                "sessions": len(entry.sessions),
+                "purchasing_sessions": purchasing,
+                "view_to_purchase": _ratio(purchasing, len(entry.sessions)),
+            }
+        )
+    rows.sort(key=lambda r: (-r["views"], r["sku"]))
+    return rows
+
+
+# The summary fields the previous period repeats (``compare``).
+COMPARED_FIELDS = (
+    "orders",
+    "sessions",
+    "converting_sessions",
+    "conversion_rate",
+    "revenue",
+    "average_order_value",
+    "items",
+    "cart_updates",
+    "abandoned_carts",
+    "abandoned_value",
+)
+
+
+def previous_summary(query: q.StatsQuery) -> dict:
+    """The summary of the period of equal length just before the query's (``compare``)."""
+    previous = query.previous()
+    data = ecommerce_events(previous)
+    full = summary(previous, data, abandoned_carts(previous, data))
+    return {
+        "from": previous.first_day.isoformat(),
+        "to": previous.last_day.isoformat(),
+        "summary": {key: full[key] for key in COMPARED_FIELDS},
+    }
+
+
+def ecommerce_report(
+    query: q.StatsQuery, currency: str, *, limit: int = 20, compare: bool = False
+) -> dict:
+    """Everything the dashboard page shows, from one read of the range's events (and, with
+    ``compare``, the previous period's summary under ``previous``)."""
     data = ecommerce_events(query)
     abandoned = abandoned_carts(query, data)
-    return {
+    report = {
         "from": query.first_day.isoformat(),
         "to": query.last_day.isoformat(),
         "tz": query.tz,
@@ -439,10 +546,14 @@ def ecommerce_report(query: q.StatsQuery, currency: str, *, limit: int = 20) -> 
         "filters": query.filters,
         "summary": summary(query, data, abandoned),
         "products": products(data.orders)[:limit],
+        "product_views": product_views(query, data.orders)[:limit],
         "categories": categories(data.orders)[:limit],
         "abandoned_carts": [cart_json(c) for c in abandoned[:limit]],
         "orders": [order_json(o) for o in data.orders[:limit]],
     }
+    if compare:
+        report["previous"] = previous_summary(query)
+    return report
 
 
 def order_log(query: q.StatsQuery, *, page: int = 1, limit: int = DEFAULT_LIMIT) -> dict:

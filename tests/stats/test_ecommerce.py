@@ -605,3 +605,122 @@ def test_reading_uses_few_queries(django_assert_max_num_queries, site, shop):
     with django_assert_max_num_queries(12):
         report(site)
     assert Event.objects.filter(site=site).count() == 3
+
+
+# --- product views and the previous period ---------------------------------------------------
+
+
+def view_row(site_id, when, sku, name, *, session=1, visitor=1, **fields):
+    """A product page view as the Matomo adapter stores ``setEcommerceView``."""
+    props = {"product_sku": sku, "product_name": name, "product_price": "10.00"}
+    return event_row(
+        site_id,
+        when,
+        protocol="matomo",
+        path=f"/p/{sku}",
+        props=props,
+        session=session,
+        visitor=visitor,
+        **fields,
+    )
+
+
+def test_product_views_and_their_purchase_rate(site):
+    """S1 is viewed in sessions 1 (which orders it), 2 (twice, orders only S2) and 3 (no
+    order); S2 once in session 2 under an older and a newer name; a plain page view and an
+    order of an unviewed SKU add nothing."""
+    store(
+        [
+            view_row(site.pk, at(9), "S1", "Shoe", country_code="DE"),
+            view_row(site.pk, at(9, 5), "S1", "Shoe", session=2, country_code="GB"),
+            view_row(site.pk, at(9, 6), "S1", "Shoe", session=2, country_code="GB"),
+            view_row(site.pk, at(9, 7), "S2", "Old hat", session=2, country_code="GB"),
+            view_row(site.pk, at(9, 8), "S2", "Hat", session=2, country_code="GB"),
+            view_row(site.pk, at(9, 9), "S1", "Shoe", session=3, country_code="DE"),
+            event_row(site.pk, at(9, 10), path="/about"),
+            order_row(site.pk, at(9, 30), "A1", 10, [["S1", "Shoe", "Shoes", 10, 1]]),
+            order_row(
+                site.pk,
+                at(9, 40),
+                "A2",
+                30,
+                [["S2", "Hat", "Hats", 20, 1], ["S9", "Sock", "", 10, 1]],
+                session=2,
+            ),
+        ]
+    )
+    assert report(site)["product_views"] == [
+        {
+            "sku": "S1",
+            "name": "Shoe",
+            "views": 4,
+            "sessions": 3,
+            "purchasing_sessions": 1,
+            "view_to_purchase": 0.3333,
+        },
+        {
+            "sku": "S2",
+            "name": "Hat",
+            "views": 2,
+            "sessions": 1,
+            "purchasing_sessions": 1,
+            "view_to_purchase": 1.0,
+        },
+    ]
+    # A session filter keeps the German sessions' views (1 and 3) only.
+    assert [
+        (r["sku"], r["views"], r["sessions"]) for r in report(site, country=["DE"])["product_views"]
+    ] == [("S1", 2, 2)]
+
+
+@pytest.mark.parametrize("rolled", [False, True])
+def test_product_views_read_rolled_up_days_alike(site, rolled):
+    store([view_row(site.pk, at(9, n), f"S{n % 3}", "P", session=n) for n in range(7)])
+    if rolled:
+        rollup_pending(at(6, day=DAY + timedelta(days=1)))
+    rows = report(site)["product_views"]
+    assert [(r["sku"], r["views"], r["sessions"]) for r in rows] == [
+        ("S0", 3, 3),
+        ("S1", 2, 2),
+        ("S2", 2, 2),
+    ]
+
+
+def test_the_previous_period_in_the_api_and_on_the_page(client, owner, site, shop):
+    before = DAY - timedelta(days=1)
+    store([order_row(site.pk, at(9, day=before), "P1", 5, None, session=7, visitor=7)])
+    response = client.get(
+        "/api/v1/ecommerce",
+        {"id": site.public_id, **RANGE, "compare": "previous"},
+        **bearer(owner, site),
+    )
+    assert response.status_code == 200
+    previous = response.json()["previous"]
+    assert (previous["from"], previous["to"]) == (before.isoformat(), before.isoformat())
+    assert previous["summary"] == {
+        "orders": 1,
+        "sessions": 1,
+        "converting_sessions": 1,
+        "conversion_rate": 1.0,
+        "revenue": "5.00",
+        "average_order_value": "5.00",
+        "items": 0,
+        "cart_updates": 0,
+        "abandoned_carts": 0,
+        "abandoned_value": "0.00",
+    }
+    plain = client.get("/api/v1/ecommerce", {"id": site.public_id, **RANGE}, **bearer(owner, site))
+    assert "previous" not in plain.json()
+    bad = client.get(
+        "/api/v1/ecommerce",
+        {"id": site.public_id, **RANGE, "compare": "yesterday"},
+        **bearer(owner, site),
+    )
+    assert bad.status_code == 400 and "compare" in bad.json()["validation"]
+
+    client.force_login(owner)
+    html = client.get(
+        f"/sites/{site.public_id}/ecommerce", {"period": "custom", **RANGE, "compare": "previous"}
+    ).content.decode()
+    assert 'data-previous="revenue"' in html and "5.00 " in html
+    assert "Hide the comparison" in html
