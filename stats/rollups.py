@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.db.models.functions import TruncDay
@@ -454,9 +457,18 @@ def _day_sizes(events, zone: ZoneInfo) -> dict[date, int]:
     }
 
 
-def rollup_site(site: Site, now: datetime | None = None) -> int:
-    """Roll up every past day of a site that received events since the last run."""
-    now = now or timezone.now()
+@dataclass
+class _Pending:
+    """A site's days to roll up in this run, and where its watermark goes afterwards."""
+
+    site: Site
+    state: RollupState
+    days: dict[date, int]
+    received_until: datetime
+
+
+def _pending(site: Site, now: datetime) -> _Pending:
+    """The past days of a site that received events since the last run."""
     zone = ZoneInfo(site.timezone)
     today_start = datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone)
     state, _ = RollupState.objects.get_or_create(site=site)
@@ -464,20 +476,29 @@ def rollup_site(site: Site, now: datetime | None = None) -> int:
     if state.received_until is not None:
         events = events.filter(received_at__gt=state.received_until)
     days = _day_sizes(events, zone)
-    for run in batches(days):
-        rollup_site_days(site.pk, run, site.timezone)
-    # Only events received before ``now`` were considered: later ones are picked up next time.
-    # Among the events received since the last run (the same set as the newest of all, as
+    # Only events received before ``now`` are considered: later ones are picked up next time.
+    # The newest among those received since the last run (the same as the newest of all, as
     # ``received_until`` only grows): the BRIN index on ``received_at`` keeps it proportional.
     received = Event.objects.filter(site_id=site.pk, received_at__lte=now)
     if state.received_until is not None:
         received = received.filter(received_at__gt=state.received_until)
     newest = received.aggregate(m=Max("received_at"))["m"]
-    state.received_until = max(
-        filter(None, [state.received_until, newest, now - timedelta(seconds=5)])
-    )
-    state.save(update_fields=["received_until", "updated_at"])
-    return len(days)
+    until = max(filter(None, [state.received_until, newest, now - timedelta(seconds=5)]))
+    return _Pending(site, state, days, until)
+
+
+def _advance(pending: _Pending) -> int:
+    pending.state.received_until = pending.received_until
+    pending.state.save(update_fields=["received_until", "updated_at"])
+    return len(pending.days)
+
+
+def rollup_site(site: Site, now: datetime | None = None) -> int:
+    """Roll up every past day of a site that received events since the last run."""
+    pending = _pending(site, now or timezone.now())
+    for run in batches(pending.days):
+        rollup_site_days(site.pk, run, site.timezone)
+    return _advance(pending)
 
 
 def reroll_site(site: Site) -> int:
@@ -498,8 +519,51 @@ def reroll_site(site: Site) -> int:
     return len(days)
 
 
-def rollup_pending(now: datetime | None = None) -> int:
-    """Roll up every site; returns the number of site-days recomputed."""
+def _run_batches(jobs: list[tuple[int, list[date], str]], workers: int) -> None:
+    """Roll the batches up, on ``workers`` connections at once when that can help: on
+    PostgreSQL, outside a transaction (each batch commits its own; inside one, other
+    connections would not see its data), with more than one batch. Batches never share a
+    row; the attribute rows two batches of one site may both insert are inserted in key
+    order by each, so one waits for the other instead of deadlocking."""
+    workers = min(workers, len(jobs))
+    if workers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        for job in jobs:
+            rollup_site_days(*job)
+        return
+    queue = list(reversed(jobs))
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while True:
+                with lock:
+                    if errors or not queue:
+                        return
+                    job = queue.pop()
+                rollup_site_days(*job)
+        except BaseException as error:  # handed to the caller below
+            errors.append(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=work, name=f"rollups-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def rollup_pending(now: datetime | None = None, workers: int | None = None) -> int:
+    """Roll up every site; returns the number of site-days recomputed. Batches run on
+    ``settings.ROLLUP_WORKERS`` connections at once (default 2: the rollups are the
+    database's work, one core per connection); a watermark moves only once every batch
+    of the run is written."""
+    now = now or timezone.now()
+    if workers is None:
+        workers = getattr(settings, "ROLLUP_WORKERS", 2)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_ID])
@@ -507,7 +571,10 @@ def rollup_pending(now: datetime | None = None) -> int:
                 logger.info("rollups already running elsewhere: skipped")
                 return 0
     try:
-        return sum(rollup_site(site, now) for site in Site.objects.order_by("pk"))
+        pending = [_pending(site, now) for site in Site.objects.order_by("pk")]
+        jobs = [(p.site.pk, run, p.site.timezone) for p in pending for run in batches(p.days)]
+        _run_batches(jobs, workers)
+        return sum(_advance(p) for p in pending)
     finally:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
