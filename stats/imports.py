@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
-from stats import plausible_csv
+from stats import geonames, plausible_csv
 from stats.models import Import, ImportedBreakdownDay, ImportedDay, ImportedSession
 from stats.plausible_export import export_rows
 from stats.query.sources.imported import forget_complete_imports
@@ -185,6 +185,15 @@ def plausible_import_run(
         _forget_files(imported)
         imported.refresh_from_db()
         return imported
+    # Name the imported cities now (GeoNames' list is read into its index on first use, which
+    # takes seconds): the worker pays for it, not the first dashboard that shows them.
+    geonames.names(
+        ImportedBreakdownDay.objects.filter(imported_id=import_id, table="locations")
+        .exclude(city=0)
+        .values_list("city", flat=True)
+        .distinct()
+        .order_by()
+    )
     ranges = [(f.first, f.last) for f in export if f.first]
     first = min((r[0] for r in ranges), default=min(days, default=None))
     last = max((r[1] for r in ranges), default=max(days, default=None))

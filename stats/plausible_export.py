@@ -12,9 +12,10 @@ no interactive custom event, a visit's duration the time between its first and l
   operating systems): one pass over the stored events grouped by (day, session);
 - pages, custom events and their properties: the same pass, per event.
 
-Not in Plausible's format, so not exported: titles, languages, screen classes, hours and
-cities by name (``city`` is a GeoNames id in Plausible's files; Footfall keeps names, so it
-is written as 0, "unknown").
+Cities: Plausible's files keep a GeoNames id, Footfall a name: a visit's city is written
+as the id ``stats.geonames`` finds for its country, region and name (0, "unknown", when
+GeoNames lists no such place). Not in Plausible's format, so not exported: titles,
+languages, screen classes and hours.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from stats import geonames
 from stats.dimensions import EXPORT_SESSION_COLUMNS
 from stats.query import StatsQuery, daily_metrics, scoped_events
 
@@ -30,6 +32,8 @@ GOALS_WITH_URL = frozenset({"Outbound Link: Click", "Cloaked Link: Click", "File
 GOALS_WITH_PATH = frozenset({"404", "WP Form Completions"})
 # The session attributes the session tables are keyed by (the catalogue's).
 SESSION_COLUMNS = EXPORT_SESSION_COLUMNS
+# Read too: a visit's city name, written to ``imported_locations`` as its GeoNames id.
+READ_COLUMNS = (*SESSION_COLUMNS, "city")
 # Session table → the session attributes of its key (in the file's column order).
 SESSION_TABLES = {
     "sources": (
@@ -53,9 +57,9 @@ DEVICE_NAMES = {"desktop": "Desktop", "mobile": "Mobile", "tablet": "Tablet"}
 
 def _sessions_and_events(query: StatsQuery):
     """(visits per (day, session), per-event rows of page views and custom events)."""
-    named = [f"session_{c}" for c in SESSION_COLUMNS]
+    named = [f"session_{c}" for c in READ_COLUMNS]
     rows = (
-        scoped_events(query, SESSION_COLUMNS)
+        scoped_events(query, READ_COLUMNS)
         .order_by("timestamp", "id")
         .values_list(
             "timestamp",
@@ -94,7 +98,7 @@ def _sessions_and_events(query: StatsQuery):
                 "pageviews": 0,
                 "interactions": 0,
                 "exit_path": None,
-                **dict(zip(SESSION_COLUMNS, values, strict=True)),
+                **dict(zip(READ_COLUMNS, values, strict=True)),
             }
         visit["last"] = at
         if kind == "pageview":
@@ -139,34 +143,42 @@ def export_rows(site_id: int, tz: str, first: date, last: date) -> dict[str, lis
         if m["visitors"] or m["views"] or m["sessions"]
     ]
     visits, events = _sessions_and_events(query)
-    for table, key_columns in SESSION_TABLES.items():
-        grouped: dict[tuple, dict] = defaultdict(_new_row)
-        for (day, _session), visit in visits.items():
-            if table in ("entry_pages", "exit_pages") and not visit["pageviews"]:
-                continue
-            key = tuple(visit[attribute] or "" for _, attribute in key_columns)
-            _add(grouped[(day, *key)], visit)
-        rows = []
-        for (day, *key), metrics in sorted(grouped.items(), key=lambda item: _order(item[0])):
-            row = {"day": day, **dict(zip((f for f, _ in key_columns), key, strict=True))}
-            row["visitors"] = len(metrics["visitors"])
-            row["visit_duration"] = metrics["visit_duration_ms"] // 1000
-            row["bounces"] = metrics["bounces"]
-            row["pageviews"] = metrics["pageviews"]
-            if table == "entry_pages":
-                row["entrances"] = metrics["visits"]
-            elif table == "exit_pages":
-                row["exits"] = metrics["visits"]
-            else:
-                row["visits"] = metrics["visits"]
-            if table == "devices":
-                row["device"] = DEVICE_NAMES.get(row["device"], row["device"])
-            if table == "locations":
-                row["city"] = 0
-            rows.append(row)
-        tables[table] = rows
+    with geonames.Resolver() as cities:
+        for table, key_columns in SESSION_TABLES.items():
+            tables[table] = _session_rows(table, key_columns, visits, cities)
     tables.update(_event_tables(events))
     return tables
+
+
+def _session_rows(table: str, key_columns, visits: dict, cities: geonames.Resolver) -> list[dict]:
+    """One session table's rows: the visits grouped by day and the table's key (locations:
+    country, region and the city's GeoNames id, 0 when unknown)."""
+    fields = [f for f, _ in key_columns] + (["city"] if table == "locations" else [])
+    grouped: dict[tuple, dict] = defaultdict(_new_row)
+    for (day, _session), visit in visits.items():
+        if table in ("entry_pages", "exit_pages") and not visit["pageviews"]:
+            continue
+        key = tuple(visit[attribute] or "" for _, attribute in key_columns)
+        if table == "locations":
+            key = (*key, cities.geoname_id(key[0], key[1], visit["city"] or ""))
+        _add(grouped[(day, *key)], visit)
+    rows = []
+    for (day, *key), metrics in sorted(grouped.items(), key=lambda item: _order(item[0])):
+        row = {"day": day, **dict(zip(fields, key, strict=True))}
+        row["visitors"] = len(metrics["visitors"])
+        row["visit_duration"] = metrics["visit_duration_ms"] // 1000
+        row["bounces"] = metrics["bounces"]
+        row["pageviews"] = metrics["pageviews"]
+        if table == "entry_pages":
+            row["entrances"] = metrics["visits"]
+        elif table == "exit_pages":
+            row["exits"] = metrics["visits"]
+        else:
+            row["visits"] = metrics["visits"]
+        if table == "devices":
+            row["device"] = DEVICE_NAMES.get(row["device"], row["device"])
+        rows.append(row)
+    return rows
 
 
 def _order(key: tuple) -> tuple:

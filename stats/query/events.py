@@ -17,6 +17,7 @@ from stats.query.coverage import event_sets
 from stats.query.measures import visitors_total
 from stats.query.request import StatsQuery
 from stats.query.scope import SCOPED_PREFIX, scoped_events
+from stats.query.sources import imported as imported_source
 from stats.query.sql import compose, events_sql, sql_of
 from tracking.models import Event
 
@@ -87,14 +88,23 @@ def event_meta(query: StatsQuery, event_name: str, key: str) -> list[dict]:
         row["views"] += 1
         if duration is not None:
             row["durations"].append(duration)
+    # Imported days (Plausible's files keep the url of link and download goals and the path
+    # of 404 goals per goal): their visitors and events add to the value's.
+    imported = imported_source.property_values(query, key, event_name)
+    for value in imported:
+        per_value.setdefault(value, {"visitors": set(), "views": 0, "durations": []})
     all_visitors = visitors_total(query) or 1
+
+    def visitors(value: str, row: dict) -> int:
+        return len(row["visitors"]) + imported.get(value, {}).get("visitors", 0)
+
     result = [
         {
             "name": event_name,
             "meta_value": value,
-            "visitors": len(r["visitors"]),
-            "views": r["views"],
-            "cr": round(len(r["visitors"]) / all_visitors, 4),
+            "visitors": visitors(value, r),
+            "views": r["views"] + imported.get(value, {}).get("events", 0),
+            "cr": round(visitors(value, r) / all_visitors, 4),
             "average_duration_seconds": round(sum(r["durations"]) / len(r["durations"]) / 1000)
             if r["durations"]
             else 0,

@@ -5,16 +5,22 @@ and limits, and the round trip native → export → import into a fresh site.""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import tempfile
 import zipfile
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from mmdb_writer import MMDBWriter
+from netaddr import IPSet
 
 from stats import imports, plausible_csv
 from stats import query as q
@@ -23,6 +29,7 @@ from stats.query.sources import imported
 from stats.rollups import rollup_site
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 from tracking import imports as raw
+from tracking.models import Event
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 CHROME = (
@@ -474,12 +481,42 @@ def test_export_is_plausibles_zip_byte_for_byte_format(tmp_path, site):
         assert header == table.header
 
 
+# A tiny GeoLite2-City database (the GeoIP database's English city names), so native events
+# have cities: network → (country, ISO 3166-2 subdivision, city).
+PLACES = {
+    "81.2.69.0/24": ("DE", "BE", "Berlin"),
+    "81.2.70.0/24": ("FR", "IDF", "Paris"),
+    "81.2.71.0/24": ("US", "CA", "San Francisco"),
+    "81.2.72.0/24": ("US", "IL", "Springfield"),
+    "81.2.73.0/24": ("US", "MO", "Springfield"),
+    "81.2.74.0/24": ("DE", "BY", ""),  # a region without a city
+}
+
+
+def write_city_database(path) -> str:
+    writer = MMDBWriter(ip_version=6, database_type="GeoLite2-City", ipv4_compatible=True)
+    for network, (country, region, city) in PLACES.items():
+        record: dict = {
+            "country": {"iso_code": country, "names": {"en": country}},
+            "subdivisions": [{"iso_code": region, "names": {"en": region}}],
+        }
+        if city:
+            record["city"] = {"names": {"en": city}}
+        writer.insert_network(IPSet([network]), record)
+    writer.to_db_file(str(path))
+    return str(path)
+
+
+@functools.cache
+def city_database() -> str:
+    return write_city_database(Path(tempfile.mkdtemp(prefix="ff-cities-")) / "cities.mmdb")
+
+
 VISITORS = [f"v{n}" for n in range(12)]
 PATHS = ["/", "/pricing", "/blog/a", "/docs"]
 REFERRERS = ["", "https://www.google.com/", "https://news.ycombinator.com/item?id=1"]
 UTMS = ["", "?utm_source=newsletter&utm_medium=email", "?utm_campaign=spring"]
 AGENTS = [FIREFOX, CHROME, IPHONE]
-COUNTRIES = ["", "DE", "FR", "US"]
 DAY0 = datetime(2024, 5, 1, tzinfo=UTC)
 
 visit = st.fixed_dictionaries(
@@ -491,6 +528,7 @@ visit = st.fixed_dictionaries(
         "referrer": st.sampled_from(REFERRERS),
         "utm": st.sampled_from(UTMS),
         "events": st.lists(st.sampled_from(["Signup", "File Download"]), max_size=2),
+        "plan": st.sampled_from(["", "pro", "free"]),
     }
 )
 
@@ -504,10 +542,11 @@ def traffic_rows(visits: list[dict]) -> list[dict]:
         seen.add((item["visitor"], item["day"]))
         who = item["visitor"]
         at = DAY0 + timedelta(days=item["day"], minutes=item["minute"])
+        network = list(PLACES)[who % len(PLACES)]
         base = {
             "visitor_key": VISITORS[who],
             "user_agent": AGENTS[who % len(AGENTS)],
-            "country": COUNTRIES[who % len(COUNTRIES)],
+            "ip": network.replace("0/24", str(10 + who)),  # the city (GeoIP)
         }
         for n, path in enumerate(item["pages"] or ["/"]):
             rows.append(
@@ -525,7 +564,9 @@ def traffic_rows(visits: list[dict]) -> list[dict]:
                     "timestamp": (at + timedelta(seconds=200 + n)).isoformat(),
                     "url": "https://dummy.site/docs",
                     "event_name": name,
-                    "props": {"url": "https://dummy.site/f.pdf"} if name == "File Download" else {},
+                    "props": {"url": "https://dummy.site/f.pdf"}
+                    if name == "File Download"
+                    else ({"plan": item["plan"]} if item["plan"] else {}),
                 }
             )
     return rows
@@ -542,12 +583,13 @@ def test_round_trip_export_then_import_into_a_fresh_site_matches(visits, rolled)
     source = SiteFactory(hostname="dummy.site", timezone="UTC")
     target = SiteFactory(hostname="fresh.site", timezone="UTC")
     rows = traffic_rows(visits)
-    raw.import_events(
-        source.pk,
-        "".join(json.dumps(r) + "\n" for r in rows).encode(),
-        "traffic.ndjson",
-        max_rows=10_000,
-    )
+    with override_settings(GEOIP_DATABASE=city_database()):  # native events get cities
+        raw.import_events(
+            source.pk,
+            "".join(json.dumps(r) + "\n" for r in rows).encode(),
+            "traffic.ndjson",
+            max_rows=10_000,
+        )
     if rolled:
         rollup_site(source)  # the days become rolled-up days (rollups, session rows)
         assert rollup_site is not None and q._covered(
@@ -583,6 +625,27 @@ def test_round_trip_export_then_import_into_a_fresh_site_matches(visits, rolled)
             if dimension == "event":  # imported custom events have no visit count
                 expected = [{**r, "sessions": 0} for r in expected]
         assert actual == expected, dimension
+    # Cities went out as GeoNames ids and came back as the same names (``city`` is in
+    # ``imported.DIMENSIONS``, compared above); say so, so it cannot pass on empty names.
+    assert {r["city"] for r in q.breakdown(merged, "city")} <= {
+        "Berlin", "Paris", "San Francisco", "Springfield", ""
+    }  # fmt: skip
+    assert any(r["city"] for r in q.breakdown(merged, "city"))
+    # Custom properties: every property's values over the range, as the native events have
+    # them (visitors summed per day, events counted).
+    oracle: dict[str, dict[str, dict[str, int]]] = {}
+    per_day: dict[tuple, set] = {}
+    for at, visitor, props in Event.objects.filter(site_id=source.pk, kind="custom").values_list(
+        "timestamp", "visitor_id", "props"
+    ):
+        for key, value in props.items():
+            values = oracle.setdefault(key, {}).setdefault(str(value), {"visitors": 0, "events": 0})
+            values["events"] += 1
+            per_day.setdefault((key, str(value), at.date()), set()).add(visitor)
+    for (key, value, _day), visitors_of_day in per_day.items():
+        oracle[key][value]["visitors"] += len(visitors_of_day)
+    for key in ("plan", "url"):
+        assert imported.property_values(merged, key) == oracle.get(key, {}), key
     # Without imported data (the dashboard's switch), the fresh site has none.
     assert not q.daily_metrics(q.StatsQuery(target.pk, first, last, "UTC", imports=False))
 

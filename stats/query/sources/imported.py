@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from django.core.cache import cache
 from django.db.models import Min, Q, Sum
 
+from stats import geonames
 from stats.models import DailySiteStats, Import, ImportedBreakdownDay, ImportedDay
 from stats.query.request import Measure, StatsQuery
 from tracking.models import Event
@@ -49,6 +50,8 @@ DIMENSIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "utm_term": ("sources", (("utm_term", "utm_term"),)),
     "country": ("locations", (("country_code", "country"),)),
     "region": ("locations", (("country_code", "country"), ("region", "region"))),
+    # ``city`` holds a GeoNames id: named with ``stats.geonames`` (``_city_names``).
+    "city": ("locations", (("country_code", "country"), ("region", "region"), ("city", "city"))),
     "browser": ("browsers", (("browser", "browser"),)),
     "browser_version": (
         "browsers",
@@ -74,6 +77,7 @@ FILTERS: dict[str, tuple[str, str]] = {
     "utm_term": ("sources", "utm_term"),
     "country": ("locations", "country"),
     "region": ("locations", "region"),
+    "city": ("locations", "city"),
     "browser": ("browsers", "browser"),
     "browser_version": ("browsers", "browser_version"),
     "os": ("operating_systems", "os"),
@@ -224,14 +228,41 @@ def skip_reason(filters: dict[str, list[str]], dimension: str | None = None) -> 
 def _filtered(rows, table: str, filters: dict[str, list[str]]):
     for name, values in filters.items():
         field = FILTERS[name][1]
+        if field == "city":  # by name: the GeoNames ids of the rows that have that name
+            rows, field, values = _city_ids(rows, values)
         positive, negative = Q(), Q()
         for value in values:
-            if value.startswith("!"):
+            if isinstance(value, tuple):  # (negated, ids): one name's ids
+                if value[0]:
+                    negative &= ~Q(**{f"{field}__in": value[1]})
+                else:
+                    positive |= Q(**{f"{field}__in": value[1]})
+            elif value.startswith("!"):
                 negative &= ~Q(**{field: value[1:]})
             else:
                 positive |= Q(**{field: value})
         rows = rows.filter(positive).filter(negative)
     return rows
+
+
+def _city_names(ids) -> dict[int, str]:
+    """GeoNames id → city name (ids GeoNames does not list are left out: unknown city)."""
+    return {gid: name for gid, (_country, name) in geonames.names(ids).items()}
+
+
+def _city_ids(rows, values: list[str]):
+    """A city filter by name as filters of the rows' GeoNames ids: (rows, field, values);
+    the empty name (no city) is id 0 and every id GeoNames does not name."""
+    ids = set(rows.values_list("city", flat=True).distinct().order_by())
+    named = _city_names(ids)
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for gid in ids:
+        by_name[named.get(gid, "")].append(gid)
+    return (
+        rows,
+        "city",
+        [(v.startswith("!"), by_name.get(v.removeprefix("!"), [])) for v in values],
+    )
 
 
 def _metrics(table: str, row: dict) -> dict:
@@ -287,10 +318,14 @@ def dimension_days(
         filters,
     )
     per_day: dict[date, dict[tuple, dict]] = defaultdict(dict)
-    for row in rows.values("day", *fields).annotate(**{name: Sum(name) for name in _SUMS}):
+    rows = list(rows.values("day", *fields).annotate(**{name: Sum(name) for name in _SUMS}))
+    cities = _city_names(row["city"] for row in rows) if "city" in fields else {}
+    for row in rows:
         key = tuple(row[field] if field else "" for _, field in columns)
         if table == "devices":
             key = (key[0].lower(),)
+        elif dimension == "city":  # several ids may share a name: their rows add up
+            key = (*key[:2], cities.get(int(key[2]), ""))
         metrics = _metrics(table, row)
         if table == "exit_pages":
             metrics["views"] = metrics["sessions"]
@@ -301,6 +336,77 @@ def dimension_days(
         else:
             per_day[row["day"]][key] = metrics
     return per_day
+
+
+# --- custom properties -------------------------------------------------------------------
+
+# Goals whose ``url`` / ``path`` property Plausible keeps in ``imported_custom_events``
+# (``link_url`` / ``path``), per goal; every other property is in ``imported_custom_props``,
+# per property and value only (not per event).
+GOALS_WITH_URL = frozenset({"Outbound Link: Click", "Cloaked Link: Click", "File Download"})
+GOALS_WITH_PATH = frozenset({"404", "WP Form Completions"})
+
+
+def property_skip_reason(
+    filters: dict[str, list[str]], key: str, event_name: str | None = None
+) -> str | None:
+    """Why imported data cannot answer a breakdown by custom property ``key`` (of the
+    custom events named ``event_name``, when given) with these filters; None when it can.
+    As in Plausible: ``imported_custom_props`` answers a property over all events without
+    other filters; with a goal, only the ``url`` of link and download goals and the
+    ``path`` of 404 and form goals are kept per goal (``imported_custom_events``)."""
+    if filters:
+        return "imported custom properties cannot be filtered (only property and value are kept)"
+    if event_name is None:
+        return None
+    if (event_name in GOALS_WITH_URL and key == "url") or (
+        event_name in GOALS_WITH_PATH and key == "path"
+    ):
+        return None
+    return (
+        "imported custom properties are not kept per event (only the url of link and "
+        "download goals and the path of 404 and form goals are)"
+    )
+
+
+def property_days(
+    cover: Coverage, site_id: int, key: str, event_name: str | None = None
+) -> dict[date, dict[str, dict]]:
+    """Per day and value of custom property ``key`` (of ``event_name``'s events, when given;
+    see ``property_skip_reason``): visitors (summed daily, as everywhere) and events."""
+    if not cover:
+        return {}
+    found = ImportedBreakdownDay.objects.filter(site_id=site_id).filter(cover.condition())
+    if event_name is None:
+        found = found.filter(table="custom_props", property=key)
+        field = "value"
+    else:
+        found = found.filter(table="custom_events", name=event_name)
+        field = "link_url" if key == "url" else "path"
+    rows = found.values_list("day", field).annotate(Sum("visitors"), Sum("events"))
+    per_day: dict[date, dict[str, dict]] = defaultdict(dict)
+    for day, value, visitors, events in rows:
+        per_day[day][value] = {"visitors": visitors or 0, "events": events or 0}
+    return per_day
+
+
+def property_values(
+    query: StatsQuery, key: str, event_name: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Imported visitors and events per value of custom property ``key`` over the query's
+    days imported data answers (nothing when it cannot answer: ``property_skip_reason``)."""
+    if query.raw or not getattr(query, "imports", True):
+        return {}
+    if property_skip_reason(query.filters, key, event_name):
+        return {}
+    cover = coverage(query.site_id, query.tz, query.first_day, query.last_day)
+    totals: dict[str, dict[str, int]] = {}
+    for values in property_days(cover, query.site_id, key, event_name).values():
+        for value, metrics in values.items():
+            total = totals.setdefault(value, {"visitors": 0, "events": 0})
+            total["visitors"] += metrics["visitors"]
+            total["events"] += metrics["events"]
+    return totals
 
 
 # --- the planner's claimant (``stats.query.plan.CLAIMANTS``) ----------------------------------
