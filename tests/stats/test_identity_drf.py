@@ -260,6 +260,13 @@ def test_the_generated_document_describes_every_identity_route_from_the_views():
         assert set(operation["responses"]) == {"200", "400", "401", "404", "429"}, path
         names = {parameter["name"] for parameter in operation["parameters"]}
         assert "site_id" in names, path
+        # Documented where they are sent: on every answer after a valid key.
+        for status, response in operation["responses"].items():
+            headers = set(response.get("headers", {}))
+            expected = set() if status == "401" else set(RATE_HEADERS)
+            if status == "429":
+                expected.add("Retry-After")
+            assert headers == expected, (path, status, headers)
     error_schema = document["components"]["schemas"]["IdentityErrorDetail"]
     assert set(error_schema["properties"]) == {"status", "message", "code"}
     assert json.dumps(document["components"]["securitySchemes"]["identityKey"])

@@ -190,6 +190,32 @@ START_DATE = OpenApiParameter("start_date", {"type": "string", "format": "date"}
 END_DATE = OpenApiParameter("end_date", {"type": "string", "format": "date"})
 PAGE = OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE})
 LIMIT = OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
+# Every answer after a valid key was counted (all but the 401) has the limit's headers.
+COUNTED = [200, 400, 404, 429]
+RATE_LIMIT_HEADERS = [
+    OpenApiParameter(
+        name,
+        {"type": "integer", "minimum": 0},
+        OpenApiParameter.HEADER,
+        required=True,
+        description=description,
+        response=COUNTED,
+    )
+    for name, description in (
+        ("X-RateLimit-Limit", "Requests a minute per key."),
+        ("X-RateLimit-Remaining", "Requests left in this minute."),
+        ("X-RateLimit-Reset", "When the minute ends (epoch seconds)."),
+    )
+] + [
+    OpenApiParameter(
+        "Retry-After",
+        {"type": "integer", "minimum": 1},
+        OpenApiParameter.HEADER,
+        required=True,
+        description="Seconds until the next minute.",
+        response=[429],
+    )
+]
 
 
 class IdentityView(ApiView):

@@ -19,7 +19,16 @@ from rest_framework import serializers as fields
 from rest_framework.response import Response
 
 from stats import insights
-from stats.api.identity.drf import END_DATE, LIMIT, PAGE, SITE, START_DATE, IdentityView
+from stats.api.identity import serializers
+from stats.api.identity.drf import (
+    END_DATE,
+    LIMIT,
+    PAGE,
+    RATE_LIMIT_HEADERS,
+    SITE,
+    START_DATE,
+    IdentityView,
+)
 from stats.api.identity.serializers import IdentityPaginationSerializer
 from stats.api.identity.views import ERRORS
 
@@ -44,7 +53,7 @@ def insight_schema(name: str, keys: tuple[str, ...], *extra: OpenApiParameter):
             operation_id="insights_" + name.replace("-", "_"),
             summary=f"Behaviour insight: {name}",
             tags=[TAG],
-            parameters=[SITE, START_DATE, END_DATE, PAGE, LIMIT, *extra],
+            parameters=[SITE, START_DATE, END_DATE, PAGE, LIMIT, *extra, *RATE_LIMIT_HEADERS],
             responses={
                 200: OpenApiResponse(answer, "The insight (see docs/insights.md)."),
                 **ERRORS,
@@ -72,8 +81,7 @@ class InsightView(IdentityView):
 class Frustration(InsightView):
     def page(self, request) -> tuple[dict, int]:
         result = insights.frustration(self.site.pk, self.period, **self.window())
-        total = result.pop("total")
-        return result, total
+        return serializers.frustration_json(result), result.total
 
 
 @insight_schema(
@@ -84,44 +92,42 @@ class Errors(InsightView):
         result = insights.errors(
             self.site.pk, self.period, **self.window(), type=request.GET.get("type", "")
         )
-        return {"errors": result.rows}, result.total
+        return {"errors": serializers.error_groups_json(result.rows)}, result.total
 
 
 @insight_schema("clicks", ("elements",))
 class Clicks(InsightView):
     def page(self, request) -> tuple[dict, int]:
         result = insights.clicks(self.site.pk, self.period, **self.window())
-        return {"elements": result.rows}, result.total
+        return {"elements": serializers.click_issues_json(result.rows)}, result.total
 
 
 @insight_schema("seo", ("pages", "issues", "pages_checked", "pages_with_issues"))
 class Seo(InsightView):
     def page(self, request) -> tuple[dict, int]:
         result = insights.seo(self.site.pk, self.period, **self.window())
-        total = result.pop("total")
-        return result, total
+        return serializers.seo_json(result), result.total
 
 
 @insight_schema("journeys", ("transitions", "drop_offs"))
 class Journeys(InsightView):
     def page(self, request) -> tuple[dict, int]:
         result = insights.journeys(self.site.pk, self.period, **self.window())
-        total = result.pop("total")
-        return result, total
+        return serializers.journeys_json(result), result.total
 
 
 @insight_schema("reading", ("pages",))
 class Reading(InsightView):
     def page(self, request) -> tuple[dict, int]:
         result = insights.reading(self.site.pk, self.period, **self.window())
-        return {"pages": result.rows}, result.total
+        return {"pages": serializers.reading_json(result.rows)}, result.total
 
 
 @insight_schema("forms", ("abandonments", "hesitations", "totals"))
 class Forms(InsightView):
     def page(self, request) -> tuple[dict, int]:
         result = insights.forms(self.site.pk, self.period, **self.window())
-        return result, max(result["totals"].values())
+        return serializers.forms_json(result), max(result.totals.values())
 
 
 @insight_schema(
@@ -131,7 +137,7 @@ class Forms(InsightView):
 class Acquisition(InsightView):
     def page(self, request) -> tuple[dict, int]:
         result = insights.acquisition(self.site.pk, self.period, **self.window())
-        return result, max(result["totals"].values())
+        return serializers.acquisition_json(result), max(result.totals.values())
 
 
 @insight_schema(
@@ -148,5 +154,4 @@ class Acquisition(InsightView):
 class WebMetrics(InsightView):
     def page(self, request) -> tuple[dict, int]:
         result = insights.web_metrics(self.site.pk, self.period, **self.window())
-        total = result.pop("total")
-        return result, total
+        return serializers.web_metrics_json(result), result.total

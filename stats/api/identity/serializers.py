@@ -11,9 +11,26 @@ keys are compared in tests/stats/test_identity_drf.py.
 
 from __future__ import annotations
 
+import dataclasses
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from stats.insights.results import (
+    Acquisition,
+    ClickIssues,
+    ErrorGroup,
+    Forms,
+    Frustration,
+    Journeys,
+    ReadingPage,
+    Seo,
+    SessionFrustration,
+    Signals,
+    SourceRow,
+    Vital,
+    WebMetrics,
+)
 from stats.query.results import rate
 from stats.revenue import Revenue
 from stats.selectors import (
@@ -162,26 +179,206 @@ def live_visitor_json(event: Event) -> dict:
     }
 
 
-def frustration_event_json(row: dict) -> dict:
+def _signals_json(row: Signals) -> dict:
+    """The score and its signal counts, named and ordered as ``Signals`` declares them."""
+    return {field.name: getattr(row, field.name) for field in dataclasses.fields(Signals)}
+
+
+def frustration_event_json(row: SessionFrustration) -> dict:
     """A session's frustration score as an identity-js event (``/events?type=...``)."""
-    session = public_session_id(row["session_id"])
+    session = public_session_id(row.session_id)
     return {
         "id": f"fs_{session[4:]}",
         "name": FRUSTRATION_SCORE,
-        "visitor_id": public_visitor_id(row["visitor_id"]),
+        "visitor_id": public_visitor_id(row.visitor_id),
         "session_id": session,
-        "data": {
-            key: row[key]
-            for key in (
-                "score",
-                "rage_clicks",
-                "dead_clicks",
-                "errors",
-                "form_abandons",
-                "rapid_navigations",
-            )
-        },
-        "created_at": epoch_ms(row["last_at"]),
+        "data": _signals_json(row),
+        "created_at": epoch_ms(row.last_at),
+    }
+
+
+# --- insights (``stats.insights``; shapes in docs/insights.md) ----------------------------
+
+
+def frustration_json(result: Frustration) -> dict:
+    return {
+        "scores": [{"visitor_id": row.visitor_id, **_signals_json(row)} for row in result.scores],
+        "average": {"avg_score": result.average_score, "visitor_count": result.visitor_count},
+        "distribution": [
+            {"from": band.low, "to": band.high, "visitors": band.visitors}
+            for band in result.distribution
+        ],
+    }
+
+
+def error_groups_json(rows: list[ErrorGroup]) -> list[dict]:
+    return [
+        {
+            "type": row.type,
+            "message": row.message,
+            "count": row.count,
+            "visitors": row.visitors,
+            "sessions": row.sessions,
+            "page_count": row.page_count,
+            "pages": [{"url": page.url, "count": page.count} for page in row.pages],
+            "first_seen": epoch_ms(row.first_seen),
+            "last_seen": epoch_ms(row.last_seen),
+            "source": row.source,
+            "line": row.line,
+            "column": row.column,
+        }
+        for row in rows
+    ]
+
+
+def click_issues_json(rows: list[ClickIssues]) -> list[dict]:
+    return [
+        {
+            "selector": row.selector,
+            "url": row.url,
+            "rage_clicks": row.rage_clicks,
+            "dead_clicks": row.dead_clicks,
+            "phantom_clicks": row.phantom_clicks,
+            "total": row.total,
+            "visitors": row.visitors,
+            "last_seen": epoch_ms(row.last_seen),
+        }
+        for row in rows
+    ]
+
+
+def seo_json(result: Seo) -> dict:
+    return {
+        "pages": [
+            {
+                "url": page.url,
+                "issues": page.issues,
+                "issue_count": page.issue_count,
+                "h1_count": page.h1_count,
+                "images_without_alt": page.images_without_alt,
+                "title_length": page.title_length,
+                "description_length": page.description_length,
+                "reports": page.reports,
+                "last_checked": epoch_ms(page.last_checked),
+            }
+            for page in result.pages
+        ],
+        "issues": [{"code": issue.code, "pages": issue.pages} for issue in result.issues],
+        "pages_checked": result.pages_checked,
+        "pages_with_issues": result.pages_with_issues,
+    }
+
+
+def journeys_json(result: Journeys) -> dict:
+    return {
+        "transitions": [
+            {
+                "from": row.from_path,
+                "to": row.to_path,
+                "count": row.count,
+                "share": row.share,
+                "from_views": row.from_views,
+                "from_exits": row.from_exits,
+                "drop_off": row.drop_off,
+            }
+            for row in result.transitions
+        ],
+        "drop_offs": [
+            {"url": row.url, "views": row.views, "exits": row.exits, "drop_off": row.drop_off}
+            for row in result.drop_offs
+        ],
+    }
+
+
+def reading_json(rows: list[ReadingPage]) -> list[dict]:
+    return [
+        {
+            "url": row.url,
+            "views": row.views,
+            "reports": row.reports,
+            "avg_scroll_depth": row.avg_scroll_depth,
+            "median_scroll_depth": row.median_scroll_depth,
+            "avg_active_ms": row.avg_active_ms,
+            "avg_scroll_velocity": row.avg_scroll_velocity,
+            "attention_pct": row.attention_pct,
+        }
+        for row in rows
+    ]
+
+
+def forms_json(result: Forms) -> dict:
+    return {
+        "abandonments": [
+            {
+                "form": row.form,
+                "url": row.url,
+                "count": row.count,
+                "visitors": row.visitors,
+                "avg_fields_touched": row.avg_fields_touched,
+                "last_field": row.last_field,
+            }
+            for row in result.abandonments
+        ],
+        "hesitations": [
+            {
+                "form": row.form,
+                "field": row.field,
+                "url": row.url,
+                "count": row.count,
+                "avg_hesitation_ms": row.avg_hesitation_ms,
+                "median_hesitation_ms": row.median_hesitation_ms,
+            }
+            for row in result.hesitations
+        ],
+        "totals": result.totals,
+    }
+
+
+def _sources_json(rows: list[SourceRow], column: str) -> list[dict]:
+    return [
+        {
+            column: row.value,
+            "visitors": row.visitors,
+            "sessions": row.sessions,
+            "views": row.views,
+            "relative_visitors": row.relative_visitors,
+            **({"referrer_name": row.referrer_name} if column == "referrer" else {}),
+        }
+        for row in rows
+    ]
+
+
+def acquisition_json(result: Acquisition) -> dict:
+    return {
+        "referrers": _sources_json(result.referrers, "referrer"),
+        "utm_sources": _sources_json(result.utm_sources, "utm_source"),
+        "utm_mediums": _sources_json(result.utm_mediums, "utm_medium"),
+        "utm_campaigns": _sources_json(result.utm_campaigns, "utm_campaign"),
+        "channels": _sources_json(result.channels, "channel"),
+        "totals": result.totals,
+    }
+
+
+def _vitals_json(vitals: dict[str, Vital]) -> dict:
+    return {
+        metric: {"samples": vital.samples, **vital.percentiles} for metric, vital in vitals.items()
+    }
+
+
+def web_metrics_json(result: WebMetrics) -> dict:
+    return {
+        "web_vitals": _vitals_json(result.vitals),
+        "pages": [
+            {"url": page.url, "reports": page.reports, **_vitals_json(page.vitals)}
+            for page in result.pages
+        ],
+        "avg_session_duration_ms": result.avg_session_duration_ms,
+        "bounce_rate": result.bounce_rate,
+        "sessions": result.sessions,
+        "top_pages": [
+            {"url": page.path, "views": page.views, "unique_visitors": page.unique_visitors}
+            for page in result.top_pages
+        ],
     }
 
 
@@ -274,8 +471,8 @@ class IdentityEventSerializer(_Output):
     created_at = serializers.IntegerField()
 
     def shape(self, instance) -> dict:
-        # A score is a row (dict); stored events are models or rolled-up rows like them.
-        if isinstance(instance, dict):
+        # A score is a typed row; stored events are models or rolled-up rows like them.
+        if isinstance(instance, SessionFrustration):
             return frustration_event_json(instance)
         return event_json(instance)
 

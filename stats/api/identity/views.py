@@ -15,7 +15,14 @@ from rest_framework.response import Response
 
 from stats import insights, selectors
 from stats.api.identity import serializers
-from stats.api.identity.drf import END_DATE, LIMIT, SITE, START_DATE, IdentityView
+from stats.api.identity.drf import (
+    END_DATE,
+    LIMIT,
+    RATE_LIMIT_HEADERS,
+    SITE,
+    START_DATE,
+    IdentityView,
+)
 from stats.api.identity.framework import IdentityError
 from stats.query import StatsQuery
 from stats.revenue import revenue_total
@@ -35,7 +42,7 @@ def identity_schema(operation_id: str, summary: str, answer, parameters=(), **kw
         operation_id=operation_id,
         summary=summary,
         tags=[TAG],
-        parameters=[SITE, *parameters],
+        parameters=[SITE, *parameters, *RATE_LIMIT_HEADERS],
         responses={200: OpenApiResponse(answer, summary), **ERRORS},
         **kwargs,
     )
