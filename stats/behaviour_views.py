@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,6 +24,7 @@ from sites.models import Site
 from sites.permissions import Action, can
 from stats import insights
 from stats.dashboard import PERIODS, dashboard_state
+from stats.insights.results import Ranked, Vital
 from stats.selectors import Period, events_in
 from tracking.hits import Kind
 from tracking.snippet import enabled_collectors
@@ -144,15 +144,20 @@ def _page_number(request: HttpRequest) -> int:
         return 1
 
 
-def _bars(rows: list[dict], value_key: str, label_key: str, limit: int = CHART_ROWS) -> list:
-    """The first rows as chart bars: label, value and width in % of the largest."""
+def _bars(rows: list, value_key: str, label_key: str, limit: int = CHART_ROWS) -> list:
+    """The first rows (typed results, or dicts) as chart bars: label, value and width in %
+    of the largest."""
+
+    def field(row, key: str):
+        return row[key] if isinstance(row, dict) else getattr(row, key)
+
     shown = rows[:limit]
-    top = max([float(r[value_key] or 0) for r in shown] + [0]) or 1
+    top = max([float(field(r, value_key) or 0) for r in shown] + [0]) or 1
     return [
         {
-            "label": r[label_key],
-            "value": r[value_key],
-            "width": round(float(r[value_key] or 0) / top * 100, 1),
+            "label": field(r, label_key),
+            "value": field(r, value_key),
+            "width": round(float(field(r, value_key) or 0) / top * 100, 1),
         }
         for r in shown
     ]
@@ -191,17 +196,18 @@ def vital_chart(metric: str, values: dict) -> dict:
     }
 
 
-def _vitals_rows(per_metric: dict) -> list[dict]:
+def _vitals_rows(per_metric: dict[str, Vital]) -> list[dict]:
     return [
         {
             "metric": metric,
             "name": VITAL_NAMES[metric],
             "unit": "" if metric == "cls" else "ms",
-            **values,
-            "rating": rating(metric, values["p75"]),
-            "chart": vital_chart(metric, values) if values["samples"] else None,
+            "samples": vital.samples,
+            **vital.percentiles,
+            "rating": rating(metric, vital.percentiles["p75"]),
+            "chart": vital_chart(metric, vital.percentiles) if vital.samples else None,
         }
-        for metric, values in per_metric.items()
+        for metric, vital in per_metric.items()
     ]
 
 
@@ -210,19 +216,16 @@ def _vitals_rows(per_metric: dict) -> list[dict]:
 
 def _frustration(site_id: int, period: Period, offset: int) -> dict:
     result = insights.frustration(site_id, period, offset=offset, limit=PAGE_SIZE)
-    bands = [
-        {"label": f"{b['from']}–{b['to']}", "visitors": b["visitors"]}
-        for b in result["distribution"]
-    ]
-    rows = result["scores"]
+    bands = [{"label": f"{b.low}–{b.high}", "visitors": b.visitors} for b in result.distribution]
+    rows = result.scores
     return {
         "rows": rows,
-        "total": result["total"],
+        "total": result.total,
         # Scores come highest first: a zero on top of the first page means nobody was
         # frustrated, and a list of zeros says nothing.
-        "quiet": not rows or (offset == 0 and rows[0]["score"] == 0),
-        "average": result["average"],
-        "chart": _bars(bands, "visitors", "label") if result["total"] else [],
+        "quiet": not rows or (offset == 0 and rows[0].score == 0),
+        "average": {"avg_score": result.average_score, "visitor_count": result.visitor_count},
+        "chart": _bars(bands, "visitors", "label") if result.total else [],
         "weights": [
             {"signal": name.replace("_", " "), "points": weight, "cap": cap}
             for name, (weight, cap) in insights.FRUSTRATION_WEIGHTS.items()
@@ -231,51 +234,43 @@ def _frustration(site_id: int, period: Period, offset: int) -> dict:
     }
 
 
-def _moment(epoch_ms: int | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms is not None else None
+def _ranked(result: Ranked, value_key: str, label_key: str) -> dict:
+    """A ranked list's page, its length and its first rows as bars."""
+    return {
+        "rows": result.rows,
+        "total": result.total,
+        "chart": _bars(result.rows, value_key, label_key),
+    }
 
 
 def _errors(site_id: int, period: Period, offset: int) -> dict:
     result = insights.errors(site_id, period, offset=offset, limit=PAGE_SIZE)
-    for row in result.rows:
-        row["first_seen_at"], row["last_seen_at"] = (
-            _moment(row["first_seen"]),
-            _moment(row["last_seen"]),
-        )
-    return {
-        "rows": result.rows,
-        "total": result.total,
-        "chart": _bars(result.rows, "count", "message"),
-    }
+    return _ranked(result, "count", "message")
 
 
 def _clicks(site_id: int, period: Period, offset: int) -> dict:
     result = insights.clicks(site_id, period, offset=offset, limit=PAGE_SIZE)
-    for row in result.rows:
-        row["last_seen_at"] = _moment(row["last_seen"])
-    return {
-        "rows": result.rows,
-        "total": result.total,
-        "chart": _bars(result.rows, "total", "selector"),
-    }
+    return _ranked(result, "total", "selector")
 
 
 def _journeys(site_id: int, period: Period, offset: int) -> dict:
     result = insights.journeys(site_id, period, offset=offset, limit=PAGE_SIZE)
-    for row in result["transitions"]:
-        row["label"] = f"{row['from']} → {row['to']}"
+    moves = [
+        {"label": f"{row.from_path} → {row.to_path}", "count": row.count}
+        for row in result.transitions
+    ]
     return {
-        "rows": result["transitions"],
-        "total": result["total"],
-        "drop_offs": result["drop_offs"][:10],
-        "chart": _bars(result["transitions"], "count", "label"),
+        "rows": result.transitions,
+        "total": result.total,
+        "drop_offs": result.drop_offs[:10],
+        "chart": _bars(moves, "count", "label"),
     }
 
 
 def _reading(site_id: int, period: Period, offset: int) -> dict:
     result = insights.reading(site_id, period, offset=offset, limit=PAGE_SIZE)
     chart = [
-        {"label": r["url"], "value": r["avg_scroll_depth"], "width": r["avg_scroll_depth"] or 0}
+        {"label": r.url, "value": r.avg_scroll_depth, "width": r.avg_scroll_depth or 0}
         for r in result.rows[:CHART_ROWS]
     ]
     return {"rows": result.rows, "total": result.total, "chart": chart}
@@ -284,11 +279,11 @@ def _reading(site_id: int, period: Period, offset: int) -> dict:
 def _forms(site_id: int, period: Period, offset: int) -> dict:
     result = insights.forms(site_id, period, offset=offset, limit=PAGE_SIZE)
     return {
-        "rows": result["abandonments"],
-        "hesitations": result["hesitations"],
-        "total": max(result["totals"].values()),
-        "totals": result["totals"],
-        "chart": _bars(result["abandonments"], "count", "form"),
+        "rows": result.abandonments,
+        "hesitations": result.hesitations,
+        "total": max(result.totals.values()),
+        "totals": result.totals,
+        "chart": _bars(result.abandonments, "count", "form"),
     }
 
 
@@ -296,40 +291,42 @@ def _vitals(site_id: int, period: Period, offset: int) -> dict:
     result = insights.web_metrics(site_id, period, offset=offset, limit=PAGE_SIZE)
     pages = [
         {
-            "url": page["url"],
-            "reports": page["reports"],
+            "url": page.url,
+            "reports": page.reports,
             "metrics": [
-                {"metric": m, "p75": page[m]["p75"], "rating": rating(m, page[m]["p75"])}
+                {
+                    "metric": m,
+                    "p75": page.vitals[m].percentiles["p75"],
+                    "rating": rating(m, page.vitals[m].percentiles["p75"]),
+                }
                 for m in insights.WEB_VITALS
             ],
         }
-        for page in result["pages"]
+        for page in result.pages
     ]
     return {
         "rows": pages,
-        "total": result["total"],
-        "overall": _vitals_rows(result["web_vitals"]),
+        "total": result.total,
+        "overall": _vitals_rows(result.vitals),
         "metrics": insights.WEB_VITALS,
         "summary": {
-            "avg_session_duration_ms": result["avg_session_duration_ms"],
-            "bounce_rate": result["bounce_rate"],
-            "sessions": result["sessions"],
+            "avg_session_duration_ms": result.avg_session_duration_ms,
+            "bounce_rate": result.bounce_rate,
+            "sessions": result.sessions,
         },
-        "top_pages": result["top_pages"],
+        "top_pages": result.top_pages,
     }
 
 
 def _seo(site_id: int, period: Period, offset: int) -> dict:
     result = insights.seo(site_id, period, offset=offset, limit=PAGE_SIZE)
-    for row in result["pages"]:
-        row["last_checked_at"] = _moment(row["last_checked"])
     return {
-        "rows": result["pages"],
-        "total": result["total"],
-        "issues": result["issues"],
-        "pages_checked": result["pages_checked"],
-        "pages_with_issues": result["pages_with_issues"],
-        "chart": _bars(result["issues"], "pages", "code"),
+        "rows": result.pages,
+        "total": result.total,
+        "issues": result.issues,
+        "pages_checked": result.pages_checked,
+        "pages_with_issues": result.pages_with_issues,
+        "chart": _bars(result.issues, "pages", "code"),
     }
 
 

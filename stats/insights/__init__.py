@@ -13,7 +13,8 @@ Bots are dropped at ingestion, so nothing here filters them.
 
 By subject: ``formulas`` (the constants), ``expressions`` (portable SQL pieces and
 percentiles), ``frustration_scores``, ``page_issues`` (errors, clicks, SEO), ``navigation``
-(journeys, acquisition), ``engagement`` (reading, forms) and ``web_vitals``. Everything is
+(journeys, acquisition), ``engagement`` (reading, forms) and ``web_vitals``; ``results``
+holds the typed results they return (wire shapes are made at the API edge). Everything is
 re-exported here: ``from stats.insights import X`` and ``insights.X`` keep working.
 """
 
@@ -37,11 +38,11 @@ from stats.insights.formulas import (
     RAPID_NAVIGATION_SECONDS,
     SEO_ISSUE_CODES,
     WEB_VITALS,
-    Ranked,
 )
 from stats.insights.frustration_scores import frustration, frustration_events, frustration_score
 from stats.insights.navigation import acquisition, journeys
 from stats.insights.page_issues import clicks, errors, seo
+from stats.insights.results import Ranked
 from stats.insights.web_vitals import web_metrics
 from stats.selectors import Period
 

@@ -24,8 +24,12 @@ from stats.insights.expressions import (
     raw_sql,
     rounded,
 )
-from stats.insights.formulas import (
+from stats.insights.results import (
+    FieldHesitation,
+    FormAbandonment,
+    Forms,
     Ranked,
+    ReadingPage,
 )
 from stats.selectors import (
     Period,
@@ -69,7 +73,9 @@ def _reading_reports_sql(site_id: int, period: Period) -> tuple[str, tuple]:
     return sql, (*snippet_params, *plausible_params)
 
 
-def reading(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Ranked:
+def reading(
+    site_id: int, period: Period, *, offset: int = 0, limit: int = 50
+) -> Ranked[ReadingPage]:
     """Reading behaviour per page from engagement reports (``_reading_reports_sql``): the
     snippet's reports and Plausible's engaged time ``e`` / scroll depth ``sd`` per visit.
 
@@ -118,16 +124,16 @@ def reading(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -
     for path, reports, depth, active, velocity, active_sum, visible_sum, *_ in page:
         attention = round(100 * float(active_sum) / float(visible_sum), 1) if visible_sum else None
         rows.append(
-            {
-                "url": path,
-                "views": views.get(path, 0),
-                "reports": int(reports),
-                "avg_scroll_depth": rounded(depth),
-                "median_scroll_depth": rounded(medians.get(path)),
-                "avg_active_ms": None if active is None else round(float(active)),
-                "avg_scroll_velocity": rounded(velocity),
-                "attention_pct": None if attention is None else min(attention, 100.0),
-            }
+            ReadingPage(
+                url=path,
+                views=views.get(path, 0),
+                reports=int(reports),
+                avg_scroll_depth=rounded(depth),
+                median_scroll_depth=rounded(medians.get(path)),
+                avg_active_ms=None if active is None else round(float(active)),
+                avg_scroll_velocity=rounded(velocity),
+                attention_pct=None if attention is None else min(attention, 100.0),
+            )
         )
     return Ranked(rows, int(total))
 
@@ -135,7 +141,7 @@ def reading(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -
 # --- forms ----------------------------------------------------------------------------
 
 
-def forms(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+def forms(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Forms:
     """Abandonment hotspots (form on a page) and the fields where visitors hesitate.
 
     Abandonments come most frequent first, each with the field most often touched last.
@@ -193,30 +199,30 @@ def forms(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> 
         if field_rows
         else {}
     )
-    return {
-        "abandonments": [
-            {
-                "form": row["form"] or "",
-                "url": row["path"],
-                "count": row["count"],
-                "visitors": row["visitors"],
-                "avg_fields_touched": rounded(row["avg_fields_touched"]),
-                "last_field": last_fields.get((row["form"], row["path"]), ""),
-            }
+    return Forms(
+        abandonments=[
+            FormAbandonment(
+                form=row["form"] or "",
+                url=row["path"],
+                count=row["count"],
+                visitors=row["visitors"],
+                avg_fields_touched=rounded(row["avg_fields_touched"]),
+                last_field=last_fields.get((row["form"], row["path"]), ""),
+            )
             for row in hotspot_rows
         ],
-        "hesitations": [
-            {
-                "form": row["form"] or "",
-                "field": row["field"] or "",
-                "url": row["path"],
-                "count": row["count"],
-                "avg_hesitation_ms": round(row["avg_ms"]),
-                "median_hesitation_ms": round(
+        hesitations=[
+            FieldHesitation(
+                form=row["form"] or "",
+                field=row["field"] or "",
+                url=row["path"],
+                count=row["count"],
+                avg_hesitation_ms=round(row["avg_ms"]),
+                median_hesitation_ms=round(
                     medians[(row["form"], row["field"], row["path"])]["pause"]["p50"]
                 ),
-            }
+            )
             for row in field_rows
         ],
-        "totals": {"abandonments": abandon_total, "hesitations": field_total},
-    }
+        totals={"abandonments": abandon_total, "hesitations": field_total},
+    )

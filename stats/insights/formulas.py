@@ -1,8 +1,8 @@
-"""The insights' constants (``docs/insights.md`` explains each) and the ranked-page result."""
+"""The insights' constants (``docs/insights.md`` explains each)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tracking.protocols.footfall import SEO_ISSUES
 
 # --- the formulas' constants (docs/insights.md explains each) -------------------------
 
@@ -24,23 +24,9 @@ FRUSTRATION_BUCKETS = ((0, 19), (20, 39), (40, 59), (60, 79), (80, 100))
 FRUSTRATION_ERRORS = ("js_exception", "promise_rejection", "console_error")
 ERROR_TYPES = (*FRUSTRATION_ERRORS, "console_warning")
 CLICK_ISSUES = ("rage_click", "dead_click", "phantom_click")
-SEO_ISSUE_CODES = (
-    "missing_title",
-    "missing_meta_description",
-    "missing_h1",
-    "multiple_h1",
-    "images_without_alt",
-    "missing_canonical",
-)
+# The SEO issue codes: those ingestion accepts from the snippet's collector.
+SEO_ISSUE_CODES = SEO_ISSUES
 WEB_VITALS = ("lcp", "inp", "fid", "cls", "ttfb")
 PERCENTILES = (0.5, 0.75, 0.95)
 # How many distinct pages an error group lists.
 ERROR_PAGES_LISTED = 5
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """One page of a ranked list and how many rows the whole list has."""
-
-    rows: list[dict]
-    total: int

@@ -17,7 +17,14 @@ from stats.insights.formulas import (
     FRUSTRATION_MAX,
     FRUSTRATION_WEIGHTS,
     RAPID_NAVIGATION_SECONDS,
+)
+from stats.insights.results import (
+    Frustration,
     Ranked,
+    ScoreBand,
+    SessionFrustration,
+    Signals,
+    VisitorFrustration,
 )
 from stats.selectors import (
     Period,
@@ -110,7 +117,7 @@ def frustration_events(
     limit: int = 50,
     visitor_id: int | None = None,
     session_id: int | None = None,
-) -> Ranked:
+) -> Ranked[SessionFrustration]:
     """The ``frustration_score`` event type of ``/events``: one computed event per session
     with a score above zero (the formula of ``frustration``, per session), dated at the
     session's last signal in the period, newest first."""
@@ -140,28 +147,21 @@ def frustration_events(
     )
     return Ranked(
         [
-            {
-                "visitor_id": int(visitor),
-                "session_id": int(session),
-                "last_at": _as_datetime(last_at),
-                **_signals(score, rage, dead, errors, abandons, rapid),
-            }
-            for visitor, session, last_at, score, rage, dead, errors, abandons, rapid in rows
+            SessionFrustration(
+                **_signals(*counts),
+                visitor_id=int(visitor),
+                session_id=int(session),
+                last_at=_as_datetime(last_at),
+            )
+            for visitor, session, last_at, *counts in rows
         ],
         total,
     )
 
 
 def _signals(score, rage, dead, errors, abandons, rapid) -> dict[str, int]:
-    """A scored session's score and signal counts, as every frustration list shows them."""
-    return {
-        "score": int(score),
-        "rage_clicks": int(rage),
-        "dead_clicks": int(dead),
-        "errors": int(errors),
-        "form_abandons": int(abandons),
-        "rapid_navigations": int(rapid),
-    }
+    """A score and its signal counts (``Signals``' fields) from one result row."""
+    return vars(Signals(int(score), int(rage), int(dead), int(errors), int(abandons), int(rapid)))
 
 
 def _as_datetime(value) -> datetime:
@@ -172,13 +172,12 @@ def _as_datetime(value) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def frustration(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+def frustration(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Frustration:
     """Frustration scores of the visitors with at least one page view in the period.
 
-    Answer: ``{"scores": [...], "average": {"avg_score", "visitor_count"}, "distribution":
-    [{"from", "to", "visitors"}], "total": n}``, scores highest first. The average is over
-    every such visitor (zeros included), so it reads as "how frustrated is a typical
-    visitor". One query, whatever the number of visitors.
+    Scores come highest first. The average (one decimal) is over every such visitor (zeros
+    included), so it reads as "how frustrated is a typical visitor". One query, whatever
+    the number of visitors.
     """
     sql, params = _frustration_sql(site_id, period)
     bucket = " ".join(
@@ -209,21 +208,15 @@ def frustration(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
     }
     count = sum(visitors for visitors, _points in per_bucket.values())
     average = sum(points for _visitors, points in per_bucket.values()) / count if count else 0
-    return {
-        "scores": [
-            {
-                "visitor_id": public_visitor_id(visitor_id),
-                **_signals(score, rage, dead, errors, abandons, rapid),
-            }
-            for visitor_id, score, rage, dead, errors, abandons, rapid in rows
+    return Frustration(
+        scores=[
+            VisitorFrustration(**_signals(*counts), visitor_id=public_visitor_id(visitor_id))
+            for visitor_id, *counts in rows
         ],
-        "average": {
-            "avg_score": round(average, 1) if count else 0,
-            "visitor_count": count,
-        },
-        "distribution": [
-            {"from": low, "to": high, "visitors": per_bucket.get(low, (0, 0.0))[0]}
+        average_score=round(average, 1) if count else 0,
+        visitor_count=count,
+        distribution=[
+            ScoreBand(low, high, per_bucket.get(low, (0, 0.0))[0])
             for low, high in FRUSTRATION_BUCKETS
         ],
-        "total": count,
-    }
+    )

@@ -7,6 +7,7 @@ from stats.insights.expressions import (
     fetch_rows,
     raw_sql,
 )
+from stats.insights.results import Acquisition, DropOff, Journeys, SourceRow, Transition
 from stats.query import StatsQuery, breakdown
 from stats.selectors import (
     Period,
@@ -16,7 +17,7 @@ from stats.selectors import (
 # --- journeys -------------------------------------------------------------------------
 
 
-def journeys(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+def journeys(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Journeys:
     """Page → next page transitions within sessions, and where sessions end (drop-off).
 
     ``transitions`` (most frequent first): ``count`` is how often a page view of ``from``
@@ -80,50 +81,45 @@ def journeys(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) 
     transitions = [row[2:] for row in answer if row[0] == "move"]
     drop_offs = [(row[2], row[5], row[6]) for row in answer if row[0] == "page"]
     total = next(int(row[4]) for row in answer if row[0] == "total")
-    return {
-        "transitions": [
-            {
-                "from": path,
-                "to": next_path,
-                "count": count,
-                "share": round(count / int(views), 4),
-                "from_views": int(views),
-                "from_exits": int(exits),
-                "drop_off": round(int(exits) / int(views), 4),
-            }
+    return Journeys(
+        transitions=[
+            Transition(
+                from_path=path,
+                to_path=next_path,
+                count=count,
+                share=round(count / int(views), 4),
+                from_views=int(views),
+                from_exits=int(exits),
+                drop_off=round(int(exits) / int(views), 4),
+            )
             for path, next_path, count, views, exits in transitions
         ],
-        "total": total,
-        "drop_offs": [
-            {
-                "url": path,
-                "views": int(views),
-                "exits": int(exits),
-                "drop_off": round(int(exits) / int(views), 4),
-            }
+        total=total,
+        drop_offs=[
+            DropOff(path, int(views), int(exits), round(int(exits) / int(views), 4))
             for path, views, exits in drop_offs
         ],
-    }
+    )
 
 
 # --- acquisition ----------------------------------------------------------------------
 
 
-def acquisition(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+def acquisition(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Acquisition:
     """Referrers, UTM source / medium / campaign and channels, through the statistics query
     layer (``stats.query.breakdown``), so the numbers equal the Pirsch API's."""
     query = StatsQuery(site_id, period.first_day, period.last_day, period.tz)
 
-    def listed(dimension: str, column: str) -> list[dict]:
+    def listed(dimension: str, column: str) -> list[SourceRow]:
         return [
-            {
-                column: row[column],
-                "visitors": row["visitors"],
-                "sessions": row["sessions"],
-                "views": row["views"],
-                "relative_visitors": row["relative_visitors"],
-                **({"referrer_name": row["source"] or None} if dimension == "referrer" else {}),
-            }
+            SourceRow(
+                value=row[column],
+                visitors=row["visitors"],
+                sessions=row["sessions"],
+                views=row["views"],
+                relative_visitors=row["relative_visitors"],
+                referrer_name=(row["source"] or None) if dimension == "referrer" else None,
+            )
             for row in breakdown(query, dimension)
             if row[column]
         ]
@@ -135,7 +131,7 @@ def acquisition(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
         "utm_campaigns": listed("utm_campaign", "utm_campaign"),
         "channels": listed("channel", "channel"),
     }
-    return {
+    return Acquisition(
         **{name: rows[offset : offset + limit] for name, rows in lists.items()},
-        "totals": {name: len(rows) for name, rows in lists.items()},
-    }
+        totals={name: len(rows) for name, rows in lists.items()},
+    )

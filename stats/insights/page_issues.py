@@ -24,11 +24,18 @@ from stats.insights.formulas import (
     CLICK_ISSUES,
     ERROR_PAGES_LISTED,
     ERROR_TYPES,
+)
+from stats.insights.results import (
+    ClickIssues,
+    ErrorGroup,
+    PageHits,
     Ranked,
+    Seo,
+    SeoIssue,
+    SeoPage,
 )
 from stats.selectors import (
     Period,
-    epoch_ms,
     events_in,
 )
 
@@ -37,11 +44,11 @@ from stats.selectors import (
 
 def errors(
     site_id: int, period: Period, *, offset: int = 0, limit: int = 50, type: str = ""
-) -> Ranked:
+) -> Ranked[ErrorGroup]:
     """JavaScript errors and console warnings grouped by type and message, most frequent first.
 
     Each group: count, affected visitors and sessions, the number of distinct pages and the
-    most affected ones, first and last seen (epoch ms), and the source/line/column of the
+    most affected ones, first and last seen, and the source/line/column of the
     latest occurrence.
     """
     events = events_in(site_id, period).filter(kind="error", name__in=ERROR_TYPES)
@@ -80,7 +87,7 @@ def errors(
         .values("name", "message", "props")
     ):
         latest[(event["name"], event["message"])] = event["props"]
-    pages: dict[tuple, list[dict]] = defaultdict(list)
+    pages: dict[tuple, list[PageHits]] = defaultdict(list)
     for row in (
         events.filter(in_page)
         .values("name", "message", "path")
@@ -89,26 +96,26 @@ def errors(
     ):
         listed = pages[(row["name"], row["message"])]
         if len(listed) < ERROR_PAGES_LISTED:
-            listed.append({"url": row["path"], "count": row["count"]})
+            listed.append(PageHits(row["path"], row["count"]))
     result = []
     for row in page:
         key = (row["name"], row["message"])
         props = latest.get(key) or {}
         result.append(
-            {
-                "type": row["name"],
-                "message": row["message"] or "",
-                "count": row["count"],
-                "visitors": row["visitors"],
-                "sessions": row["sessions"],
-                "page_count": row["page_count"],
-                "pages": pages[key],
-                "first_seen": epoch_ms(row["first_seen"]),
-                "last_seen": epoch_ms(row["last_seen"]),
-                "source": props.get("source") if isinstance(props.get("source"), str) else None,
-                "line": props.get("line") if isinstance(props.get("line"), int) else None,
-                "column": props.get("column") if isinstance(props.get("column"), int) else None,
-            }
+            ErrorGroup(
+                type=row["name"],
+                message=row["message"] or "",
+                count=row["count"],
+                visitors=row["visitors"],
+                sessions=row["sessions"],
+                page_count=row["page_count"],
+                pages=pages[key],
+                first_seen=row["first_seen"],
+                last_seen=row["last_seen"],
+                source=props.get("source") if isinstance(props.get("source"), str) else None,
+                line=props.get("line") if isinstance(props.get("line"), int) else None,
+                column=props.get("column") if isinstance(props.get("column"), int) else None,
+            )
         )
     return Ranked(result, total)
 
@@ -116,7 +123,9 @@ def errors(
 # --- click issues ---------------------------------------------------------------------
 
 
-def clicks(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Ranked:
+def clicks(
+    site_id: int, period: Period, *, offset: int = 0, limit: int = 50
+) -> Ranked[ClickIssues]:
     """Elements (selector on a page) with rage, dead or phantom clicks, most issues first."""
     groups = (
         events_in(site_id, period)
@@ -136,16 +145,16 @@ def clicks(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) ->
     total = groups.count()
     return Ranked(
         [
-            {
-                "selector": row["selector"] or "",
-                "url": row["path"],
-                "rage_clicks": row["rage_clicks"],
-                "dead_clicks": row["dead_clicks"],
-                "phantom_clicks": row["phantom_clicks"],
-                "total": row["total"],
-                "visitors": row["visitors"],
-                "last_seen": epoch_ms(row["last_seen"]),
-            }
+            ClickIssues(
+                selector=row["selector"] or "",
+                url=row["path"],
+                rage_clicks=row["rage_clicks"],
+                dead_clicks=row["dead_clicks"],
+                phantom_clicks=row["phantom_clicks"],
+                total=row["total"],
+                visitors=row["visitors"],
+                last_seen=row["last_seen"],
+            )
             for row in groups[offset : offset + limit]
         ],
         total,
@@ -167,7 +176,7 @@ def _int_prop(props: dict, key: str) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def seo(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+def seo(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> Seo:
     """Each page's latest SEO diagnostics and, over those, how many pages have each issue.
 
     A page's state is its latest report in the period (a fixed page stops counting as soon
@@ -195,26 +204,24 @@ def seo(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> di
         codes = _issue_codes(props)
         issue_pages.update(set(codes))
         pages.append(
-            {
-                "url": row["path"],
-                "issues": codes,
-                "issue_count": len(codes),
-                "h1_count": _int_prop(props, "h1_count"),
-                "images_without_alt": _int_prop(props, "images_without_alt"),
-                "title_length": _int_prop(props, "title_length"),
-                "description_length": _int_prop(props, "description_length"),
-                "reports": report_counts.get(row["path"], 0),
-                "last_checked": epoch_ms(row["timestamp"]),
-            }
+            SeoPage(
+                url=row["path"],
+                issues=codes,
+                h1_count=_int_prop(props, "h1_count"),
+                images_without_alt=_int_prop(props, "images_without_alt"),
+                title_length=_int_prop(props, "title_length"),
+                description_length=_int_prop(props, "description_length"),
+                reports=report_counts.get(row["path"], 0),
+                last_checked=row["timestamp"],
+            )
         )
-    pages.sort(key=lambda p: (-p["issue_count"], p["url"]))
-    return {
-        "pages": pages[offset : offset + limit],
-        "total": len(pages),
-        "issues": [
-            {"code": code, "pages": count}
+    pages.sort(key=lambda p: (-p.issue_count, p.url))
+    return Seo(
+        pages=pages[offset : offset + limit],
+        total=len(pages),
+        issues=[
+            SeoIssue(code, count)
             for code, count in sorted(issue_pages.items(), key=lambda i: (-i[1], i[0]))
         ],
-        "pages_checked": len(pages),
-        "pages_with_issues": sum(1 for p in pages if p["issue_count"]),
-    }
+        pages_with_issues=sum(1 for p in pages if p.issue_count),
+    )

@@ -6,14 +6,15 @@ from django.db.models import Count
 
 from stats.insights.expressions import PropNumber, grouped_percentiles, percentile_key
 from stats.insights.formulas import PERCENTILES, WEB_VITALS
+from stats.insights.results import PageVitals, Vital, WebMetrics
 from stats.query.results import rate
 from stats.selectors import Period, avg_session_ms, events_in, stats_summary, top_pages
 
 # --- web metrics ----------------------------------------------------------------------
 
 
-def _vitals_json(per_metric: dict[str, dict]) -> dict:
-    """Milliseconds as whole numbers, CLS with three decimals."""
+def _vitals(per_metric: dict[str, dict]) -> dict[str, Vital]:
+    """Each metric's percentiles: milliseconds as whole numbers, CLS with three decimals."""
 
     def shown(metric: str, value: float | None) -> float | int | None:
         if value is None:
@@ -21,15 +22,15 @@ def _vitals_json(per_metric: dict[str, dict]) -> dict:
         return round(value, 3) if metric == "cls" else round(value)
 
     return {
-        metric: {
-            "samples": values["samples"],
-            **{percentile_key(f): shown(metric, values[percentile_key(f)]) for f in PERCENTILES},
-        }
+        metric: Vital(
+            values["samples"],
+            {percentile_key(f): shown(metric, values[percentile_key(f)]) for f in PERCENTILES},
+        )
         for metric, values in per_metric.items()
     }
 
 
-def web_metrics(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> dict:
+def web_metrics(site_id: int, period: Period, *, offset: int = 0, limit: int = 50) -> WebMetrics:
     """Web vitals percentiles (p50/p75/p95) overall and per page, with the period's average
     session duration, bounce rate and top pages from ``stats.selectors``.
 
@@ -53,22 +54,15 @@ def web_metrics(site_id: int, period: Period, *, offset: int = 0, limit: int = 5
         else {}
     )
     summary = stats_summary(site_id, period).totals
-    return {
-        "web_vitals": _vitals_json(overall or empty),
-        "pages": [
-            {
-                "url": row["path"],
-                "reports": row["n"],
-                **_vitals_json(page_vitals.get((row["path"],), empty)),
-            }
+    return WebMetrics(
+        vitals=_vitals(overall or empty),
+        pages=[
+            PageVitals(row["path"], row["n"], _vitals(page_vitals.get((row["path"],), empty)))
             for row in page
         ],
-        "total": total,
-        "avg_session_duration_ms": avg_session_ms(summary),
-        "bounce_rate": rate(summary.bounces, summary.sessions),
-        "sessions": summary.sessions,
-        "top_pages": [
-            {"url": page.path, "views": page.views, "unique_visitors": page.unique_visitors}
-            for page in top_pages(site_id, period, limit=10).pages
-        ],
-    }
+        total=total,
+        avg_session_duration_ms=avg_session_ms(summary),
+        bounce_rate=rate(summary.bounces, summary.sessions),
+        sessions=summary.sessions,
+        top_pages=top_pages(site_id, period, limit=10).pages,
+    )

@@ -11,7 +11,7 @@ replayed; an alert in its cooldown reads nothing at all.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -218,7 +218,7 @@ def errors_between(site_id: int, start: datetime, end: datetime, limit: int = 20
     """JavaScript error groups of the window (``stats.insights.errors``), with digests."""
     rows = insights.errors(site_id, Period(start, end), limit=limit).rows
     return [
-        {**row, "digest": error_digest(row["type"], row["message"])}
+        {**asdict(row), "digest": error_digest(row.type, row.message)}
         for row in rows
-        if row["type"] in ALERT_ERROR_TYPES
+        if row.type in ALERT_ERROR_TYPES
     ]

@@ -171,11 +171,11 @@ def test_pages_show_the_selectors_numbers(client, site, members, hostile_traffic
     client.force_login(members["viewer"])
     period = Period.of_days(NOON.date(), NOON.date(), "UTC")
     frustration = insights.frustration(site.pk, period)
-    score = frustration["scores"][0]
+    score = frustration.scores[0]
     # 1 rage click (15) + 1 dead click (5) + 1 error (10) + 1 form abandon (15) + 1 rapid (5).
-    assert (score["visitor_id"], score["score"]) == ("v_0000000000000001", 50)
+    assert (score.visitor_id, score.score) == ("v_0000000000000001", 50)
     html = page(client, site, "frustration").content.decode()
-    assert f'<th scope="row" class="mono">{score["visitor_id"]}</th>' in html
+    assert f'<th scope="row" class="mono">{score.visitor_id}</th>' in html
     assert '<td class="num"><strong>50</strong></td>' in html
     html = page(client, site, "vitals").content.decode()
     assert "1800 ms" in html and 'class="badge badge-good">good</span>' in html

@@ -82,7 +82,7 @@ def test_query_counts_do_not_grow_with_the_rows(db):
         "web_metrics": insights.web_metrics,
     }
     assert insights.clicks(large.pk, period).total == 12
-    assert insights.forms(large.pk, period)["totals"] == {"abandonments": 12, "hesitations": 12}
+    assert insights.forms(large.pk, period).totals == {"abandonments": 12, "hesitations": 12}
     expected = {"frustration": 1, "clicks": 2, "seo": 2, "journeys": 1, "errors": 4}
     for name, selector in selectors.items():
         counts = []
