@@ -482,6 +482,11 @@ ecommerce_report = extend_schema(
             {"type": "integer", "minimum": 1, "maximum": 500},
             description="Rows per list (default 20)",
         ),
+        query(
+            "compare",
+            {"type": "string", "enum": ["previous"]},
+            description="`previous` adds the previous period's summary",
+        ),
         *_FILTERS,
     ],
     responses={
