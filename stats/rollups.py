@@ -570,6 +570,12 @@ def rollup_pending(now: datetime | None = None, workers: int | None = None) -> i
             if not cursor.fetchone()[0]:
                 logger.info("rollups already running elsewhere: skipped")
                 return 0
+            # Page ranges of the BRIN index on ``received_at`` are summarized by VACUUM only;
+            # until then each one matches every search, so the search for what arrived
+            # read every page written since the last VACUUM (a freshly loaded 10 M events:
+            # the whole table, 64 s). Summarizing them here reads just the pages added
+            # since the last run: the run stays proportional to what arrived.
+            cursor.execute("SELECT brin_summarize_new_values('event_received_brin')")
     try:
         pending = [_pending(site, now) for site in Site.objects.order_by("pk")]
         jobs = [(p.site.pk, run, p.site.timezone) for p in pending for run in batches(p.days)]
