@@ -182,39 +182,3 @@ class ApiClient(models.Model):
             return f"{client_id[:6]}…"
         prefix = {"key": "pa_", "read": "sk_live_", "matomo": "", "plausible": "pl_"}[self.type]
         return f"{prefix}…{self.key_last4}"
-
-
-class Invitation(models.Model):
-    """An invitation to a site for an email address (with or without an account).
-
-    Membership is granted only when the recipient, logged in with that verified
-    address, follows the emailed link: typing an address proves nothing.
-
-    The token travels only in the emailed link; the database keeps its SHA-256 digest,
-    so a leaked table cannot be used to join a site. Invitations expire after
-    ``INVITATION_LIFETIME_DAYS`` and are single-use.
-    """
-
-    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="invitations")
-    email = models.EmailField()
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.email} to {self.site_id} as {self.get_role_display()}"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.accepted_at is None and self.expires_at > timezone.now()

@@ -7,8 +7,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import keys
-from accounts.models import Invitation, Role
-from sites.models import Site
+from accounts.models import Role
+from sites.models import Invitation, Site
 from sites.permissions import sites_for_user
 
 

@@ -16,11 +16,12 @@ from django.db import transaction
 from django.utils.timezone import now
 from oauth2_provider.models import Application
 
-from accounts.models import ROLE_RANK, Invitation, Role, User
+from accounts.models import ROLE_RANK, Role, User
 from accounts.services import mail_send, one_line
 from sites import signals, site_lookup, verification
 from sites.exchange_rates import reporting_currencies
 from sites.models import (
+    Invitation,
     Site,
     SiteDomain,
     SiteMembership,

@@ -29,9 +29,9 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from accounts.models import Invitation, Role, User
+from accounts.models import Role, User
 from sites import site_lookup
-from sites.models import Site, SiteDomain, SiteMembership
+from sites.models import Invitation, Site, SiteDomain, SiteMembership
 from sites.services import site_create
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 from tracking.drops import flush_drop_counts
@@ -543,8 +543,7 @@ def test_any_site_name_is_either_refused_or_mailed_on_one_line(name):
     """Property: whatever the name, the form refuses it or the invitation mail builds."""
     from django.core.exceptions import ValidationError
 
-    from accounts.models import Invitation
-    from sites.models import validate_display_name
+    from sites.models import Invitation, validate_display_name
     from sites.services import invitation_send
 
     try:

@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.models import ApiClient, Invitation
+from accounts.models import ApiClient
 from accounts.services import api_client_create, oauth_token_issue
-from sites.models import SharedLink, Site, SiteMembership
+from sites.models import Invitation, SharedLink, Site, SiteMembership
 from sites.services import invitation_create
 from stats.models import Import
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory

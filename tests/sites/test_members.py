@@ -9,8 +9,8 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import Invitation, Role, User
-from sites.models import SiteMembership
+from accounts.models import Role, User
+from sites.models import Invitation, SiteMembership
 from sites.selectors import invitation_token_digest
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
 

@@ -7,10 +7,10 @@ import pytest
 from django.forms.models import model_to_dict
 from oauth2_provider.models import AccessToken, Application
 
-from accounts.models import ApiClient, Invitation, Role
+from accounts.models import ApiClient, Role
 from accounts.services import api_client_create, oauth_token_issue
 from sites import site_lookup
-from sites.models import SharedLink, Site, SiteDomain, SiteMembership
+from sites.models import Invitation, SharedLink, Site, SiteDomain, SiteMembership
 from stats.models import DailySiteStats, RollupState
 from stats.rollups import rollup_site
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory

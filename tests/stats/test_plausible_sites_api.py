@@ -5,9 +5,8 @@ import json
 import pytest
 from django.core import mail
 
-from accounts.models import Invitation
 from accounts.services import api_client_create
-from sites.models import SharedLink, Site, SiteDomain, SiteMembership
+from sites.models import Invitation, SharedLink, Site, SiteDomain, SiteMembership
 from stats.api.plausible.authentication import INVALID_KEY_FOR_RESOURCE
 from stats.models import Goal
 from tests.factories import SiteFactory, SiteMembershipFactory, UserFactory
