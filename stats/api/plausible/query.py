@@ -15,6 +15,8 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
+import pycountry
+
 from sites.selectors import site_reporting_currency
 from stats import query as q
 from stats import revenue as money
@@ -30,6 +32,7 @@ from stats.api.plausible.filters import (
 from stats.api.plausible.periods import month_end
 from stats.models import Goal, Import
 from stats.query.sources import imported
+from stats.selectors import public
 
 METRICS = (
     "visitors",
@@ -101,6 +104,13 @@ BREAKDOWN_METRICS = {"visitors": "visitors", "visits": "sessions", "pageviews": 
 GROUP_COLUMNS = {
     prop: column for prop, (dimension, column, _key) in BREAKDOWNS.items() if dimension != "exit"
 }
+# v2's location names: the stored code's name (a city is stored by name already).
+NAMED_DIMENSIONS = {
+    "visit:country_name": "country_code",
+    "visit:region_name": "region",
+    "visit:city_name": "city",
+}
+GROUP_COLUMNS.update(NAMED_DIMENSIONS)
 GROUP_METRICS = ("visitors", "visits", "pageviews", "events", "bounce_rate", "visit_duration")
 # Metrics of a visit-property breakdown that only ``stats.query.groups`` answers.
 GROUPED_VISIT_METRICS = ("bounce_rate", "visit_duration", "events")
@@ -147,7 +157,7 @@ class Request:
         if len(self.all_dimensions) > 1:
             return True
         prop = self.breakdown or ""
-        return (
+        return prop in NAMED_DIMENSIONS or (
             prop.startswith("visit:")
             and prop in GROUP_COLUMNS
             and any(m in GROUPED_VISIT_METRICS for m in self.metrics)
@@ -288,8 +298,8 @@ def revenue_values(
     labelled: dict[tuple, money.Revenue] = defaultdict(lambda: money.Revenue(currency))
     for key, amount in by_value.items():
         label = tuple(
-            _bucket_of(value, interval or "day") if column == "day" else (value or "")
-            for column, value in zip(columns, key, strict=True)
+            _bucket_of(value, interval or "day") if column == "day" else location_name(d, value)
+            for d, column, value in zip(request.all_dimensions, columns, key, strict=True)
         )
         labelled[label] = labelled[label].add(amount.total, amount.conversions)
     return dict(labelled), currency
@@ -499,6 +509,20 @@ def _check_grouped(request: Request) -> None:
             )
 
 
+def location_name(dimension: str, value):
+    """A row's value of ``dimension``: a country's or region's name for v2's
+    ``visit:country_name``/``visit:region_name`` (its code when it has none), else as
+    stored (``""`` for none)."""
+    if not value:
+        return ""
+    if dimension == "visit:country_name":
+        return public.country_name(value) or value
+    if dimension == "visit:region_name":
+        region = pycountry.subdivisions.get(code=value)
+        return region.name if region else value
+    return value
+
+
 def grouped_rows(request: Request, interval: str | None) -> list[tuple[tuple, dict]]:
     """(dimension values, {metric: value}) per combination of the request's dimensions
     with events, from ``stats.query.groups``: the time dimension's label (a day, a month's
@@ -520,7 +544,7 @@ def grouped_rows(request: Request, interval: str | None) -> list[tuple[tuple, di
             label = tuple(
                 (next(found) if hourly else _bucket_of(day, interval or "day"))
                 if d.startswith("time")
-                else (next(found) or "")
+                else location_name(d, next(found))
                 for d in dims
             )
             summed[label] = summed.get(label, q.GroupMetrics()) + metrics
@@ -713,6 +737,13 @@ def breakdown_rows(request: Request) -> list[tuple]:
             "props:" + prop[len(PROPS_PREFIX) :]
         )
         per_value = ev.event_counts(query, target=target, group=group)
+        if request.goals is None and prop.startswith(PROPS_PREFIX):
+            # Imported days (only when the question includes them: ``with_imports``).
+            key = prop[len(PROPS_PREFIX) :]
+            for value, counts in imported.property_values(query, key).items():
+                row = per_value.setdefault(value, dict(ev.ZERO))
+                row["visitors"] += counts["visitors"]
+                row["events"] += counts["events"]
         ordered = sorted(
             per_value.items(), key=lambda kv: (-kv[1]["visitors"], -kv[1]["events"], str(kv[0]))
         )
@@ -763,8 +794,24 @@ IMPORTS_WARNING = (
 )
 
 
+def _imported_property(request: Request) -> bool:
+    """A custom-property breakdown imported data answers (``imported_custom_props``, as in
+    Plausible): visitors and events of a property over all events, no filters, no goals."""
+    dimension = request.breakdown or ""
+    return (
+        dimension.startswith(PROPS_PREFIX)
+        and not request.grouped
+        and request.goals is None
+        and set(request.metrics) <= {"visitors", "events"}
+        and imported.property_skip_reason(request.stats.filters, dimension[len(PROPS_PREFIX) :])
+        is None
+    )
+
+
 def _event_level(request: Request) -> bool:
     """Questions answered from events alone (``events``): imported data has none of them."""
+    if _imported_property(request):
+        return False
     dimension = request.breakdown or ""
     return (
         request.grouped
@@ -799,7 +846,9 @@ def with_imports(request: Request, asked: bool) -> tuple[Request, bool, str | No
         return off, False, "out_of_range"
     dimension = request.breakdown
     layer_dimension = BREAKDOWNS[dimension][0] if dimension in BREAKDOWNS else dimension
-    if _event_level(request) or imported.skipped(query, layer_dimension):
+    if _event_level(request) or (
+        not _imported_property(request) and imported.skipped(query, layer_dimension)
+    ):
         return off, False, "unsupported_query"
     return dataclasses.replace(request, stats=query), True, None
 

@@ -100,3 +100,37 @@ def test_v1_with_imported(client, key, imported):
         **period,
     )
     assert warned.json() == {"results": {"visitors": {"value": 1}}, "warning": IMPORTS_WARNING}
+
+
+def test_v2_property_breakdown_adds_imported_custom_props_when_asked(client, key, imported):
+    from stats.models import ImportedBreakdownDay
+
+    for value, visitors, events in (("pro", 4, 6), ("zz-imported-only", 1, 2)):
+        ImportedBreakdownDay.objects.create(
+            imported=imported,
+            site=imported.site,
+            table="custom_props",
+            day=IMPORTED_DAY,
+            property="plan",
+            value=value,
+            visitors=visitors,
+            events=events,
+        )
+    question = body(metrics=["visitors", "events"], dimensions=["event:props:plan"])
+    own = {r["dimensions"][0]: r["metrics"] for r in v2(client, key, question).json()["results"]}
+    both = v2(client, key, {**question, "include": {"imports": True}})
+    assert both.status_code == 200, both.json()
+    assert both.json()["meta"] == {"imports_included": True}
+    got = {r["dimensions"][0]: r["metrics"] for r in both.json()["results"]}
+    expected = dict(own)
+    for value, visitors, events in (("pro", 4, 6), ("zz-imported-only", 1, 2)):
+        mine = expected.get(value, [0, 0])
+        expected[value] = [mine[0] + visitors, mine[1] + events]
+    assert got == expected
+    # With a filter or another metric, imported properties cannot answer: Plausible's note.
+    filtered = v2(
+        client,
+        key,
+        {**question, "include": {"imports": True}, "filters": [["is", "visit:country", ["DE"]]]},
+    )
+    assert filtered.json()["meta"]["imports_skip_reason"] == "unsupported_query"
