@@ -4,10 +4,13 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from django.db.models import QuerySet
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts import keys
 from accounts.models import Role
+from analytics_project.request_memo import forget, remembered
 from sites.models import Invitation, Site
 from sites.permissions import sites_for_user
 
@@ -57,10 +60,23 @@ CONFIG_FIELDS = (
 )
 
 
-def site_reporting_currency(site_id: int) -> str:
-    """The ISO code a site's revenue statistics are in (``Site.reporting_currency``)."""
+CURRENCY = "reporting-currency"  # the kept fact's name (``analytics_project.request_memo``)
+
+
+@receiver(post_save, sender=Site, dispatch_uid="sites-currency-saved")
+def _site_saved(**kwargs) -> None:
+    forget(CURRENCY)
+
+
+def _read_reporting_currency(site_id: int) -> str:
     found = Site.objects.filter(pk=site_id).values_list("reporting_currency", flat=True).first()
     return found or "EUR"
+
+
+def site_reporting_currency(site_id: int) -> str:
+    """The ISO code a site's revenue statistics are in (``Site.reporting_currency``), read
+    once per request: the totals, rows and revenue of one answer use the same currency."""
+    return remembered((CURRENCY, site_id), lambda: _read_reporting_currency(site_id))
 
 
 def site_config_rows(**lookup) -> list[dict]:

@@ -8,32 +8,57 @@ have read is ``RollupState.received_until``. This module reads that boundary:
 - ``covered_days`` / ``split`` / ``event_sets``: by request, for the planner
   (``stats.query.plan``) and every source reading events (``RolledEvent`` rows for the
   covered days, raw events for the rest).
+
+Within one HTTP request the boundary is read once per (site, time zone) and kept until the
+request ends (``analytics_project.request_memo``): the planner and every source of one
+answer then split at the same day (a rollup run finishing mid-request cannot make them
+disagree), and an answer made of several plans (totals, revenue, a breakdown's shares)
+reads it once instead of once per plan and source. Outside requests (the rollups
+themselves, commands, tasks) it is read every time; a rollup run inside a request (eager
+Celery) forgets the kept boundaries when it saves or deletes a ``RollupState``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
+from analytics_project.request_memo import forget, remembered
 from stats.models import RolledEvent, RollupState
 from stats.query.engine import engine
 from stats.query.request import StatsQuery, today
 
+BOUNDARY = "rollup-boundary"  # the kept fact's name (``analytics_project.request_memo``)
 
-def _covered_until(site_id: int, tz: str) -> date | None:
-    """The last local day every event of which had been rolled up at the last run.
 
-    Rollups are kept in the site's time zone only: a query in another zone covers nothing.
-    """
+@receiver(post_save, sender=RollupState, dispatch_uid="stats-coverage-state-saved")
+@receiver(post_delete, sender=RollupState, dispatch_uid="stats-coverage-state-deleted")
+def _state_changed(**kwargs: Any) -> None:
+    forget(BOUNDARY)
+
+
+def _read_covered_until(site_id: int, tz: str) -> date | None:
     state = (
         RollupState.objects.filter(site_id=site_id, site__timezone=tz)
         .values_list("received_until", flat=True)
         .first()
     )
     return state.astimezone(ZoneInfo(tz)).date() - timedelta(days=1) if state else None
+
+
+def _covered_until(site_id: int, tz: str) -> date | None:
+    """The last local day every event of which had been rolled up at the last run (read
+    once per request).
+
+    Rollups are kept in the site's time zone only: a query in another zone covers nothing.
+    """
+    return remembered((BOUNDARY, site_id, tz), lambda: _read_covered_until(site_id, tz))
 
 
 def rolled_until(site_id: int, tz: str) -> datetime | None:
