@@ -93,7 +93,11 @@ class Cart:
     session_id: int
     visitor_id: int
     value: Decimal | None
-    items: list[Item] = field(default_factory=list)
+    items_text: str = ""  # as stored: parsed only for the carts shown (abandoned ones)
+
+    @property
+    def items(self) -> list[Item]:
+        return parse_items(self.items_text)
 
 
 # --- parsing stored props (tolerant: rows stored before the adapter normalized them too) ----
@@ -264,7 +268,7 @@ def ecommerce_events(query: q.StatsQuery) -> Ecommerce:
                     row["session_id"],
                     row["visitor_id"],
                     value,
-                    parse_items(props.get("items")),
+                    props.get("items") if isinstance(props.get("items"), str) else "",
                 )
             )
     orders.sort(key=lambda o: (o.at, str(o.event_id)), reverse=True)
