@@ -266,3 +266,47 @@ def test_v1_exit_page_keeps_refusing_session_metrics(client, key, traffic):
     response = v1(client, "breakdown", key, property="visit:exit_page", metrics="bounce_rate")
     assert response.status_code == 400
     assert "Footfall" in response.json()["error"]
+
+
+def test_v2_location_names_as_plausibles_country_and_city_example(client, key, site):
+    """Plausible's "Country and city analysis" example breaks down by names; Footfall names
+    the stored country and region codes (a city is stored by name)."""
+    store(
+        [
+            event_row(site.pk, at, visitor=v, session=v, path="/", **where)
+            for v, (at, where) in enumerate(
+                [
+                    (at_(9), {"country_code": "IT", "region": "IT-62", "city": "Rome"}),
+                    (at_(10), {"country_code": "DE", "region": "DE-BE", "city": "Berlin"}),
+                    (at_(11), {"country_code": "DE", "region": "DE-BE", "city": "Berlin"}),
+                    (at_(12), {"country_code": "", "region": "", "city": ""}),
+                ]
+            )
+        ]
+    )
+    body = {
+        "metrics": ["visitors", "pageviews", "bounce_rate"],
+        "date_range": [str(DAY), str(DAY)],
+        "dimensions": ["visit:country_name", "visit:city_name"],
+    }
+    assert v2(client, key, body).json()["results"] == [
+        {"metrics": [2, 2, 100], "dimensions": ["Germany", "Berlin"]},
+        {"metrics": [1, 1, 100], "dimensions": ["", ""]},
+        {"metrics": [1, 1, 100], "dimensions": ["Italy", "Rome"]},
+    ]
+    regions = v2(
+        client, key, {**body, "metrics": ["visitors"], "dimensions": ["visit:region_name"]}
+    )
+    assert regions.json()["results"] == [
+        {"metrics": [2], "dimensions": ["Berlin"]},
+        {"metrics": [1], "dimensions": [""]},
+        {"metrics": [1], "dimensions": ["Lazio"]},
+    ]
+    # Filtering by a name stays Plausible-shaped refusal (Footfall filters by codes).
+    refused = v2(client, key, {**body, "filters": [["is", "visit:country_name", ["Germany"]]]})
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"error"}
+
+
+def at_(hour: int) -> datetime:
+    return datetime(DAY.year, DAY.month, DAY.day, hour, tzinfo=UTC)
