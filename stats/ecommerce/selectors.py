@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -453,9 +454,20 @@ class ProductViews:
     names: dict[str, datetime] = field(default_factory=dict)  # name → last seen
 
 
+def _views_per_sku(views: QuerySet) -> Iterable[tuple[str, int, Iterable[int]]]:
+    """(SKU, views, its sessions): on PostgreSQL one row per SKU with its sessions as an
+    array (a month of product views is tens of thousands of (SKU, session) pairs)."""
+    if connection.vendor == "postgresql":
+        return views.values_list("product_sku").annotate(
+            n=Count("id"), sessions=ArrayAgg("session_id", distinct=True)
+        )
+    per_session = views.values_list("product_sku", "session_id").annotate(n=Count("id"))
+    return ((sku, count, (session,)) for sku, session, count in per_session)
+
+
 def _product_views(query: q.StatsQuery) -> dict[str, ProductViews]:
     """Per SKU, the range's product page views that pass the filters (both parts), counted
-    per (SKU, session, name) in the database (a partial index of product views,
+    per SKU (and per name) in the database (a partial index of product views,
     migration 0014, finds them among the range's page views)."""
     viewed: dict[str, ProductViews] = {}
     for events in q.event_sets(query):
@@ -469,14 +481,16 @@ def _product_views(query: q.StatsQuery) -> dict[str, ProductViews]:
             .exclude(product_sku="")
             .order_by()
         )
-        grouped = views.values_list("product_sku", "session_id", "product_name").annotate(
-            n=Count("id"), last=Max("timestamp")
-        )
-        for sku, session, name, count, at in grouped:
+        for sku, count, sessions in _views_per_sku(views):
             entry = viewed.setdefault(sku, ProductViews())
             entry.views += count
-            entry.sessions.add(session)
-            if name and (name not in entry.names or entry.names[name] < at):
+            entry.sessions.update(sessions)
+        named = views.exclude(product_name__isnull=True).exclude(product_name="")
+        for sku, name, at in named.values_list("product_sku", "product_name").annotate(
+            last=Max("timestamp")
+        ):
+            entry = viewed[sku]
+            if name not in entry.names or entry.names[name] < at:
                 entry.names[name] = at
     return viewed
 

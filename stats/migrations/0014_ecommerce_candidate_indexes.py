@@ -2,7 +2,8 @@
 (PostgreSQL only; ``stats.ecommerce.selectors``, docs/ecommerce.md "Storage"): Matomo's
 order and cart events, and product page views (``product_sku``), in the raw table and in the
 rolled-up copy. The report finds them among a month's page views by index instead of a
-range scan; only those events are indexed, so writing anything else pays nothing."""
+range scan; only those events are indexed, so writing anything else pays nothing. Built
+``CONCURRENTLY`` (outside a transaction): a live site keeps writing events meanwhile."""
 
 from django.db import migrations
 
@@ -20,7 +21,8 @@ def create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         for name, table, predicate in INDEXES:
             schema_editor.execute(
-                f'CREATE INDEX IF NOT EXISTS {name} ON {table} (site_id, "timestamp") '
+                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} "
+                f'(site_id, "timestamp") '
                 f"WHERE {predicate}"
             )
 
@@ -28,9 +30,10 @@ def create(apps, schema_editor):
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         for name, _table, _predicate in INDEXES:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
     dependencies = [("stats", "0013_imported_sessions"), ("tracking", "0002_event_time_brin")]
     operations = [migrations.RunPython(create, drop)]
