@@ -193,6 +193,19 @@ def statistics_endpoint(view=None, *, days: int | None = None):
     return cls.as_view()
 
 
+def imported_breakdown(name: str):
+    """Mark an answer with the breakdown imported data would have to answer it by. A
+    name the imported tables have none of (hours, sessions, tags…) turns imported days
+    of the range into a note (``X-Footfall-Imports-Skipped``, ``meta.imports_skipped``),
+    never a silent gap."""
+
+    def mark(view):
+        view.breakdown = name
+        return view
+
+    return mark
+
+
 def _page(rows: list[dict], page: dict, key: str) -> list[dict]:
     if page["search"]:
         rows = [r for r in rows if page["search"].lower() in str(r.get(key, "")).lower()]
@@ -230,6 +243,7 @@ def growth(request, stats_query, *, scale, page):
 
 
 @statistics_endpoint
+@imported_breakdown("hour")
 def hours(request, stats_query, *, scale, page):
     bounces = ps.hour_bounces(stats_query)
     return [
@@ -239,16 +253,19 @@ def hours(request, stats_query, *, scale, page):
 
 
 @statistics_endpoint
+@imported_breakdown("minute")
 def minutes(request, stats_query, *, scale, page):
     return [serializers.with_rates(row) for row in ps.minutes(stats_query)]
 
 
 @statistics_endpoint
+@imported_breakdown("weekday")
 def weekdays(request, stats_query, *, scale, page):
     return ps.weekday_hours(stats_query)
 
 
 @statistics_endpoint
+@imported_breakdown("hostname")
 def hostname(request, stats_query, *, scale, page):
     return _page(ps.hostnames(stats_query), page, "hostname")
 
@@ -342,11 +359,13 @@ def event_rows(stats_query) -> list[dict]:
 
 
 @statistics_endpoint
+@imported_breakdown("event")
 def events(request, stats_query, *, scale, page):
     return _page(event_rows(stats_query), page, "name")
 
 
 @statistics_endpoint
+@imported_breakdown("platform")
 def platform(request, stats_query, *, scale, page):
     return platform_shares(stats_query)
 
@@ -370,6 +389,7 @@ def platform_shares(stats_query) -> dict:
 
 
 @statistics_endpoint
+@imported_breakdown("exit")
 def exit_page(request, stats_query, *, scale, page):
     return _page(q.exit_pages(stats_query), page, "path")
 
@@ -392,6 +412,7 @@ def _required(request, name: str) -> str:
 
 
 @statistics_endpoint
+@imported_breakdown("event_meta_key")
 def event_meta(request, stats_query, *, scale, page):
     filters = dict(stats_query.filters)
     name = (filters.pop("event", None) or [_required(request, "event")])[0]
@@ -401,11 +422,13 @@ def event_meta(request, stats_query, *, scale, page):
 
 
 @statistics_endpoint
+@imported_breakdown("event_meta_key")
 def event_list(request, stats_query, *, scale, page):
     return _page(q.event_list(stats_query), page, "name")
 
 
 @statistics_endpoint
+@imported_breakdown("event_page")
 def event_page(request, stats_query, *, scale, page):
     filters = dict(stats_query.filters)
     name = (filters.pop("event", None) or [_required(request, "event")])[0]
@@ -414,22 +437,26 @@ def event_page(request, stats_query, *, scale, page):
 
 
 @statistics_endpoint
+@imported_breakdown("tag")
 def tag_keys(request, stats_query, *, scale, page):
     return _page(q.tags(stats_query), page, "key")
 
 
 @statistics_endpoint
+@imported_breakdown("tag")
 def tag_details(request, stats_query, *, scale, page):
     return _page(q.tags(stats_query, _required(request, "key")), page, "value")
 
 
 @statistics_endpoint
+@imported_breakdown("session")
 def session_list(request, stats_query, *, scale, page):
     summaries = q.session_summaries(stats_query, limit=page["limit"], offset=page["offset"])
     return [serializers.session_json(s) for s in summaries]
 
 
 @statistics_endpoint
+@imported_breakdown("session")
 def session_details(request, stats_query, *, scale, page):
     """One session's page views and events in order (``visitor_id`` and ``session_id`` as
     ``session/list`` gives them)."""

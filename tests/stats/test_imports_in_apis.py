@@ -60,3 +60,36 @@ def test_an_answer_with_imported_data_says_nothing(client, token, site):
         "DE": 6,
         "US": 4,
     }
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "params"),
+    [
+        ("hours", {}),
+        ("minutes", {}),
+        ("weekdays", {}),
+        ("hostname", {}),
+        ("event/meta", {"event": "Signup", "event_meta_key": "plan"}),
+        ("event/list", {}),
+        ("event/page", {"event": "Signup"}),
+        ("tags", {}),
+        ("tag/details", {"key": "author"}),
+        ("session/list", {}),
+    ],
+)
+def test_answers_imported_data_has_no_table_for_say_so(client, token, site, endpoint, params):
+    """Plausible's export has no hours, hostnames, event metadata, tags or sessions: these
+    answers hold the site's own data only (none here), and say why."""
+    response = get(client, token, site, endpoint, **params)
+    assert response.status_code == 200
+    assert "imported data has no breakdown by" in response["X-Footfall-Imports-Skipped"]
+    body = response.json()
+    rows = body if isinstance(body, list) else body.get("data", [])
+    assert sum(row.get("visitors", 0) for row in rows if isinstance(row, dict)) == 0
+
+
+@pytest.mark.parametrize("endpoint", ["events", "page/exit", "platform"])
+def test_breakdowns_imported_data_answers_say_nothing(client, token, site, endpoint):
+    response = get(client, token, site, endpoint)
+    assert response.status_code == 200
+    assert "X-Footfall-Imports-Skipped" not in response
