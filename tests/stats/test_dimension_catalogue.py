@@ -105,9 +105,7 @@ def test_export_session_columns_are_the_catalogues():
 
 
 def test_export_session_columns_are_the_session_tables_keys():
-    keyed = {
-        column for key in plausible_export.SESSION_TABLES.values() for _field, column in key
-    }
+    keyed = {column for key in plausible_export.SESSION_TABLES.values() for _field, column in key}
     # The exit page is the visit's last page view, not a stored session attribute.
     assert set(EXPORT_SESSION_COLUMNS) == keyed - {"exit_path"}
     assert set(EXPORT_SESSION_COLUMNS) <= set(SESSION_COLUMNS)
