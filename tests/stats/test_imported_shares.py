@@ -10,10 +10,10 @@ from django.core.cache import cache
 from stats import query as q
 from stats.api.pirsch import platform_shares
 from stats.dashboard import PANELS, panel_rows
-from stats.models import Import, ImportedBreakdownDay, ImportedDay
+from stats.models import ImportedBreakdownDay
 from stats.query.sources.imported import skipped
 from tests.factories import SiteFactory
-from tests.helpers import event_row, store
+from tests.helpers import complete_import, event_row, store
 
 DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 IMPORTED_DAY = DAY.date() - timedelta(days=10)  # before the site's first own day
@@ -22,19 +22,10 @@ IMPORTED_DAY = DAY.date() - timedelta(days=10)  # before the site's first own da
 @pytest.fixture
 def site_with_import(db):
     site = SiteFactory(timezone="UTC")
-    record = Import.objects.create(
-        id="imp-shares",
-        site=site,
-        kind="plausible",
-        status=Import.COMPLETE,
-        file_hash="e" * 64,
-        first_day=IMPORTED_DAY,
-        last_day=IMPORTED_DAY,
-    )
-    ImportedDay.objects.create(
-        imported=record,
-        site=site,
-        day=IMPORTED_DAY,
+    record = complete_import(
+        site,
+        IMPORTED_DAY,
+        import_id="imp-shares",
         visitors=40,
         pageviews=90,
         visits=45,

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from stats.api.plausible.query import IMPORTS_WARNING
-from stats.models import Import, ImportedDay
+from tests.helpers import complete_import
 from tests.stats.plausible_stats.support import DAY, v1, v2
 
 IMPORTED_DAY = DAY - timedelta(days=10)  # before the site's first own day (DAY - 1)
@@ -16,19 +16,10 @@ IMPORTED_DAY = DAY - timedelta(days=10)  # before the site's first own day (DAY 
 
 @pytest.fixture
 def imported(site, traffic):
-    record = Import.objects.create(
-        id="imp-test",
-        site=site,
-        kind="plausible",
-        status=Import.COMPLETE,
-        file_hash="f" * 64,
-        first_day=IMPORTED_DAY,
-        last_day=IMPORTED_DAY,
-    )
-    ImportedDay.objects.create(
-        imported=record,
-        site=site,
-        day=IMPORTED_DAY,
+    record = complete_import(
+        site,
+        IMPORTED_DAY,
+        import_id="imp-test",
         visitors=10,
         pageviews=30,
         visits=12,
